@@ -1,0 +1,198 @@
+"""The Gradio app: it builds without launching, exposes its API, and a real server answers every
+endpoint (defaults, uploads, bad uploads, out-of-range values) without falling over.
+
+The live-server tests need the bundled mnist-vae and mnist-vae-2d weights and skip without them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from conftest import ROOT, free_port, skip_without_bundled
+from PIL import Image
+
+from vae_demo.examples import digit_image
+from vae_demo.tasks import DISPLAY_PX
+
+ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/denoise")
+MNIST_SIZE = 28
+SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much tasks.grid_image enlarges a 28-px digit
+
+needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d")
+
+
+def grid_px(n: int, nrow: int, size: int = MNIST_SIZE, scale: int = SCALE) -> tuple[int, int]:
+    """(width, height) of torchvision's make_grid (padding 2) of n images, enlarged ``scale`` times."""
+    cols, rows = min(nrow, n), math.ceil(n / min(nrow, n))
+    return (cols * (size + 2) + 2) * scale, (rows * (size + 2) + 2) * scale
+
+
+def image_size(path) -> tuple[int, int]:
+    assert path and os.path.isfile(path), f"no image file: {path!r}"
+    with Image.open(path) as img:
+        assert img.width > 0 and img.height > 0
+        return img.size
+
+
+# --- the Blocks object ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo():
+    from app import demo
+
+    return demo
+
+
+def test_demo_builds_without_launching(demo):
+    import gradio as gr
+
+    assert isinstance(demo, gr.Blocks)
+    assert not getattr(demo, "is_running", False)
+
+
+def test_api_lists_every_endpoint(demo):
+    named = demo.get_api_info()["named_endpoints"]
+    for name in ENDPOINTS:
+        assert name in named, f"{name} missing from {sorted(named)}"
+        assert all(p["parameter_has_default"] for p in named[name]["parameters"]), f"{name} needs an argument"
+
+
+# --- a real server ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp / "hf_home"),
+        "VAE_DEMO_DEVICE": "cpu",
+        "TQDM_DISABLE": "1",
+        "OMP_NUM_THREADS": "1",  # tiny models; a shared CPU makes extra threads much slower
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("VAE_DEMO_HUB_REPO", None)
+    log_path = tmp / "app.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer {url} within 120 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def client(server, tmp_path_factory):
+    from gradio_client import Client
+
+    return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")),
+                  analytics_enabled=False)
+
+
+@pytest.fixture
+def uploaded_digit(tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "digit.png"
+    digit_image(4).save(path)
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+
+
+@needs_weights
+def test_sample_with_defaults(client):
+    assert image_size(client.predict(api_name="/sample")) == grid_px(64, nrow=8)
+
+
+@needs_weights
+def test_traverse_with_defaults(client):
+    assert image_size(client.predict(api_name="/traverse")) == grid_px(11, nrow=11)
+
+
+@needs_weights
+def test_manifold_with_defaults(client):
+    grid, scatter = client.predict(api_name="/manifold")
+    assert image_size(grid) == grid_px(20 * 20, nrow=20, scale=1)
+    assert image_size(scatter) == (550, 500)  # figsize (5.5, 5) at 100 dpi
+
+
+@needs_weights
+def test_interpolate_with_defaults(client):
+    strip, animation, download = client.predict(api_name="/interpolate")
+    assert image_size(strip) == grid_px(10, nrow=10)
+    assert image_size(animation) == (2 * DISPLAY_PX, 2 * DISPLAY_PX)
+    with Image.open(download) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 2 * 10 - 2  # there and back again
+
+
+@needs_weights
+def test_denoise_with_defaults(client):
+    panel, spread, metrics = client.predict(api_name="/denoise")
+    width, height = image_size(panel)
+    # one row: clean | corrupted | restored ..., each 28 px + 2 px padding, enlarged 2 * SCALE times
+    tile, border = (MNIST_SIZE + 2) * 2 * SCALE, 2 * 2 * SCALE
+    assert height == tile + border
+    tiles = (width - border) / tile
+    assert tiles == int(tiles) and tiles >= 3, f"panel {width}x{height} is not a row of 28-px images"
+    assert image_size(spread) == (MNIST_SIZE * 2 * SCALE,) * 2
+    rows = metrics["data"] if isinstance(metrics, dict) else metrics
+    assert rows[0][0] == "corrupted" and rows[-1][0].startswith("VAE spread")
+    assert len(rows) == int(tiles)  # one metric row per restored image, plus the spread
+
+
+@needs_weights
+def test_interpolate_uploaded_images(client, uploaded_digit):
+    strip, animation, _ = client.predict(
+        model_name="mnist-vae", image_a=uploaded_digit, image_b=uploaded_digit, steps=4, method="linear",
+        api_name="/interpolate",
+    )
+    assert image_size(strip) == grid_px(4, nrow=4)
+    assert image_size(animation) == (2 * DISPLAY_PX, 2 * DISPLAY_PX)
+
+
+@needs_weights
+def test_denoise_of_a_file_that_is_not_an_image(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    fake = tmp_path / "not-really.png"
+    fake.write_text("these are words, not pixels\n" * 10)
+    upload = {"background": handle_file(str(fake)), "layers": [], "composite": handle_file(str(fake))}
+    with pytest.raises(AppError, match="could not be read as an image"):
+        client.predict(image=upload, api_name="/denoise")
+
+
+@needs_weights
+def test_too_many_samples_is_an_error_not_a_crash(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError):
+        client.predict(n=100_000, api_name="/sample")
+    assert image_size(client.predict(n=4, api_name="/sample")) == grid_px(4, nrow=2)

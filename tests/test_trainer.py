@@ -1,0 +1,100 @@
+"""The training loop: it learns, checkpoints atomically, resumes, and survives (a few) NaNs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from vae_demo.losses import elbo_loss
+from vae_demo.model import ConvVAE
+from vae_demo.trainer import Trainer, TrainerConfig, atomic_save
+
+
+def vae_loss(model, batch, step):
+    return elbo_loss(model, batch)
+
+
+def fixed_loss(model, batch) -> float:
+    model.eval()
+    with torch.no_grad():
+        return elbo_loss(model, batch, generator=torch.Generator().manual_seed(0))["loss"].item()
+
+
+def make_trainer(model, batches, tmp_path, **overrides) -> Trainer:
+    cfg = TrainerConfig(**{"max_epochs": 1, "lr": 3e-3, "warmup_steps": 2, "checkpoint_every": 1000,
+                           "out_dir": str(tmp_path / "run"), **overrides})
+    return Trainer(model, vae_loss, batches, cfg)
+
+
+def test_a_few_steps_lower_the_loss_on_a_fixed_batch(tiny_model, tiny_batch, tmp_path):
+    before = fixed_loss(tiny_model, tiny_batch)
+    events = []
+    trainer = make_trainer(tiny_model, [tiny_batch] * 30, tmp_path)
+    trainer.callback = lambda t, event: events.append((event, t.step))
+    trainer.run()
+    after = fixed_loss(tiny_model, tiny_batch)
+    assert trainer.step == 30 and trainer.epoch == 1
+    assert after < before - 5.0, f"loss went from {before:.1f} to {after:.1f}"
+    assert events.count(("epoch", 30)) == 1 and sum(e == "step" for e, _ in events) == 30
+    assert set(trainer.last_losses) == {"loss", "recon", "kl", "elbo"}
+    assert not tiny_model.training
+
+
+def test_checkpoint_is_written_atomically_and_restores_the_step(tiny_config, tiny_batch, tmp_path):
+    torch.manual_seed(0)
+    trainer = make_trainer(ConvVAE(tiny_config), [tiny_batch] * 4, tmp_path, max_epochs=2, checkpoint_every=3)
+    trainer.run()
+    run_dir = tmp_path / "run"
+    assert trainer.checkpoint_path.is_file()
+    assert not list(run_dir.glob("*.tmp")), "a temporary file was left behind"
+
+    torch.manual_seed(1)
+    fresh = make_trainer(ConvVAE(tiny_config), [tiny_batch] * 4, tmp_path, max_epochs=2)
+    assert fresh.load_checkpoint()
+    assert (fresh.step, fresh.epoch) == (8, 2)
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(v, fresh.model.state_dict()[k])
+    assert fresh.scheduler.last_epoch == trainer.scheduler.last_epoch
+
+
+def test_no_checkpoint_to_resume(tiny_model, tiny_batch, tmp_path):
+    assert not make_trainer(tiny_model, [tiny_batch], tmp_path).load_checkpoint()
+
+
+def test_a_failed_save_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):
+    path = tmp_path / "state.pt"
+    atomic_save({"step": 1}, path)
+
+    def crash(obj, f):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError):
+        atomic_save({"step": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"step": 1}
+
+
+def test_nan_batches_are_skipped_and_counted(tiny_model, tiny_batch, tmp_path):
+    nan_batch = torch.full_like(tiny_batch, math.nan)
+    trainer = make_trainer(tiny_model, [tiny_batch, nan_batch, tiny_batch, nan_batch], tmp_path)
+    trainer.run()
+    assert trainer.step == 2  # only the good batches count as steps
+    assert trainer.bad_steps == 1  # the trailing NaN batch, not yet reset by a good step
+    assert all(torch.isfinite(p).all() for p in tiny_model.parameters())
+
+
+def test_too_many_nans_raise_and_keep_the_last_checkpoint(tiny_model, tiny_batch, tmp_path):
+    nan_batch = torch.full_like(tiny_batch, math.nan)
+    trainer = make_trainer(tiny_model, [tiny_batch] * 2 + [nan_batch] * 5, tmp_path, checkpoint_every=1,
+                           max_bad_steps=3)
+    with pytest.raises(FloatingPointError, match="trainer_state.pt"):
+        trainer.run()
+    assert trainer.bad_steps == 3
+    state = torch.load(trainer.checkpoint_path, map_location="cpu", weights_only=False)
+    assert state["step"] == 2
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+    assert not list(trainer.out_dir.glob("*.tmp"))

@@ -1,0 +1,37 @@
+"""Screenshot a running vae-demo page with Debian's Chromium (used for README's picture).
+
+    python tools/screenshot.py --url http://127.0.0.1:7860 --out docs/screenshot.png [--tab NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:7860")
+    parser.add_argument("--out", default="docs/screenshot.png")
+    parser.add_argument("--tab", help="click this tab before the screenshot")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=1400)
+    args = parser.parse_args()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": args.width, "height": args.height})
+        page.goto(args.url)
+        page.wait_for_selector("img", timeout=120_000)
+        page.wait_for_timeout(4000)  # let the first outputs arrive
+        if args.tab:
+            page.get_by_role("tab", name=args.tab).click()
+            page.wait_for_timeout(1500)
+        page.screenshot(path=args.out, full_page=True)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Datasets as in-memory float tensors in [0, 1], shaped (N, C, H, W).
+
+MNIST comes through ``torchvision.datasets.MNIST`` (``download`` only when asked); the Olivetti
+faces from the two ``.npy`` files, split by subject so the test people are never seen in training.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+
+def _unpacked_mnist_root(root: Path) -> Path:
+    """torchvision reads the unpacked idx files; a root holding only the ``.gz`` files (perhaps
+    read-only) is unpacked once into a cache folder, which is returned instead."""
+    raw = root / "MNIST" / "raw"
+    gz = sorted(raw.glob("*-ubyte.gz"))
+    if not gz or all(f.with_suffix("").exists() for f in gz):
+        return root
+    cache = Path(os.environ.get("VAE_DEMO_CACHE", Path.home() / ".cache" / "vae-demo")) / "mnist"
+    (cache / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)
+    for f in gz:
+        target = cache / "MNIST" / "raw" / f.with_suffix("").name
+        if not target.exists():
+            tmp = target.with_name(target.name + ".tmp")
+            with gzip.open(f, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, target)
+    return cache
+
+
+def load_mnist(root: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST images (N, 1, 28, 28) in [0, 1] and labels (N,).
+
+    ``root`` is the folder that holds ``MNIST/raw`` (torchvision's layout, unpacked or ``.gz``).
+    """
+    from torchvision.datasets import MNIST
+
+    root = _unpacked_mnist_root(Path(root))
+    try:
+        ds = MNIST(str(root), train=train, download=download)
+    except RuntimeError as err:
+        raise FileNotFoundError(
+            f"MNIST not found under {root!r} (expected {root}/MNIST/raw/*.gz); "
+            "pass download=True (--download) where the internet is reachable"
+        ) from err
+    return ds.data.unsqueeze(1).float() / 255.0, ds.targets.clone()
+
+
+def load_olivetti(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 400 Olivetti faces (400, 1, 64, 64) in [0, 1] and subject ids (400,)."""
+    root = Path(root)
+    img_path, tgt_path = root / "olivetti_faces_uint8.npy", root / "olivetti_faces_target.npy"
+    if not img_path.exists():
+        raise FileNotFoundError(f"Olivetti faces not found: {img_path} is missing")
+    images = torch.from_numpy(np.load(img_path, allow_pickle=False).astype(np.float32) / 255.0)
+    targets = torch.from_numpy(np.load(tgt_path, allow_pickle=False).astype(np.int64))
+    return images.unsqueeze(1), targets
+
+
+def split_by_subject(
+    targets: torch.Tensor, test_subjects: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the training and test images; the test set holds every image of ``test_subjects``."""
+    is_test = torch.isin(targets, torch.tensor(test_subjects))
+    return (~is_test).nonzero().squeeze(1), is_test.nonzero().squeeze(1)
+
+
+def dynamic_binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sample each pixel from Bernoulli(intensity): the standard protocol for binary MNIST VAEs."""
+    return torch.bernoulli(x, generator=generator)
+
+
+class AugmentedImages(Dataset):
+    """Images with random flips and small crops, for small sets such as the faces."""
+
+    def __init__(self, images: torch.Tensor, flip: bool = True, min_scale: float = 0.8) -> None:
+        self.images = images
+        size = images.shape[-1]
+        ops: list = [v2.RandomHorizontalFlip()] if flip else []
+        # A crop keeps the real background at the borders (an affine shift would pad with black).
+        ops.append(v2.RandomResizedCrop(size, scale=(min_scale, 1.0), ratio=(0.95, 1.05), antialias=True))
+        self.transform = v2.Compose(ops)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.transform(self.images[i])

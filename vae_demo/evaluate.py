@@ -1,0 +1,67 @@
+"""Test-set metrics: the ELBO and the importance-sampled log-likelihood (Burda et al., 2016)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from .distributions import standard_normal_log_prob
+from .losses import reconstruction_log_prob
+
+
+@torch.no_grad()
+def elbo_per_image(model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One-sample ELBO estimate per image, in nats."""
+    posterior = model.posterior(x)
+    out = model.decode(posterior.sample(generator))
+    recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
+    return recon - posterior.kl()
+
+
+@torch.no_grad()
+def log_likelihood_per_image(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    k: int = 1000,
+    chunk: int = 250,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log k, z_k ~ q(z|x)."""
+    posterior = model.posterior(x)
+    b = x.shape[0]
+    log_w = []
+    for start in range(0, k, chunk):
+        s = min(chunk, k - start)
+        eps = torch.randn((s, *posterior.mean.shape), generator=generator, device=x.device, dtype=x.dtype)
+        z = posterior.mean + posterior.std * eps  # (s, b, d)
+        out = model.decode(z.reshape(s * b, -1))
+        x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * b, *x.shape[1:])
+        log_px_z = reconstruction_log_prob(x_rep, out, model.config.likelihood, getattr(model, "log_scale", None))
+        log_w.append(log_px_z.view(s, b) + standard_normal_log_prob(z) - posterior.log_prob(z))
+    return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    k: int = 0,
+    batch_size: int = 100,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Mean test ELBO (and log-likelihood when ``k`` > 0) in nats per image."""
+    model.eval()
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    elbos, lls = [], []
+    for start in tqdm(range(0, len(images), batch_size), disable=not progress, desc="evaluate"):
+        x = images[start : start + batch_size].to(model.device)
+        elbos.append(elbo_per_image(model, x, g))
+        if k:
+            lls.append(log_likelihood_per_image(model, x, k, generator=g))
+    result = {"elbo_nats": torch.cat(elbos).mean().item(), "n_images": len(images)}
+    if k:
+        result["nll_nats"] = -torch.cat(lls).mean().item()
+    return result

@@ -1,0 +1,108 @@
+"""Resolve a model name to weights and load them: offline first, the Hub when asked.
+
+Order: an explicit local folder; else, when ``VAE_DEMO_HUB_REPO`` names a Hub repo, that repo's
+``NAME/config.json`` and ``NAME/model.safetensors`` through ``hf_hub_download`` (which respects
+``HF_HUB_OFFLINE`` and ``HF_ENDPOINT``); else the bundled ``checkpoints/NAME`` (``VAE_DEMO_CHECKPOINT_DIR`` moves that folder). Any Hub failure
+(no network, missing file, corrupt weights) falls back to the bundled copy with a warning.
+Weights are read with safetensors only: nothing downloaded is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from .device import pick_device
+from .model import ConvVAE, VAEConfig
+
+log = logging.getLogger(__name__)
+
+BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parent.parent / "checkpoints")
+MODEL_NAMES = ("mnist-vae", "mnist-vae-2d", "faces-vae")
+HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint folder that cannot be loaded; the message names the file."""
+
+
+def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> Path:
+    """Fetch ``name/config.json`` and ``name/model.safetensors`` from a Hub repo into the HF cache."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    # One quick probe without retries: hf_hub_download backs off and retries for ~20 s when the
+    # Hub is unreachable; after a failed probe only a cached copy is accepted.
+    online = not constants.HF_HUB_OFFLINE
+    if online:
+        try:
+            get_hf_file_metadata(hf_hub_url(repo_id, f"{name}/config.json", revision=revision), timeout=HUB_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - unreachable, unknown repo, missing file: all mean "use the cache"
+            online = False
+    paths = [
+        hf_hub_download(
+            repo_id, filename, subfolder=name, revision=revision, etag_timeout=HUB_TIMEOUT_S,
+            local_files_only=not online,
+        )
+        for filename in ("config.json", "model.safetensors")
+    ]
+    return Path(paths[-1]).parent
+
+
+def load_checkpoint(folder: str | Path, device: torch.device | str | None = None) -> ConvVAE:
+    """Build a ConvVAE from ``folder/config.json`` and load ``folder/model.safetensors``."""
+    folder = Path(folder)
+    config_path, weights_path = folder / "config.json", folder / "model.safetensors"
+    for p in (config_path, weights_path):
+        if not p.is_file():
+            raise CheckpointError(f"{p} is missing: a checkpoint folder holds config.json and model.safetensors")
+    try:
+        config = VAEConfig.from_dict(json.loads(config_path.read_text()))
+    except (ValueError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"{config_path} is not a valid model config: {err}") from None
+    try:
+        state = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights_path} is corrupt or truncated and cannot be read: {err}") from None
+    model = ConvVAE(config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{weights_path} does not match {config_path}: {err}") from None
+    return model.to(device or pick_device()).eval()
+
+
+def resolve_checkpoint(name: str, path: str | Path | None = None) -> Path:
+    """The folder to load for ``name``; see the module docstring for the order."""
+    if path is not None:
+        return Path(path)
+    repo_id = os.environ.get("VAE_DEMO_HUB_REPO")
+    if repo_id:
+        try:
+            return download_from_hub(repo_id, name, os.environ.get("VAE_DEMO_HUB_REVISION"))
+        except Exception as err:  # noqa: BLE001 - any Hub failure means: use the bundled copy
+            log.warning("could not fetch %s from the Hub repo %s (%s); using the bundled weights", name, repo_id, err)
+    return bundled_path(name)
+
+
+def bundled_path(name: str) -> Path:
+    if name not in MODEL_NAMES:
+        raise CheckpointError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return BUNDLED_DIR / name
+
+
+def load_model(name: str, path: str | Path | None = None, device: torch.device | str | None = None) -> ConvVAE:
+    """Load a model by name (or from ``path``), falling back to the bundled copy if the Hub one is bad."""
+    folder = resolve_checkpoint(name, path)
+    try:
+        return load_checkpoint(folder, device)
+    except CheckpointError as err:
+        if path is not None or folder == bundled_path(name):
+            raise
+        log.warning("%s; using the bundled weights", err)
+        return load_checkpoint(bundled_path(name), device)

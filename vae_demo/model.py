@@ -1,0 +1,167 @@
+"""A convolutional VAE, built bottom-up: ResBlock -> Encoder / Decoder -> ConvVAE.
+
+The encoder halves the resolution once per entry of ``config.channels`` (a strided convolution, then
+``blocks_per_level`` residual blocks at that width) and ends in a linear layer that gives the mean
+and log-variance of q(z|x); the decoder mirrors it with transposed convolutions. No layer runs at
+full resolution, which keeps training and the 1000-sample likelihood estimate cheap on a CPU. ``ConvVAE`` follows the
+pytorch/examples naming (``encode``, ``reparameterize``, ``decode``, ``forward -> (recon, mu, logvar)``)
+and inherits ``PyTorchModelHubMixin`` so ``save_pretrained`` / ``from_pretrained`` write and read
+``config.json`` + ``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from .distributions import DiagonalGaussian
+from .losses import LIKELIHOODS, likelihood_mean
+
+
+@dataclass
+class VAEConfig:
+    """Everything needed to rebuild a ``ConvVAE``; saved beside the weights as ``config.json``."""
+
+    image_size: int = 28
+    in_channels: int = 1
+    latent_dim: int = 32
+    channels: tuple[int, ...] = (32, 64)
+    blocks_per_level: int = 1
+    likelihood: str = "bernoulli"
+    name: str = "vae"
+    labels: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(int(c) for c in self.channels)
+        self.labels = tuple(self.labels)
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.image_size % (2 ** len(self.channels)):
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by 2**{len(self.channels)} "
+                f"(one halving per entry of channels={self.channels})"
+            )
+
+    @property
+    def bottleneck_size(self) -> int:
+        return self.image_size // 2 ** len(self.channels)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> VAEConfig:
+        if not isinstance(d, dict):
+            raise TypeError(f"a model config is a JSON object, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"], d["labels"] = list(self.channels), list(self.labels)
+        return d
+
+
+class ResBlock(nn.Module):
+    """x + conv(silu(conv(silu(x)))): a pre-activation residual block at constant width."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.act(self.conv1(self.act(x))))
+
+
+class Encoder(nn.Module):
+    """Image -> (mu, logvar) of q(z|x)."""
+
+    def __init__(self, cfg: VAEConfig) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        prev = cfg.in_channels
+        for c in cfg.channels:
+            layers += [nn.Conv2d(prev, c, 4, stride=2, padding=1), nn.SiLU()]
+            layers += [ResBlock(c) for _ in range(cfg.blocks_per_level)]
+            prev = c
+        layers += [nn.SiLU(), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.to_moments = nn.Linear(cfg.channels[-1] * cfg.bottleneck_size**2, 2 * cfg.latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.to_moments(self.features(x)).chunk(2, dim=1)
+        return mu, logvar
+
+
+class Decoder(nn.Module):
+    """Latent z -> parameters of p(x|z) (logits or means), one value per pixel and channel."""
+
+    def __init__(self, cfg: VAEConfig) -> None:
+        super().__init__()
+        ch, r = cfg.channels, cfg.bottleneck_size
+        self.from_latent = nn.Linear(cfg.latent_dim, ch[-1] * r * r)
+        self.shape = (ch[-1], r, r)
+        layers: list[nn.Module] = []
+        for i in reversed(range(len(ch))):
+            out = ch[i - 1] if i > 0 else cfg.in_channels
+            layers += [ResBlock(ch[i]) for _ in range(cfg.blocks_per_level)]
+            layers += [nn.SiLU(), nn.ConvTranspose2d(ch[i], out, 4, stride=2, padding=1)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(self.from_latent(z).view(-1, *self.shape))
+
+
+class ConvVAE(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="vae-demo",
+    tags=["vae", "image-generation", "pytorch"],
+    repo_url="https://huggingface.co/spaces/vae-demo/vae-demo",
+):
+    """A convolutional VAE with a standard-normal prior and a diagonal Gaussian posterior."""
+
+    def __init__(self, config: VAEConfig | dict | None = None) -> None:
+        super().__init__()
+        if config is None:
+            config = VAEConfig()
+        elif isinstance(config, dict):
+            config = VAEConfig.from_dict(config)
+        self.config = config
+        self.encoder = Encoder(config)
+        self.decoder = Decoder(config)
+        if config.likelihood in ("gaussian", "laplace"):
+            # One learned log-scale per channel for the continuous likelihoods.
+            self.log_scale = nn.Parameter(torch.full((config.in_channels,), -2.0))
+
+    # --- pytorch/examples names -------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(x)
+
+    def reparameterize(
+        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        return DiagonalGaussian(mu, logvar).sample(generator)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterize(mu, logvar, generator)), mu, logvar
+
+    # --- helpers used by training and inference ----------------------------------------------
+    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
+        return DiagonalGaussian(*self.encode(x))
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode to the mean image in [0, 1]."""
+        return likelihood_mean(self.decode(z), self.config.likelihood)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device

@@ -1,0 +1,196 @@
+"""The app's actions as plain functions: model name and simple values in, display images out.
+
+No Gradio here: ``app.py`` wires these to widgets and turns ``ValueError`` (``ImageError`` and
+``CheckpointError`` included) into messages for the user.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from . import inference
+from .degradations import NOISE_TYPES, corrupt, observed_mask
+from .examples import example_pair, example_single
+from .hub import MODEL_NAMES, load_model, resolve_checkpoint
+from .images import to_model_input, to_uint8
+
+DISPLAY_PX = 128  # every model image is shown at least this many pixels wide
+
+
+@lru_cache(maxsize=len(MODEL_NAMES))
+def get_model(name: str):
+    return load_model(name)
+
+
+def _check_name(name: str) -> str:
+    if name not in MODEL_NAMES:
+        raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(MODEL_NAMES)}.")
+    return name
+
+
+def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}.") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {value}.")
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {v:g}.")
+    return round(v) if integer else v
+
+
+def _scale(model) -> int:
+    return max(1, DISPLAY_PX // model.config.image_size)
+
+
+def grid_image(images: torch.Tensor, nrow: int, scale: int) -> np.ndarray:
+    """A uint8 grid (torchvision's make_grid) enlarged ``scale`` times with nearest neighbours."""
+    from torchvision.utils import make_grid  # imported on first use: it pulls in torchvision.models
+
+    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
+    a = to_uint8(grid)
+    return np.asarray(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST))
+
+
+def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
+    """A (H, W) tensor as an RGB 'magma' heat map, brightest where values are largest."""
+    from matplotlib import colormaps
+
+    v = values.squeeze().float()
+    if v.ndim == 3:
+        v = v.mean(0)
+    v = (v / v.max().clamp(min=1e-8)).numpy()
+    rgb = (colormaps["magma"](v)[..., :3] * 255).round().astype(np.uint8)
+    return np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST))
+
+
+def load_input(model, image) -> torch.Tensor:
+    """An upload / drawing / PIL image, converted to the model's size and channels."""
+    cfg = model.config
+    return to_model_input(image, cfg.image_size, cfg.in_channels, digit=cfg.name.startswith("mnist"))
+
+
+# --- Sampling -------------------------------------------------------------------------------
+def sample_grid(model_name: str = "mnist-vae", n: int = 64, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+    """n samples from the prior, decoded, as one grid image."""
+    model = get_model(_check_name(model_name))
+    n = _number(n, "The number of samples", 1, 256, integer=True)
+    temperature = _number(temperature, "The temperature", 0.0, 3.0)
+    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    images = inference.sample(model, n, temperature, seed)
+    return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=_scale(model))
+
+
+def traversal(
+    model_name: str = "mnist-vae", seed: int = 0, dim: int = 0, span: float = 3.0, steps: int = 11
+) -> np.ndarray:
+    """Start from the prior sample of ``seed``; vary latent dimension ``dim`` from -span to +span."""
+    model = get_model(_check_name(model_name))
+    d = model.config.latent_dim
+    dim = _number(dim, "The latent dimension", 0, d - 1, integer=True)
+    span = _number(span, "The span", 0.1, 10.0)
+    steps = _number(steps, "The number of steps", 2, 32, integer=True)
+    z = inference.prior_latent(model, _number(seed, "The seed", 0, 2**31 - 1, integer=True))
+    images = inference.traverse(model, z, dim, torch.linspace(-span, span, steps))
+    return grid_image(images, nrow=steps, scale=_scale(model))
+
+
+def manifold(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """For the 2-D model: the decoded latent grid and a scatter of the test digits' encodings."""
+    model = get_model("mnist-vae-2d")
+    n = _number(n, "The grid size", 2, 40, integer=True)
+    grid = grid_image(inference.latent_manifold(model, n), nrow=n, scale=1)
+    return grid, latent_scatter()
+
+
+@lru_cache(maxsize=1)
+def latent_scatter() -> np.ndarray:
+    """Scatter of the MNIST test set's posterior means (saved beside the 2-D checkpoint)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = load_file(resolve_checkpoint("mnist-vae-2d") / "test_latents.safetensors")
+    mu, labels = data["mu"].numpy(), data["labels"].numpy()
+    fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
+    points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=2, alpha=0.7, vmin=-0.5, vmax=9.5)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set(xlabel="z1", ylabel="z2", title="10,000 test digits in the 2-D latent space")
+    fig.tight_layout()
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return image
+
+
+# --- Interpolation --------------------------------------------------------------------------
+def interpolation(
+    model_name: str = "mnist-vae", image_a=None, image_b=None, steps: int = 10, method: str = "spherical"
+) -> tuple[np.ndarray, str]:
+    """Encode two images, walk between their encodings, decode. Returns (strip, GIF path).
+
+    ``None`` for an image means the built-in example for that model.
+    """
+    model = get_model(_check_name(model_name))
+    steps = _number(steps, "The number of steps", 2, 64, integer=True)
+    if method not in ("linear", "spherical"):
+        raise ValueError(f"The interpolation must be 'linear' or 'spherical', got {method!r}.")
+    default_a, default_b = example_pair(model_name)
+    x0 = load_input(model, default_a if image_a is None else image_a)
+    x1 = load_input(model, default_b if image_b is None else image_b)
+    images, _ = inference.interpolate(model, x0, x1, steps, method)
+    scale = _scale(model)
+    strip = grid_image(images, nrow=steps, scale=scale)
+    frames = [Image.fromarray(to_uint8(im)).resize((DISPLAY_PX * 2,) * 2, Image.NEAREST) for im in images]
+    frames = frames + frames[-2:0:-1]  # there and back again
+    gif = Path(tempfile.mkdtemp(prefix="vae-demo-")) / f"interpolation-{method}.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=120, loop=0)
+    return strip, str(gif)
+
+
+# --- Denoising ------------------------------------------------------------------------------
+def denoise(
+    model_name: str = "mnist-vae", image=None, noise: str = "gaussian", level: float = 0.3, k: int = 16, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[list]]:
+    """Corrupt an image, let the VAE reconstruct it, measure both against the clean image.
+
+    Two restorations: one pass through encoder and decoder, and MAP inference in latent space that
+    knows the corruption (``inference.fit_latent``). Returns (clean | corrupted | VAE | VAE + fit
+    panel, per-pixel spread of k posterior samples, metric rows).
+    """
+    model = get_model(_check_name(model_name))
+    if noise not in NOISE_TYPES:
+        raise ValueError(f"Unknown noise type {noise!r}. Choose one of: {', '.join(NOISE_TYPES)}.")
+    level = _number(level, "The noise level", 0.0, 1.0)
+    k = _number(k, "The number of posterior samples", 2, 64, integer=True)
+    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    clean = load_input(model, example_single(model_name) if image is None else image)
+    noisy = corrupt(clean, noise, level, seed)
+    restored = inference.reconstruct(model, noisy)
+    fitted = inference.fit_latent(model, noisy, noise, level, observed_mask(noise, clean, noisy))
+    _, spread = inference.posterior_samples(model, noisy, k, seed)
+    panel = grid_image(torch.cat([clean, noisy, restored, fitted]), nrow=4, scale=_scale(model) * 2)
+    results = (("corrupted", noisy), ("VAE: encode, decode", restored), ("VAE + latent fit", fitted))
+    rows = [[name, *image_metrics(clean, x)] for name, x in results]
+    rows.append(["VAE spread (mean std)", round(float(spread.mean()), 4), None])
+    return panel, heat_map(spread[0], _scale(model) * 2), rows
+
+
+def image_metrics(clean: torch.Tensor, x: torch.Tensor) -> tuple[float, float]:
+    """(PSNR in dB, SSIM) of x against clean; both (1, C, H, W) in [0, 1]."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    a, b = clean[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    psnr = peak_signal_noise_ratio(a, b, data_range=1.0)
+    ssim = structural_similarity(a, b, data_range=1.0, channel_axis=2, win_size=7)
+    return round(float(min(psnr, 99.0)), 2), round(float(ssim), 4)

@@ -1,0 +1,117 @@
+"""Train a ConvVAE from a JSON run config and save it as a bundled checkpoint folder.
+
+    python -m vae_demo train --config configs/mnist-vae.json --data ../shared/data/mnist --out checkpoints/mnist-vae
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from torch.utils.data import DataLoader, TensorDataset
+from torchvision.utils import save_image
+
+from .data import AugmentedImages, dynamic_binarize, load_mnist, load_olivetti, split_by_subject
+from .evaluate import evaluate
+from .losses import elbo_loss, kl_weight
+from .model import ConvVAE, VAEConfig
+from .model_card import write_model_card
+from .trainer import Trainer, TrainerConfig, seed_everything
+
+
+@dataclass
+class RunConfig:
+    """A whole training run: the model, the data and the optimisation."""
+
+    model: VAEConfig = field(default_factory=VAEConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    dataset: str = "mnist"  # mnist | olivetti
+    batch_size: int = 128
+    beta: float = 1.0
+    kl_warmup_steps: int = 2000
+    free_bits: float = 0.0
+    binarize: bool = True
+    test_subjects: tuple[int, ...] = (35, 36, 37, 38, 39)
+    eval_k: int = 100
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> RunConfig:
+        d = json.loads(Path(path).read_text())
+        return cls(
+            model=VAEConfig.from_dict(d.pop("model", {})),
+            trainer=TrainerConfig(**d.pop("trainer", {})),
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()},
+        )
+
+
+def load_splits(run: RunConfig, root: str | Path, download: bool = False):
+    """(train images, test images, test labels) for the run's dataset."""
+    if run.dataset == "mnist":
+        train_x, _ = load_mnist(root, train=True, download=download)
+        test_x, test_y = load_mnist(root, train=False, download=download)
+        return train_x, test_x, test_y
+    if run.dataset == "olivetti":
+        images, subjects = load_olivetti(root)
+        train_idx, test_idx = split_by_subject(subjects, run.test_subjects)
+        return images[train_idx], images[test_idx], subjects[test_idx]
+    raise ValueError(f"unknown dataset {run.dataset!r}")
+
+
+def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False) -> ConvVAE:
+    out = Path(out)
+    seed_everything(run.trainer.seed)
+    train_x, test_x, test_y = load_splits(run, data_root)
+    dataset = AugmentedImages(train_x) if run.dataset == "olivetti" else TensorDataset(train_x)
+    loader = DataLoader(
+        dataset, batch_size=run.batch_size, shuffle=True, drop_last=True,
+        generator=torch.Generator().manual_seed(run.trainer.seed),
+    )
+    model = ConvVAE(run.model)
+
+    def loss_fn(model: ConvVAE, batch, step: int) -> dict:
+        x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        if run.binarize:
+            x = dynamic_binarize(x)
+        beta = kl_weight(step, run.beta, run.kl_warmup_steps)
+        return elbo_loss(model, x, beta=beta, free_bits=run.free_bits)
+
+    eval_x = dynamic_binarize(test_x, torch.Generator().manual_seed(0)) if run.binarize else test_x
+
+    def on_event(trainer: Trainer, event: str) -> None:
+        if event != "epoch":
+            return
+        model.eval()
+        with torch.no_grad():
+            metrics = evaluate(model, eval_x[:1000])
+            z = torch.randn(64, run.model.latent_dim, generator=torch.Generator().manual_seed(0))
+            save_image(model.decode_mean(z), trainer.out_dir / f"samples_epoch{trainer.epoch:03d}.png", nrow=8)
+        print(f"epoch {trainer.epoch}: step {trainer.step} test ELBO (1000 images) {metrics['elbo_nats']:.2f} nats",
+              flush=True)
+        model.train()
+
+    trainer = Trainer(model, loss_fn, loader, run.trainer, callback=on_event)
+    resumed_from = 0
+    if resume and trainer.load_checkpoint():
+        resumed_from = trainer.step
+        print(f"resumed at epoch {trainer.epoch}, step {trainer.step}")
+    start = time.time()
+    trainer.run()
+    wall = time.time() - start
+
+    metrics = evaluate(model, eval_x, k=run.eval_k, progress=True)
+    model.save_pretrained(out)
+    (out / "config.json").write_text(json.dumps(run.model.to_dict(), indent=2) + "\n")
+    if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
+        with torch.no_grad():
+            mu = torch.cat([model.encode(test_x[i : i + 500])[0] for i in range(0, len(test_x), 500)])
+        save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
+    write_model_card(out, run_config=asdict(run), metrics=metrics, steps=trainer.step,
+                     wall_seconds=wall, resumed_from=resumed_from, hardware=f"{platform.processor() or platform.machine()}, "
+                     f"{torch.get_num_threads()} CPU threads")
+    print(json.dumps(metrics))
+    return model
