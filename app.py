@@ -13,7 +13,6 @@ import gradio as gr
 
 from vae_demo import tasks
 from vae_demo.degradations import NOISE_TYPES
-from vae_demo.examples import example_pair, example_single
 from vae_demo.hub import MODEL_NAMES
 
 MAX_FILE_SIZE = "20mb"
@@ -101,9 +100,9 @@ def denoise(model_name: str, image, noise: str, level: float, k: int, seed: int,
 @user_errors
 def examples_for(model_name: str):
     """New default images (and latent-dimension range) when the model changes."""
-    a, b = example_pair(model_name)
+    a, b = tasks.example_pair(model_name)
     latent_dim = tasks.get_model(model_name).config.latent_dim
-    return a, b, example_single(model_name), gr.Slider(maximum=latent_dim - 1, value=0)
+    return a, b, tasks.example_single(model_name), gr.Slider(maximum=latent_dim - 1, value=0)
 
 
 # --- one function per tab ---------------------------------------------------------------------
@@ -161,7 +160,7 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
         gr.Markdown("Encode two images, walk in a straight line (linear) or along the sphere "
                     "(spherical) between their encodings, and decode every step. Upload an image or "
                     "draw on the canvas (for digits: dark strokes on a light canvas).")
-        a, b = example_pair(DEFAULT_MODEL)
+        a, b = tasks.example_pair(DEFAULT_MODEL)
         with gr.Row():
             image_a = _endpoint_editor("Start", a)
             image_b = _endpoint_editor("End", b)
@@ -189,7 +188,7 @@ def create_denoise_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
                     "K posterior samples disagree: the model's uncertainty.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = _endpoint_editor("Clean image", example_single(DEFAULT_MODEL))
+                image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL))
                 noise = gr.Radio(list(NOISE_TYPES), value="gaussian", label="Corruption")
                 level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
                                   label="Level (noise std / fraction of pixels / masked area)")

@@ -25,10 +25,13 @@ def main() -> None:
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.goto(args.url)
         page.wait_for_selector("img", timeout=120_000)
-        page.wait_for_timeout(4000)  # let the first outputs arrive
+        # the first outputs arrive through load events; wait until nothing is processing any more
+        page.wait_for_function("!document.body.innerText.includes('processing')", timeout=180_000)
+        page.wait_for_timeout(500)
         if args.tab:
             page.get_by_role("tab", name=args.tab).click()
             page.wait_for_timeout(1500)
+            page.wait_for_function("!document.body.innerText.includes('processing')", timeout=180_000)
         page.screenshot(path=args.out, full_page=True)
         browser.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 
@@ -22,28 +21,23 @@ def digit_image(digit: int, size: int = 112) -> Image.Image:
 
 
 @lru_cache(maxsize=4)
-def face_image(which: int = 0, size: int = 128) -> Image.Image:
-    """Grey face crops from scikit-image's bundled sample images (astronaut Eileen Collins)."""
+def face_image(size: int = 128) -> Image.Image:
+    """A grey face crop from scikit-image's bundled sample image (astronaut Eileen Collins),
+    framed like the Olivetti faces (eyes at about a third of the height)."""
     from skimage import data
 
-    astronaut = data.astronaut()
-    crops = [(30, 205, 162, 337), (30, 205, 162, 337)]
-    top, bottom, left, right = crops[which % len(crops)]
-    img = Image.fromarray(astronaut[top:bottom, left:right]).convert("L").resize((size, size), Image.LANCZOS)
-    return img.transpose(Image.FLIP_LEFT_RIGHT) if which % 2 else img
+    crop = data.astronaut()[70:175, 192:297]
+    return Image.fromarray(crop).convert("L").resize((size, size), Image.LANCZOS)
 
 
-def example_pair(model_name: str) -> tuple[Image.Image, Image.Image]:
-    """Two default endpoints for interpolation."""
-    if model_name.startswith("faces"):
-        return face_image(0), face_image(1)
-    return digit_image(3), digit_image(8)
+def generated_face(model, seed: int, temperature: float = 0.8, size: int = 128) -> Image.Image:
+    """A face drawn by the model itself from its prior: an in-distribution example."""
+    from .images import to_uint8
+    from .inference import sample
+
+    a = to_uint8(sample(model, 1, temperature, seed)[0])
+    return Image.fromarray(a).resize((size, size), Image.LANCZOS)
 
 
-def example_single(model_name: str) -> Image.Image:
-    """The default image for denoising."""
-    return face_image(0) if model_name.startswith("faces") else digit_image(5)
-
-
-def as_array(img: Image.Image) -> np.ndarray:
-    return np.asarray(img)
+def is_face_model(model_name: str) -> bool:
+    return model_name.startswith("faces")

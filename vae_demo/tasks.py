@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 from . import inference
 from .degradations import NOISE_TYPES, corrupt, observed_mask
-from .examples import example_pair, example_single
+from .examples import digit_image, face_image, generated_face, is_face_model
 from .hub import MODEL_NAMES, load_model, resolve_checkpoint
 from .images import to_model_input, to_uint8
 
@@ -77,6 +77,20 @@ def load_input(model, image) -> torch.Tensor:
     """An upload / drawing / PIL image, converted to the model's size and channels."""
     cfg = model.config
     return to_model_input(image, cfg.image_size, cfg.in_channels, digit=cfg.name.startswith("mnist"))
+
+
+def example_pair(model_name: str = "mnist-vae") -> tuple[Image.Image, Image.Image]:
+    """Default interpolation endpoints: two typed digits, or two faces the face model generated
+    (the model was trained on 35 people; generated faces stay inside what it knows)."""
+    if is_face_model(model_name):
+        model = get_model(_check_name(model_name))
+        return generated_face(model, seed=1), generated_face(model, seed=4)
+    return digit_image(3), digit_image(8)
+
+
+def example_single(model_name: str = "mnist-vae") -> Image.Image:
+    """Default image to corrupt and restore: a typed 5, or the astronaut's face for the face model."""
+    return face_image() if is_face_model(model_name) else digit_image(5)
 
 
 # --- Sampling -------------------------------------------------------------------------------
