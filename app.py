@@ -8,20 +8,36 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 
 from vae_demo import tasks
 from vae_demo.degradations import NOISE_TYPES
+from vae_demo.examples import digit_image, face_image
 from vae_demo.hub import MODEL_NAMES
 
 MAX_FILE_SIZE = "20mb"
 DEFAULT_MODEL = "mnist-vae"
+NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
 MODEL_NOTES = {
     "mnist-vae": "Handwritten digits, 32-D latent.",
     "mnist-vae-2d": "Handwritten digits, 2-D latent: the whole latent space fits in one picture.",
     "faces-vae": "Olivetti faces (64x64 grey), 32-D latent; tested on people it never saw.",
 }
+
+
+def example_files() -> dict[str, str]:
+    """Clickable examples, made in code (typed digits, scikit-image's astronaut) and saved as PNGs."""
+    folder = Path(tempfile.mkdtemp(prefix="vae-demo-examples-"))
+    images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut": face_image()}
+    for name, img in images.items():
+        img.save(folder / f"{name}.png")
+    return {name: str(folder / f"{name}.png") for name in images}
+
+
+EXAMPLES = example_files()
 
 
 def user_errors(fn):
@@ -164,6 +180,8 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
         with gr.Row():
             image_a = _endpoint_editor("Start", a)
             image_b = _endpoint_editor("End", b)
+        gr.Examples([[EXAMPLES[f"digit-{a}"], EXAMPLES[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+                    [image_a, image_b], label="Example pairs (typed digits: the model redraws them by hand)")
         with gr.Row():
             steps = gr.Slider(2, 32, value=10, step=1, label="Steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
@@ -189,7 +207,9 @@ def create_denoise_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
         with gr.Row():
             with gr.Column(scale=1):
                 image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL))
-                noise = gr.Radio(list(NOISE_TYPES), value="gaussian", label="Corruption")
+                gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut")], [image],
+                            label="Examples (the astronaut is for faces-vae)")
+                noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption")
                 level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
                                   label="Level (noise std / fraction of pixels / masked area)")
                 k = gr.Slider(2, 64, value=16, step=1, label="Posterior samples K")

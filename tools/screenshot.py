@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:7860")
     parser.add_argument("--out", default="docs/screenshot.png")
     parser.add_argument("--tab", help="click this tab before the screenshot")
+    parser.add_argument("--min-images", type=int, default=4, help="wait until this many output images show")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=1400)
     args = parser.parse_args()
@@ -25,13 +26,14 @@ def main() -> None:
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.goto(args.url)
         page.wait_for_selector("img", timeout=120_000)
-        # the first outputs arrive through load events; wait until nothing is processing any more
-        page.wait_for_function("!document.body.innerText.includes('processing')", timeout=180_000)
-        page.wait_for_timeout(500)
+        # the first outputs arrive through load events: wait for the served output images
+        page.wait_for_function(
+            f"document.querySelectorAll('img[src*=\"file\"]').length >= {args.min_images}", timeout=180_000
+        )
+        page.wait_for_timeout(1000)
         if args.tab:
             page.get_by_role("tab", name=args.tab).click()
             page.wait_for_timeout(1500)
-            page.wait_for_function("!document.body.innerText.includes('processing')", timeout=180_000)
         page.screenshot(path=args.out, full_page=True)
         browser.close()
 

@@ -26,13 +26,17 @@ class DiagonalGaussian:
     def mode(self) -> torch.Tensor:
         return self.mean
 
-    def kl(self) -> torch.Tensor:
-        """KL(q || N(0, I)) per example, in nats.
+    def kl_per_dim(self) -> torch.Tensor:
+        """KL(q || N(0, I)) of each latent dimension, in nats.
 
         Closed form for Gaussians (Kingma & Welling 2014, Appendix B):
-        KL = -1/2 * sum(1 + log(sigma^2) - mu^2 - sigma^2).
+        KL = -1/2 * (1 + log(sigma^2) - mu^2 - sigma^2), summed over dimensions by ``kl()``.
         """
-        return -0.5 * torch.sum(1 + self.logvar - self.mean.pow(2) - self.logvar.exp(), dim=-1)
+        return -0.5 * (1 + self.logvar - self.mean.pow(2) - self.logvar.exp())
+
+    def kl(self) -> torch.Tensor:
+        """KL(q || N(0, I)) per example, in nats."""
+        return self.kl_per_dim().sum(dim=-1)
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log q(z|x) summed over latent dimensions; z may carry extra leading sample axes."""

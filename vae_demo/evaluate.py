@@ -8,16 +8,14 @@ import torch
 from tqdm.auto import tqdm
 
 from .distributions import standard_normal_log_prob
-from .losses import reconstruction_log_prob
+from .losses import elbo_terms, reconstruction_log_prob
 
 
 @torch.no_grad()
 def elbo_per_image(model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """One-sample ELBO estimate per image, in nats."""
-    posterior = model.posterior(x)
-    out = model.decode(posterior.sample(generator))
-    recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
-    return recon - posterior.kl()
+    recon, kl_per_dim = elbo_terms(model, x, generator)
+    return recon - kl_per_dim.sum(dim=1)
 
 
 @torch.no_grad()

@@ -66,6 +66,16 @@ def kl_weight(step: int, beta: float = 1.0, warmup_steps: int = 0) -> float:
     return beta * min(1.0, step / warmup_steps)
 
 
+def elbo_terms(
+    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-sample estimate of log p(x|z), z ~ q(z|x), per image, and KL(q || p) per image and dimension."""
+    posterior = model.posterior(x)
+    out = model.decode(posterior.sample(generator))
+    recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
+    return recon, posterior.kl_per_dim()
+
+
 def elbo_loss(
     model: torch.nn.Module,
     x: torch.Tensor,
@@ -78,10 +88,7 @@ def elbo_loss(
     ``free_bits`` (nats per latent dimension, Kingma et al. 2016) stops the optimiser from pushing
     any dimension's batch-mean KL below that floor; it changes only the training objective.
     """
-    posterior = model.posterior(x)
-    out = model.decode(posterior.sample(generator))
-    recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
-    kl_per_dim = -0.5 * (1 + posterior.logvar - posterior.mean.pow(2) - posterior.logvar.exp())
+    recon, kl_per_dim = elbo_terms(model, x, generator)
     kl = kl_per_dim.sum(dim=1)
     if free_bits > 0:
         kl_train = kl_per_dim.mean(dim=0).clamp(min=free_bits).sum()
