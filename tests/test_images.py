@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from vae_demo.examples import digit_image
-from vae_demo.images import ImageError, open_image, to_model_input, to_uint8, upscale
+from vae_demo.images import ImageError, open_image, to_model_input, to_uint8
 
 
 def check_tensor(t: torch.Tensor, channels: int, size: int) -> None:
@@ -249,4 +249,3 @@ def test_display_helpers():
     a = to_uint8(x)
     assert a.shape == (8, 6, 3) and a.dtype == np.uint8
     assert to_uint8(torch.rand(1, 8, 6)).shape == (8, 6)
-    assert upscale(to_uint8(torch.rand(1, 8, 8)), 32).shape == (32, 32)

@@ -1,4 +1,4 @@
-"""One place that picks the device and dtype."""
+"""One place that picks the device, and seeded generators on it."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ def pick_device() -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def pick_dtype(device: torch.device) -> torch.dtype:
-    """float32 everywhere: these models are small, and exact reproducibility matters more in class."""
-    return torch.float32
 
 
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

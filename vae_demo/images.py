@@ -131,8 +131,3 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
         a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
     return (a * 255).round().astype(np.uint8)
 
-
-def upscale(a: np.ndarray, size: int) -> np.ndarray:
-    """Nearest-neighbour enlargement, so small digits stay crisp on screen."""
-    img = Image.fromarray(a)
-    return np.asarray(img.resize((size, size * img.height // img.width), Image.NEAREST))
