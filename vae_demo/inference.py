@@ -15,9 +15,7 @@ from .device import make_generator
 @torch.no_grad()
 def sample(model, n: int = 64, temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
     """n images decoded from z ~ N(0, temperature^2 I); the same seed gives the same images."""
-    g = make_generator(seed, model.device)
-    z = torch.randn(n, model.config.latent_dim, generator=g, device=model.device) * temperature
-    return model.decode_mean(z).cpu()
+    return model.decode_mean(prior_latents(model, n, seed, temperature)).cpu()
 
 
 @torch.no_grad()
@@ -85,10 +83,15 @@ def traverse(model, z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Te
     return model.decode_mean(zs).cpu()
 
 
-@torch.no_grad()
-def prior_latent(model, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+def prior_latents(model, n: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+    """n latents z ~ N(0, temperature^2 I) drawn from a generator seeded with ``seed``."""
     g = make_generator(seed, model.device)
-    return torch.randn(model.config.latent_dim, generator=g, device=model.device) * temperature
+    return torch.randn(n, model.config.latent_dim, generator=g, device=model.device) * temperature
+
+
+def prior_latent(model, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
+    """The first latent ``sample`` draws for the same seed: the start of a traversal."""
+    return prior_latents(model, 1, seed, temperature)[0]
 
 
 @torch.no_grad()

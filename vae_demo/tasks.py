@@ -52,13 +52,17 @@ def _scale(model) -> int:
     return max(1, DISPLAY_PX // model.config.image_size)
 
 
+def enlarge(a: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement, so small images stay crisp on screen."""
+    return np.asarray(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST))
+
+
 def grid_image(images: torch.Tensor, nrow: int, scale: int) -> np.ndarray:
     """A uint8 grid (torchvision's make_grid) enlarged ``scale`` times with nearest neighbours."""
     from torchvision.utils import make_grid  # imported on first use: it pulls in torchvision.models
 
     grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
-    a = to_uint8(grid)
-    return np.asarray(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST))
+    return enlarge(to_uint8(grid), scale)
 
 
 def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
@@ -69,8 +73,7 @@ def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
     if v.ndim == 3:
         v = v.mean(0)
     v = (v / v.max().clamp(min=1e-8)).numpy()
-    rgb = (colormaps["magma"](v)[..., :3] * 255).round().astype(np.uint8)
-    return np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST))
+    return enlarge((colormaps["magma"](v)[..., :3] * 255).round().astype(np.uint8), scale)
 
 
 def load_input(model, image) -> torch.Tensor:

@@ -91,7 +91,6 @@ class Trainer:
                 "step": self.step,
                 "epoch": self.epoch,
                 "torch_rng": torch.get_rng_state(),
-                "numpy_rng": np.random.get_state()[1],
             },
             self.checkpoint_path,
         )
