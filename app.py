@@ -1,7 +1,8 @@
 """vae-demo: a Gradio app over the ``vae_demo`` core.
 
 Run ``python app.py`` and open http://127.0.0.1:7860. Every tab calls a plain function from
-``vae_demo.tasks``; nothing heavy happens at import, so tests can ``from app import demo``.
+``vae_demo.photo_tasks`` (Enhance, Denoise) or ``vae_demo.tasks`` (Sampling, Latent interpolation,
+Reconstruct); nothing heavy happens at import, so tests can ``from app import demo``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from vae_demo import tasks
+from vae_demo import photo_tasks, tasks
 from vae_demo.degradations import NOISE_TYPES
-from vae_demo.examples import digit_image, face_image
-from vae_demo.hub import MODEL_NAMES
+from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, photo_example
+from vae_demo.hub import GENERATIVE_MODELS
 
 MAX_FILE_SIZE = "20mb"
 DEFAULT_MODEL = "mnist-vae"
@@ -28,10 +29,17 @@ MODEL_NOTES = {
 }
 
 
+PROBLEM_LABELS = {"auto": "Auto (a phone photo: blur, noise, JPEG)", "noise": "Noise", "blur": "Blur",
+                  "jpeg": "JPEG blocks", "x2": "Low resolution x2", "x4": "Low resolution x4", "lowlight": "Too dark"}
+PHOTO_NOISE_LABELS = {"gaussian": "Gaussian", "poisson": "Poisson (photon)", "salt_and_pepper": "Salt and pepper",
+                      "real": "The photo's own noise"}
+
+
 def example_files() -> dict[str, str]:
-    """Clickable examples, made in code (typed digits, scikit-image's astronaut) and saved as PNGs."""
+    """Clickable examples, made in code (typed digits) or taken from scikit-image's sample photos."""
     folder = Path(tempfile.mkdtemp(prefix="vae-demo-examples-"))
-    images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut": face_image()}
+    images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut-face": face_image()}
+    images |= {f"photo-{name}": photo_example(name) for name in PHOTO_EXAMPLES}
     for name, img in images.items():
         img.save(folder / f"{name}.png")
     return {name: str(folder / f"{name}.png") for name in images}
@@ -108,9 +116,28 @@ def interpolate(model_name: str, image_a, image_b, steps: int, method: str, prog
 
 
 @user_errors
-def denoise(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=gr.Progress()):
+def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=gr.Progress()):
     progress(0, desc="Corrupting and reconstructing")
     return tasks.denoise(model_name, editor_image(image), noise, level, k, seed)
+
+
+@user_errors
+def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: int, brightness: float,
+            contrast: float, saturation: float, progress=gr.Progress()):
+    return photo_tasks.enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
+                               progress=progress)
+
+
+@user_errors
+def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, progress=gr.Progress()):
+    return photo_tasks.denoise_photo(image, noise, level, blind, k, seed, progress=progress)
+
+
+@user_errors
+def touch_up(restored, before_after, brightness: float, contrast: float, saturation: float):
+    touched, png = photo_tasks.touch_up(restored, brightness, contrast, saturation)
+    before = before_after[0] if before_after else None
+    return (before, touched) if before is not None else (touched, touched), png
 
 
 @user_errors
@@ -198,8 +225,87 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
     return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
 
 
-def create_denoise_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
-    with gr.Tab("Denoise / reconstruct"):
+def _photo_input(label: str) -> gr.Image:
+    return readable_upload_errors(gr.Image(value=EXAMPLES["photo-astronaut"], label=label, type="filepath",
+                                           sources=["upload", "clipboard"], height=320))
+
+
+def _photo_outputs() -> list:
+    """Before/after slider, classical and VAE results, samples, uncertainty, metrics, download."""
+    slider = gr.ImageSlider(label="Before | after (drag the handle)", type="numpy", format="png")
+    with gr.Row():
+        classical_img = gr.Image(label="Classical method", format="png")
+        vae_img = gr.Image(label="VAE (mode of p(x | degraded))", format="png", type="filepath")
+    gallery = gr.Gallery(label="Posterior samples: other restorations the VAE finds plausible", columns=4,
+                         height=260, format="png")
+    heat = gr.Image(label="Uncertainty: per-pixel std of the samples (bright = unsure)", format="png")
+    metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Metrics (PSNR / SSIM need a clean original)")
+    download = gr.File(label="Full-resolution PNG")
+    return [slider, classical_img, vae_img, gallery, heat, metrics, download]
+
+
+def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Button]:
+    k = gr.Slider(0, 16, value=4, step=1, label="Posterior samples K")
+    seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+    return k, seed, gr.Button(action, variant="primary")
+
+
+def _photo_examples(image: gr.Image, names: tuple[str, ...]) -> None:
+    gr.Examples([[EXAMPLES[f"photo-{n}"]] for n in names], [image], label="Example photos (scikit-image's samples)")
+
+
+def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
+    with gr.Tab("Enhance"):
+        gr.Markdown("Fix a photo with the restoration VAE and compare it with the classical method for the same "
+                    "problem. With **Simulate** on, the clean photo is degraded first so PSNR and SSIM can be "
+                    "measured; turn it off to restore your own photo as it is. Big photos are restored in tiles.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = _photo_input("Photo")
+                _photo_examples(image, ("astronaut", "coffee", "chelsea", "rocket", "camera"))
+                problem = gr.Radio([(v, k) for k, v in PROBLEM_LABELS.items()], value="noise", label="What to fix")
+                strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="How strong (simulated damage, or the "
+                                     "noise level for Noise on your own photo)")
+                simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first")
+                k, seed, button = _sample_seed_button("Enhance")
+            with gr.Column(scale=2):
+                outputs = _photo_outputs()
+                with gr.Accordion("Final touches (applied to the VAE result and the download)", open=True), gr.Row():
+                    brightness = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Brightness")
+                    contrast = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Contrast")
+                    saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Saturation")
+        touches = [brightness, contrast, saturation]
+        inputs = [image, problem, strength, simulate, k, seed, *touches]
+        button.click(enhance_fn, inputs, outputs, api_name="enhance")
+        demo.load(enhance_fn, inputs, outputs, api_name="show_enhance")
+        slider, vae_img, download = outputs[0], outputs[2], outputs[-1]
+        gr.on([t.release for t in touches], touch_up_fn, [vae_img, slider, *touches], [slider, download],
+              api_name="touch_up")
+    return {"image": image, "outputs": outputs}
+
+
+def create_photo_denoise_tab(denoise_fn) -> dict:
+    with gr.Tab("Denoise"):
+        gr.Markdown("Add noise of a known kind to a clean photo and remove it, or pick *The photo's own noise* to "
+                    "clean a real noisy photo (no PSNR then: there is no clean original). *Blind* lets the VAE "
+                    "estimate the noise level itself.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = _photo_input("Photo")
+                _photo_examples(image, ("astronaut", "camera", "coffee", "chelsea"))
+                noise = gr.Radio([(v, k) for k, v in PHOTO_NOISE_LABELS.items()], value="gaussian", label="Noise")
+                level = gr.Slider(0, 100, value=25, step=1, label="Level: Gaussian sigma (0-255 scale), Poisson "
+                                  "peak photons (lower is noisier), or salt-and-pepper percent")
+                blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level")
+                k, seed, button = _sample_seed_button("Denoise")
+            with gr.Column(scale=2):
+                outputs = _photo_outputs()
+        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs, api_name="denoise")
+    return {"image": image, "outputs": outputs}
+
+
+def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
+    with gr.Tab("Reconstruct digits & faces"):
         gr.Markdown("Corrupt an image, then restore it two ways: encode and decode the posterior mean "
                     "(one pass), or search the latent space for the image that best explains the "
                     "corrupted one under the known noise model (latent fit). The heat map shows where "
@@ -207,7 +313,7 @@ def create_denoise_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
         with gr.Row():
             with gr.Column(scale=1):
                 image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL))
-                gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut")], [image],
+                gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
                             label="Examples (the astronaut is for faces-vae)")
                 noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption")
                 level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
@@ -220,21 +326,25 @@ def create_denoise_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
                 spread = gr.Image(label="Per-pixel spread of K samples", format="png")
                 metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image")
         outputs = [panel, spread, metrics]
-        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="denoise")
+        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="reconstruct")
         gr.on([demo.load, model.change], lambda name, *rest: denoise_fn(name, None, *rest),
-              [model, noise, level, k, seed], outputs, api_name="show_denoise")
+              [model, noise, level, k, seed], outputs, api_name="show_reconstruct")
     return {"image": image, "panel": panel, "spread": spread, "metrics": metrics}
 
 
 with gr.Blocks(title="vae-demo: what a VAE can do") as demo:
-    gr.Markdown("# vae-demo\nVariational autoencoders on digits and faces: sample from the prior, walk "
-                "between two images in latent space, and restore corrupted images. The models are small "
-                "convolutional VAEs bundled with the app, trained on MNIST and the Olivetti faces.")
-    model = gr.Dropdown(list(MODEL_NAMES), value=DEFAULT_MODEL, label="Model",
-                        info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
-    sampling = create_sampling_tab(demo, model, sample, traverse, manifold)
-    interp = create_interpolation_tab(demo, model, interpolate)
-    den = create_denoise_tab(demo, model, denoise)
+    gr.Markdown("# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
+                "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
+                "All models are small, bundled with the app and run on a CPU.")
+    enh = create_enhance_tab(demo, enhance, touch_up)
+    photo_den = create_photo_denoise_tab(denoise)
+    with gr.Tab("Digits & faces"):
+        model = gr.Dropdown(list(GENERATIVE_MODELS), value=DEFAULT_MODEL, label="Generative model",
+                            info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
+        with gr.Tabs():
+            sampling = create_sampling_tab(demo, model, sample, traverse, manifold)
+            interp = create_interpolation_tab(demo, model, interpolate)
+            den = create_reconstruct_tab(demo, model, reconstruct)
 
     model.change(examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]], api_name="examples")
 

@@ -1,7 +1,7 @@
 """The Gradio app: it builds without launching, exposes its API, and a real server answers every
 endpoint (defaults, uploads, bad uploads, out-of-range values) without falling over.
 
-The live-server tests need the bundled mnist-vae and mnist-vae-2d weights and skip without them.
+The live-server tests need the bundled weights (mnist-vae, mnist-vae-2d, restore-vae) and skip without them.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from PIL import Image
 from vae_demo.examples import digit_image
 from vae_demo.tasks import DISPLAY_PX
 
-ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/denoise")
+ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise")
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much tasks.grid_image enlarges a 28-px digit
 
-needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d")
+needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "restore-vae")
 
 
 def grid_px(n: int, nrow: int, size: int = MNIST_SIZE, scale: int = SCALE) -> tuple[int, int]:
@@ -60,6 +60,7 @@ def test_api_lists_every_endpoint(demo):
     for name in ENDPOINTS:
         assert name in named, f"{name} missing from {sorted(named)}"
         assert all(p["parameter_has_default"] for p in named[name]["parameters"]), f"{name} needs an argument"
+    assert "/touch_up" in named, "touch-ups of a restored photo (its inputs are that photo: no default)"
 
 
 # --- a real server ------------------------------------------------------------------------------------------
@@ -153,8 +154,8 @@ def test_interpolate_with_defaults(client):
 
 
 @needs_weights
-def test_denoise_with_defaults(client):
-    panel, spread, metrics = client.predict(api_name="/denoise")
+def test_reconstruct_with_defaults(client):
+    panel, spread, metrics = client.predict(api_name="/reconstruct")
     width, height = image_size(panel)
     # one row: clean | corrupted | restored ..., each 28 px + 2 px padding, enlarged 2 * SCALE times
     tile, border = (MNIST_SIZE + 2) * 2 * SCALE, 2 * 2 * SCALE
@@ -178,7 +179,7 @@ def test_interpolate_uploaded_images(client, uploaded_digit):
 
 
 @needs_weights
-def test_denoise_of_a_file_that_is_not_an_image(client, tmp_path):
+def test_reconstruct_of_a_file_that_is_not_an_image(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
@@ -186,7 +187,81 @@ def test_denoise_of_a_file_that_is_not_an_image(client, tmp_path):
     fake.write_text("these are words, not pixels\n" * 10)
     upload = {"background": handle_file(str(fake)), "layers": [], "composite": handle_file(str(fake))}
     with pytest.raises(AppError, match="could not be read as an image"):
-        client.predict(image=upload, api_name="/denoise")
+        client.predict(image=upload, api_name="/reconstruct")
+
+
+def rows_of(metrics):
+    return metrics["data"] if isinstance(metrics, dict) else metrics
+
+
+def slider_paths(value) -> list[str]:
+    """gradio_client returns an ImageSlider value as two file paths (a list or a dict of them)."""
+    if isinstance(value, dict):
+        value = value.get("value", value)
+        value = [value[k] for k in sorted(value)] if isinstance(value, dict) else value
+    return [v["path"] if isinstance(v, dict) else v for v in value]
+
+
+def check_photo_outputs(result, size, k=4):
+    slider, classical_img, vae_img, gallery, heat, metrics, download = result
+    before, after = slider_paths(slider)
+    assert image_size(before) == image_size(after) == image_size(classical_img) == image_size(vae_img) == size
+    assert len(gallery) == k
+    assert image_size(heat) == size
+    assert image_size(download) == size
+    return rows_of(metrics)
+
+
+@needs_weights
+def test_enhance_with_defaults(client):
+    rows = check_photo_outputs(client.predict(api_name="/enhance"), (512, 512))
+    psnr = {r[0]: r[1] for r in rows}
+    assert psnr["VAE (mode)"] > psnr["degraded input"] + 3, rows
+
+
+@needs_weights
+def test_denoise_with_defaults(client):
+    rows = check_photo_outputs(client.predict(api_name="/denoise"), (512, 512))
+    psnr = {r[0]: r[1] for r in rows}
+    assert psnr["VAE (mode)"] > psnr["degraded input"] + 5, rows
+
+
+@needs_weights
+def test_enhance_an_uploaded_grey_photo_x2(client, tmp_path):
+    from gradio_client import handle_file
+
+    path = tmp_path / "grey.png"
+    digit_image(3, size=96).save(path)
+    result = client.predict(image=handle_file(str(path)), problem="x2", simulate=False, k=2, api_name="/enhance")
+    rows = check_photo_outputs(result, (192, 192), k=2)
+    assert rows[0][1] is None, "no PSNR without a clean original"
+
+
+@needs_weights
+def test_enhance_of_a_file_that_is_not_an_image(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    fake = tmp_path / "photo.jpg"
+    fake.write_bytes(b"PK\x03\x04 a zip file renamed")
+    with pytest.raises(AppError, match="could not be read as an image"):
+        client.predict(image=handle_file(str(fake)), api_name="/enhance")
+
+
+@needs_weights
+def test_touch_up_a_restored_photo(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "restored.png"
+    Image.new("RGB", (40, 30), (100, 120, 140)).save(path)
+    slider, download = client.predict(handle_file(str(path)), None, 1.3, 1.0, 1.0, api_name="/touch_up")
+    before, after = slider_paths(slider)
+    assert image_size(before) == image_size(after) == image_size(download) == (40, 30)
+    with Image.open(download) as img:
+        assert img.getpixel((0, 0))[0] > 100, "brighter"
+    with pytest.raises(AppError, match="run Enhance first"):
+        client.predict(None, None, 1.0, 1.0, 1.0, api_name="/touch_up")
 
 
 @needs_weights

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from vae_demo import hub, inference
 from vae_demo.examples import digit_image, face_image
-from vae_demo.hub import MODEL_NAMES, load_model
+from vae_demo.hub import GENERATIVE_MODELS, load_model
 from vae_demo.images import to_model_input
 from vae_demo.model import VAEConfig
 from vae_demo.tasks import image_metrics
@@ -36,7 +36,7 @@ def get(models, name):
     return models[name]
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", GENERATIVE_MODELS)
 def test_bundled_model_loads(name, models):
     if not bundled_weights(name).is_file():
         pytest.skip(f"bundled weights missing: {bundled_weights(name)}")
@@ -54,7 +54,7 @@ def test_every_bundled_file_is_under_10_mb():
     assert not too_big, f"files over 10 MB: {too_big}"
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", GENERATIVE_MODELS)
 def test_config_matches_the_run_config(name):
     config_path = hub.BUNDLED_DIR / name / "config.json"
     if not config_path.is_file():
@@ -137,3 +137,59 @@ def test_faces_vae_reconstructs_held_out_people_better_than_the_mean_face(models
     ssim_recon = np.mean([image_metrics(x[i : i + 1], recon[i : i + 1])[1] for i in range(len(x))])
     ssim_mean = np.mean([image_metrics(x[i : i + 1], mean_face)[1] for i in range(len(x))])
     assert ssim_recon > ssim_mean + 0.05, (ssim_recon, ssim_mean)
+
+
+# --- the restoration VAE ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def restorer():
+    return load_model("restore-vae", device="cpu")
+
+
+def astronaut_crop(grey: bool = False) -> torch.Tensor:
+    """A 256 x 256 crop of scikit-image's astronaut (not from the training data)."""
+    from vae_demo.examples import photo_example
+
+    a = np.asarray(photo_example("astronaut").convert("L" if grey else "RGB"), dtype=np.float32)[128:384, 128:384] / 255
+    t = torch.from_numpy(a)
+    return (t[None] if grey else t.permute(2, 0, 1))[None].contiguous()
+
+
+@skip_without_bundled("restore-vae")
+def test_restore_vae_config_matches_the_run_config():
+    from vae_demo.restoration_model import RestorationConfig
+
+    bundled = json.loads((hub.BUNDLED_DIR / "restore-vae" / "config.json").read_text())
+    run_config = json.loads((ROOT / "configs" / "restore-vae.json").read_text())["model"]
+    assert RestorationConfig.from_dict(bundled) == RestorationConfig.from_dict(run_config)
+
+
+@skip_without_bundled("restore-vae")
+@pytest.mark.parametrize("grey", [False, True])
+def test_restore_vae_removes_noise_and_beats_non_local_means(restorer, grey):
+    from vae_demo.classical import nlm
+    from vae_demo.degradations import gaussian_noise
+    from vae_demo.restoration import restore
+
+    clean = astronaut_crop(grey)
+    noisy = gaussian_noise(clean, 25, torch.Generator().manual_seed(0))
+    out = restore(restorer, noisy, 25)
+    assert out.mode.shape == clean.shape
+    psnr_noisy, psnr_vae = image_metrics(clean, noisy)[0], image_metrics(clean, out.mode)[0]
+    a = noisy[0].permute(1, 2, 0).numpy().astype(np.float64)
+    baseline = torch.from_numpy(nlm(a[..., 0] if grey else a, 25).astype(np.float32))
+    baseline = (baseline[None] if grey else baseline.permute(2, 0, 1))[None]
+    assert psnr_vae > psnr_noisy + 8, (psnr_noisy, psnr_vae)
+    assert psnr_vae > image_metrics(clean, baseline)[0], "the VAE beats non-local means"
+
+
+@skip_without_bundled("restore-vae")
+def test_restore_vae_latent_is_used_and_samples_differ(restorer):
+    from vae_demo.degradations import gaussian_noise
+    from vae_demo.restoration import posterior_stats
+
+    clean = astronaut_crop()
+    noisy = gaussian_noise(clean, 25, torch.Generator().manual_seed(0))
+    stats = posterior_stats(restorer, clean, noisy, 25, samples=4, generator=torch.Generator().manual_seed(0))
+    # 256 x 256 pixels -> a 32 x 32 x 4 latent; free bits keep at least 0.25 nats per element in training
+    assert stats["kl_per_image"] > 500, "no posterior collapse"
+    assert 0.1 < stats["sample_std_255"] < 20

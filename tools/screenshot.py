@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/screenshot.png")
     parser.add_argument("--tab", help="click this tab before the screenshot")
     parser.add_argument("--min-images", type=int, default=4, help="wait until this many output images show")
+    parser.add_argument("--wait-text", help="also wait until this text shows on the page (e.g. an output label)")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=1400)
     args = parser.parse_args()
@@ -30,6 +31,8 @@ def main() -> None:
         page.wait_for_function(
             f"document.querySelectorAll('img[src*=\"file\"]').length >= {args.min_images}", timeout=180_000
         )
+        if args.wait_text:
+            page.wait_for_function(f"document.body.innerText.includes({args.wait_text!r})", timeout=180_000)
         page.wait_for_timeout(1000)
         if args.tab:
             page.get_by_role("tab", name=args.tab).click()

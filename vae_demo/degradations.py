@@ -1,18 +1,44 @@
-"""Seeded corruptions on batched tensors in [0, 1] (N, C, H, W), on any device."""
+"""Seeded, batched image degradations on tensors in [0, 1] of shape (N, C, H, W), on any device.
+
+Every strength is in physical units: noise sigma on the 0-255 scale, the peak photon count of
+Poisson noise, blur sigma and motion length in pixels, JPEG quality 5-95, a downsampling factor,
+an exposure factor and a gamma. Blur, JPEG and resizing use ``torchvision.transforms.v2``; each
+function returns a new tensor of the same shape and dtype, clipped to [0, 1] (``downsample``
+returns the smaller image). ``DegradationPipeline`` mixes them at random for training.
+
+``corrupt`` keeps the foundation's digit/face corruptions (noise levels on the 0-1 scale).
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
 
 from .device import make_generator
 
 NOISE_TYPES = ("gaussian", "salt_and_pepper", "mask")
 
 
+def _randn(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+# --- noise ------------------------------------------------------------------------------------
 def gaussian_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add N(0, sigma^2) noise, sigma on the 0-1 scale, and clip to [0, 1]."""
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return (x + sigma * noise).clamp(0, 1)
+    """Add white Gaussian noise of std ``sigma`` on the 0-255 scale, then clip."""
+    return (x + sigma / 255.0 * _randn(x, generator)).clamp(0, 1)
+
+
+def poisson_noise(x: torch.Tensor, peak: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shot noise: a pixel of value v counts Poisson(v * peak) photons; fewer photons, more noise."""
+    if peak <= 0:
+        raise ValueError(f"the Poisson peak photon count must be positive, got {peak}")
+    counts = torch.poisson((x * peak).float(), generator=generator)
+    return (counts / peak).to(x.dtype).clamp(0, 1)
 
 
 def salt_and_pepper(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -23,6 +49,97 @@ def salt_and_pepper(x: torch.Tensor, fraction: float, generator: torch.Generator
     return torch.where((u >= fraction / 2) & (u < fraction), torch.ones_like(x), out)
 
 
+# --- blur -------------------------------------------------------------------------------------
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur with an isotropic Gaussian of std ``sigma`` pixels (kernel of +-3 sigma, reflected edges)."""
+    if sigma <= 0:
+        return x.clone()
+    size = 2 * math.ceil(3 * sigma) + 1
+    return TF.gaussian_blur(x, [size, size], [sigma, sigma]).clamp(0, 1)
+
+
+def motion_kernel(length: float, angle: float) -> torch.Tensor:
+    """A normalised line of ``length`` pixels at ``angle`` degrees (anticlockwise from horizontal)."""
+    size = max(1, math.ceil(length)) | 1  # odd, so the line is centred
+    c = size // 2
+    yy, xx = torch.meshgrid(torch.arange(size) - c, torch.arange(size) - c, indexing="ij")
+    theta = math.radians(angle)
+    along = xx * math.cos(theta) - yy * math.sin(theta)
+    across = xx * math.sin(theta) + yy * math.cos(theta)
+    kernel = ((across.abs() <= 0.5) & (along.abs() <= length / 2)).float()
+    return kernel / kernel.sum()
+
+
+def motion_blur(x: torch.Tensor, length: float, angle: float = 0.0) -> torch.Tensor:
+    """Average along a straight line of ``length`` pixels at ``angle`` degrees (camera shake)."""
+    if length <= 1:
+        return x.clone()
+    k = motion_kernel(length, angle).to(x.device, x.dtype)
+    c = x.shape[1]
+    pad = k.shape[-1] // 2
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect" if pad < min(x.shape[-2:]) else "replicate")
+    return F.conv2d(padded, k.expand(c, 1, *k.shape), groups=c).clamp(0, 1)
+
+
+# --- compression and resolution --------------------------------------------------------------
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """Encode and decode as JPEG at ``quality`` (5-95; lower means stronger block artefacts)."""
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be between 1 and 100, got {quality}")
+    out = TF.jpeg(to_uint8(x).cpu(), int(quality))
+    return (out.to(x.device, x.dtype) / 255.0)
+
+
+def downsample(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Shrink by an integer ``scale`` (bicubic, antialiased); sides are cropped to a multiple first."""
+    h, w = (s - s % scale for s in x.shape[-2:])
+    x = x[..., :h, :w]
+    return resize(x, (h // scale, w // scale))
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic, antialiased resize to ``size`` = (height, width), clipped to [0, 1]."""
+    out = TF.resize(x, list(size), interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
+    return out.clamp(0, 1)
+
+
+def low_resolution(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Downsample by ``scale`` and bicubic-upsample back: the input a restoration model sees for SR."""
+    small = downsample(x, scale)
+    out = x.clone()
+    h, w = small.shape[-2] * scale, small.shape[-1] * scale
+    out[..., :h, :w] = resize(small, (h, w))
+    return out
+
+
+# --- exposure and colour ----------------------------------------------------------------------
+def low_light(
+    x: torch.Tensor, exposure: float, gamma: float = 1.0, sigma: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Under-expose: ``exposure * x ** gamma``, plus sensor noise of std ``sigma`` (0-255 scale)."""
+    dark = exposure * x.clamp(0, 1).pow(gamma)
+    return gaussian_noise(dark, sigma, generator) if sigma > 0 else dark.clamp(0, 1)
+
+
+def reduce_contrast(x: torch.Tensor, amount: float, airlight: float = 0.8) -> torch.Tensor:
+    """Haze: blend towards a flat ``airlight`` grey; ``amount`` 0 keeps the image, 1 erases it."""
+    return (x * (1 - amount) + airlight * amount).clamp(0, 1)
+
+
+def colour_cast(x: torch.Tensor, gains: tuple[float, float, float]) -> torch.Tensor:
+    """Multiply the R, G, B channels by ``gains`` (e.g. (1.2, 1.0, 0.8) is a warm cast); grey stays grey."""
+    if x.shape[1] != 3:
+        return x.clone()
+    g = torch.tensor(gains, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * g).clamp(0, 1)
+
+
+# --- the foundation's digit/face corruptions ---------------------------------------------------
 def random_mask(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Black out a centred-at-random square covering ``fraction`` of the image area."""
     n, _, h, w = x.shape
@@ -36,15 +153,14 @@ def random_mask(x: torch.Tensor, fraction: float, generator: torch.Generator | N
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, seed: int = 0) -> torch.Tensor:
-    """Apply one corruption by name: gaussian (sigma), salt_and_pepper (fraction), mask (area fraction).
-
-    For ``mask`` the masked pixels are 0; ``observed_mask`` tells which pixels survived.
+    """Apply one corruption by name: gaussian (sigma on the 0-1 scale), salt_and_pepper (fraction),
+    mask (area fraction). For ``mask`` the masked pixels are 0; ``observed_mask`` tells which survived.
     """
     if not 0.0 <= level <= 1.0:
         raise ValueError(f"the corruption level must be between 0 and 1, got {level}")
     g = make_generator(seed, x.device)
     if kind == "gaussian":
-        return gaussian_noise(x, level, g)
+        return gaussian_noise(x, 255.0 * level, g)
     if kind == "salt_and_pepper":
         return salt_and_pepper(x, level, g)
     if kind == "mask":
@@ -57,3 +173,167 @@ def observed_mask(kind: str, clean: torch.Tensor, corrupted: torch.Tensor) -> to
     if kind != "mask":
         return None
     return (corrupted == clean).all(dim=1, keepdim=True).float()
+
+
+# --- named tasks and the random training mixture -----------------------------------------------
+# What each restoration task's ``level`` means, and a sensible default level.
+TASKS: dict[str, tuple[str, float]] = {
+    "denoise": ("Gaussian noise sigma (0-255 scale)", 25.0),
+    "poisson": ("Poisson peak photon count (lower is noisier)", 30.0),
+    "salt_and_pepper": ("fraction of pixels hit", 0.1),
+    "jpeg": ("JPEG quality (5-95)", 20.0),
+    "sr": ("downsampling factor (2, 3 or 4)", 2.0),
+    "deblur": ("Gaussian blur sigma in pixels", 1.6),
+    "motion_blur": ("motion length in pixels", 9.0),
+    "lowlight": ("exposure (0.05-1; lower is darker)", 0.3),
+    "haze": ("contrast lost (0-1)", 0.4),
+}
+
+
+def degrade(x: torch.Tensor, task: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply one named task's degradation at ``level`` (see ``TASKS``); ``sr`` returns the small image."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if not math.isfinite(level):
+        raise ValueError(f"the level must be a finite number, got {level}")
+    if task == "denoise":
+        return gaussian_noise(x, level, generator)
+    if task == "poisson":
+        return poisson_noise(x, level, generator)
+    if task == "salt_and_pepper":
+        return salt_and_pepper(x, level, generator)
+    if task == "jpeg":
+        return jpeg(x, round(level))
+    if task == "sr":
+        return downsample(x, round(level))
+    if task == "deblur":
+        return gaussian_blur(x, level)
+    if task == "motion_blur":
+        return motion_blur(x, level, 30.0)
+    if task == "lowlight":
+        return low_light(x, level, gamma=1.2, sigma=4.0, generator=generator)
+    return reduce_contrast(x, level)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One degradation of the training mixture, applied with ``probability``, strength in [low, high]."""
+
+    name: str
+    probability: float
+    low: float
+    high: float
+
+
+# One degradation per image, drawn with these probabilities (3% of images stay clean); blur, low
+# resolution, haze and colour casts get extra sensor noise 30% of the time. Noise weighs most.
+DEFAULT_STEPS = (
+    Step("gaussian_noise", 0.40, 0.0, 55.0),
+    Step("poisson_noise", 0.05, 4.0, 100.0),
+    Step("salt_and_pepper", 0.03, 0.01, 0.15),
+    Step("jpeg", 0.15, 10.0, 60.0),
+    Step("low_resolution", 0.15, 1.5, 4.5),  # rounds to x2, x3 or x4
+    Step("gaussian_blur", 0.07, 0.5, 2.5),
+    Step("motion_blur", 0.03, 3.0, 13.0),
+    Step("low_light", 0.05, 0.15, 0.6),
+    Step("reduce_contrast", 0.02, 0.1, 0.6),
+    Step("colour_cast", 0.02, 0.0, 0.25),
+)
+NOISY_EXTRAS = ("gaussian_blur", "motion_blur", "low_resolution", "reduce_contrast", "colour_cast")
+# The problem each step poses, as a restoration model conditioned on the task is told it.
+RESTORATION_TASKS = ("noise", "jpeg", "sr", "blur", "lowlight", "tone")
+STEP_TASK = {"gaussian_noise": "noise", "poisson_noise": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg",
+             "low_resolution": "sr", "gaussian_blur": "blur", "motion_blur": "blur", "low_light": "lowlight",
+             "reduce_contrast": "tone", "colour_cast": "tone"}
+# benchmark / app task names (degradations.TASKS) -> RESTORATION_TASKS
+TASK_OF = {"denoise": "noise", "poisson": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg", "sr": "sr",
+           "deblur": "blur", "motion_blur": "blur", "lowlight": "lowlight", "haze": "tone"}
+
+
+class DegradationPipeline:
+    """A random mixture of degradations for training, each ``Step`` with a probability and a strength range.
+
+    ``exclusive`` (the default) draws one step per image with the steps' probabilities (their sum
+    must be <= 1; the rest stay clean) and adds mild Gaussian noise (sigma up to 15) to 30% of the
+    blurred, downsampled, hazy or tinted ones; otherwise every step fires independently with its
+    probability, in order. ``__call__(x, generator)`` degrades each image of the batch on its own and
+    also returns the std of the noise it added per image (0-1 scale): the condition a restoration
+    model is given.
+    """
+
+    def __init__(self, steps: tuple[Step, ...] = DEFAULT_STEPS, exclusive: bool = True,
+                 extra_noise: float = 0.3) -> None:
+        if exclusive and sum(s.probability for s in steps) > 1 + 1e-9:
+            raise ValueError("exclusive steps need probabilities that sum to at most 1")
+        self.steps, self.exclusive, self.extra_noise = steps, exclusive, extra_noise
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        y, sigmas, _ = self.with_tasks(x, generator)
+        return y, sigmas
+
+    def with_tasks(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """Like ``__call__``, plus each image's main problem (a ``RESTORATION_TASKS`` name, "" if clean)."""
+        out, sigmas, tasks = zip(*(self.one(x[i : i + 1], generator) for i in range(x.shape[0])), strict=True)
+        return torch.cat(out), torch.tensor(sigmas, dtype=x.dtype, device=x.device), list(tasks)
+
+    def chosen(self, g: torch.Generator | None) -> list[Step]:
+        """The steps to apply to one image."""
+        if not self.exclusive:
+            return [s for s in self.steps if float(torch.rand(1, generator=g)) < s.probability]
+        u, total = float(torch.rand(1, generator=g)), 0.0
+        for step in self.steps:
+            total += step.probability
+            if u < total:
+                extra = step.name in NOISY_EXTRAS and float(torch.rand(1, generator=g)) < self.extra_noise
+                return [step, Step("gaussian_noise", 1.0, 0.0, 15.0)] if extra else [step]
+        return []
+
+    def one(self, x: torch.Tensor, g: torch.Generator | None) -> tuple[torch.Tensor, float, str]:
+        def draw(low: float = 0.0, high: float = 1.0) -> float:
+            return low + (high - low) * float(torch.rand(1, generator=g))
+
+        noise_var = 0.0
+        steps = self.chosen(g)
+        for step in steps:
+            s = draw(step.low, step.high)
+            if step.name == "gaussian_blur":
+                x = gaussian_blur(x, s)
+            elif step.name == "motion_blur":
+                x = motion_blur(x, s, draw(0, 180))
+            elif step.name == "low_resolution":
+                x = low_resolution(x, round(s))
+            elif step.name == "low_light":
+                read_noise = draw(0, 12)
+                x = low_light(x, s, draw(0.9, 1.5), read_noise, g)
+                noise_var += (read_noise / 255) ** 2
+            elif step.name == "reduce_contrast":
+                x = reduce_contrast(x, s, draw(0.6, 0.95))
+            elif step.name == "colour_cast":
+                x = colour_cast(x, (1 + draw(-s, s), 1.0, 1 + draw(-s, s)))
+            elif step.name == "gaussian_noise":
+                x = gaussian_noise(x, s, g)
+                noise_var += (s / 255) ** 2
+            elif step.name == "poisson_noise":
+                before = x
+                x = poisson_noise(x, s, g)
+                noise_var += float((x - before).var())
+            elif step.name == "salt_and_pepper":
+                x = salt_and_pepper(x, s, g)
+            elif step.name == "jpeg":
+                x = jpeg(x, round(s))
+            else:
+                raise ValueError(f"unknown degradation step {step.name!r}")
+        return x, noise_var**0.5, STEP_TASK[steps[0].name] if steps else ""
+
+
+def task_noise_sigma(task: str, level: float) -> float | None:
+    """The noise std (0-255 scale) a task adds, as a restoration model is told; None means estimate it."""
+    if task == "denoise":
+        return float(level)
+    if task == "lowlight":
+        return 4.0  # the sensor noise ``degrade`` adds to a dark image
+    if task in ("poisson", "salt_and_pepper"):
+        return None
+    return 0.0

@@ -38,6 +38,15 @@ class DiagonalGaussian:
         """KL(q || N(0, I)) per example, in nats."""
         return self.kl_per_dim().sum(dim=-1)
 
+    def kl_to(self, other: DiagonalGaussian) -> torch.Tensor:
+        """Elementwise KL(self || other) between two diagonal Gaussians, in nats (sum it yourself).
+
+        KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
+        (the closed form for two univariate Gaussians, applied per dimension).
+        """
+        return 0.5 * (other.logvar - self.logvar + (self.logvar.exp() + (self.mean - other.mean).pow(2))
+                      / other.logvar.exp() - 1)
+
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log q(z|x) summed over latent dimensions; z may carry extra leading sample axes."""
         return torch.sum(

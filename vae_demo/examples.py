@@ -1,5 +1,5 @@
-"""Example inputs that ship with the code: typed digits drawn with Pillow's bundled font and a
-face from scikit-image's sample data. Nothing here reads the training data."""
+"""Example inputs that ship with the code: typed digits drawn with Pillow's bundled font, and a
+face and photos from scikit-image's sample data. Nothing here reads the training data."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ def face_image(size: int = 128) -> Image.Image:
     The PNG is read straight from scikit-image's data folder: importing scikit-image would add
     about 0.6 s to the app's start, which builds this example.
     """
-    folder = Path(find_spec("skimage").submodule_search_locations[0]) / "data"
-    with Image.open(folder / "astronaut.png") as img:
+    with Image.open(skimage_data_path("astronaut.png")) as img:
         crop = img.convert("L").crop((192, 70, 297, 175))
     return crop.resize((size, size), Image.LANCZOS)
 
@@ -47,3 +46,27 @@ def generated_face(model, seed: int, temperature: float = 0.8, size: int = 128) 
 
 def is_face_model(model_name: str) -> bool:
     return model_name.startswith("faces")
+
+
+PHOTO_EXAMPLES = {
+    "astronaut": "astronaut.png",  # colour portrait, 512x512
+    "coffee": "coffee.png",  # colour still life, 600x400
+    "chelsea": "chelsea.png",  # colour cat, 451x300
+    "rocket": "rocket.jpg",  # colour JPEG photo, 640x427
+    "camera": "camera.png",  # grey cameraman, 512x512
+}
+
+
+def skimage_data_path(filename: str) -> Path:
+    """A file of scikit-image's bundled sample data, found without importing scikit-image."""
+    return Path(find_spec("skimage").submodule_search_locations[0]) / "data" / filename
+
+
+@lru_cache(maxsize=8)
+def photo_example(name: str = "astronaut") -> Image.Image:
+    """One of scikit-image's sample photos (public domain or CC0; see scikit-image's data/README.txt)."""
+    if name not in PHOTO_EXAMPLES:
+        raise ValueError(f"unknown example photo {name!r}; choose one of {', '.join(PHOTO_EXAMPLES)}")
+    with Image.open(skimage_data_path(PHOTO_EXAMPLES[name])) as img:
+        img.load()
+        return img.copy()

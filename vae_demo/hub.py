@@ -20,11 +20,14 @@ from safetensors.torch import load_file
 
 from .device import pick_device
 from .model import ConvVAE, VAEConfig
+from .restoration_model import RestorationConfig, RestorationVAE
 
 log = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parent.parent / "checkpoints")
-MODEL_NAMES = ("mnist-vae", "mnist-vae-2d", "faces-vae")
+GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
+RESTORATION_MODELS = ("restore-vae",)  # RestorationVAEs: enhance and denoise photos
+MODEL_NAMES = GENERATIVE_MODELS + RESTORATION_MODELS
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
 
@@ -54,26 +57,33 @@ def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> P
     return Path(paths[-1]).parent
 
 
-def load_checkpoint(folder: str | Path, device: torch.device | str | None = None) -> ConvVAE:
-    """Build a ConvVAE from ``folder/config.json`` and load ``folder/model.safetensors``."""
+def load_checkpoint(folder: str | Path, device: torch.device | str | None = None) -> ConvVAE | RestorationVAE:
+    """Build the model ``folder/config.json`` describes and load ``folder/model.safetensors``.
+
+    A config with ``"architecture": "restoration-vae"`` is a ``RestorationVAE``, any other a ``ConvVAE``.
+    """
     folder = Path(folder)
     config_path, weights_path = folder / "config.json", folder / "model.safetensors"
     for p in (config_path, weights_path):
         if not p.is_file():
             raise CheckpointError(f"{p} is missing: a checkpoint folder holds config.json and model.safetensors")
     try:
-        config = VAEConfig.from_dict(json.loads(config_path.read_text()))
+        raw = json.loads(config_path.read_text())
+        restoration = isinstance(raw, dict) and raw.get("architecture") == "restoration-vae"
+        config = RestorationConfig.from_dict(raw) if restoration else VAEConfig.from_dict(raw)
     except (ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{config_path} is not a valid model config: {err}") from None
     try:
         state = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path} is corrupt or truncated and cannot be read: {err}") from None
-    model = ConvVAE(config)
+    model = RestorationVAE(config) if restoration else ConvVAE(config)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"{weights_path} does not match {config_path}: {err}") from None
+    if restoration:  # channels-last (NHWC) convolutions are about 30% faster on a CPU
+        model = model.to(memory_format=torch.channels_last)
     return model.to(device or pick_device()).eval()
 
 
@@ -96,7 +106,9 @@ def bundled_path(name: str) -> Path:
     return BUNDLED_DIR / name
 
 
-def load_model(name: str, path: str | Path | None = None, device: torch.device | str | None = None) -> ConvVAE:
+def load_model(
+    name: str, path: str | Path | None = None, device: torch.device | str | None = None
+) -> ConvVAE | RestorationVAE:
     """Load a model by name (or from ``path``), falling back to the bundled copy if the Hub one is bad."""
     folder = resolve_checkpoint(name, path)
     try:

@@ -19,20 +19,20 @@ from safetensors.torch import load_file
 from . import inference
 from .degradations import NOISE_TYPES, corrupt, observed_mask
 from .examples import digit_image, face_image, generated_face, is_face_model
-from .hub import MODEL_NAMES, load_model, resolve_checkpoint
+from .hub import GENERATIVE_MODELS, load_model, resolve_checkpoint
 from .images import to_model_input, to_uint8
 
 DISPLAY_PX = 128  # every model image is shown at least this many pixels wide
 
 
-@lru_cache(maxsize=len(MODEL_NAMES))
+@lru_cache(maxsize=len(GENERATIVE_MODELS))
 def get_model(name: str):
     return load_model(name)
 
 
 def _check_name(name: str) -> str:
-    if name not in MODEL_NAMES:
-        raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(MODEL_NAMES)}.")
+    if name not in GENERATIVE_MODELS:
+        raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(GENERATIVE_MODELS)}.")
     return name
 
 

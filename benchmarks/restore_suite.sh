@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every restoration benchmark behind README's table, one `benchmarks/restore.py` run each, then the table.
+#   bash benchmarks/restore_suite.sh [DATA_VAL_DIR] [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VAL=${1:-../shared/data/val}
+OUT=${2:-benchmarks/results}
+PY=${PYTHON:-python}
+run() { echo "== $*"; "$PY" benchmarks/restore.py --threads 2 "$@"; }
+
+for sigma in 15 25 50; do
+  run --task denoise --level "$sigma" --data "$VAL/Set12" --methods noisy,vae,vae_mean,bm3d,nlm,tv \
+      --json "$OUT/restore_denoise${sigma}_Set12.json"
+  run --task denoise --level "$sigma" --data "$VAL/Kodak24" --methods noisy,vae,nlm \
+      --json "$OUT/restore_denoise${sigma}_Kodak24.json"
+done
+for q in 10 20; do
+  run --task jpeg --level "$q" --data "$VAL/classic4" --methods noisy,vae,tv --json "$OUT/restore_jpeg${q}_classic4.json"
+done
+for s in 2 4; do
+  run --task sr --level "$s" --data "$VAL/Set5" --methods bicubic,vae,unsharp --json "$OUT/restore_sr${s}_Set5.json"
+done
+run --task deblur --level 1.6 --data "$VAL/Set5" --methods noisy,vae,richardson_lucy,unsharp \
+    --json "$OUT/restore_deblur1.6_Set5.json"
+run --task lowlight --level 0.3 --data "$VAL/Set5" --methods noisy,vae,gamma,clahe \
+    --json "$OUT/restore_lowlight0.3_Set5.json"
+"$PY" benchmarks/restore_table.py "$OUT"/restore_*.json

@@ -1,0 +1,94 @@
+"""benchmarks/restore.py keeps its interface: arguments, table, JSON layout, protocol details."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+from PIL import Image
+
+from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+
+spec = importlib.util.spec_from_file_location("restore_benchmark", ROOT / "benchmarks" / "restore.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+@pytest.fixture
+def data(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, mode in (("a_grey.png", "L"), ("b_colour.png", "RGB")):
+        small = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((64, 48), Image.BICUBIC).convert(mode).save(folder / name)
+    (folder / "notes.txt").write_text("not an image, ignored")
+    return folder
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    RestorationVAE(RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)) \
+        .save_pretrained(tmp_path / "ckpt")
+    return str(tmp_path / "ckpt")
+
+
+def run(tmp_path, *args):
+    out = tmp_path / "out.json"
+    report = bench.main([*args, "--json", str(out)])
+    assert json.loads(out.read_text()) == report
+    return report
+
+
+def test_denoise_report_layout(tmp_path, data, checkpoint, capsys):
+    report = run(tmp_path, "--task", "denoise", "--level", "25", "--data", str(data), "--methods",
+                 "noisy,vae,vae_mean,tv", "--checkpoint", checkpoint, "--samples", "2")
+    assert {"task", "level", "data", "n_images", "methods"} <= set(report)
+    assert report["task"] == "denoise" and report["level"] == 25 and report["n_images"] == 2
+    for name in ("noisy", "vae", "vae_mean", "tv"):
+        m = report["methods"][name]
+        assert {"psnr", "ssim", "sec_per_image", "per_image"} <= set(m)
+        assert [r["name"] for r in m["per_image"]] == ["a_grey.png", "b_colour.png"]
+    methods = report["methods"]
+    assert methods["vae"]["kl_per_image"] >= 0 and methods["vae"]["sample_std_255"] >= 0
+    assert 18 < methods["noisy"]["psnr"] < 24, "sigma 25 noise gives about 20 dB"
+    assert methods["tv"]["psnr"] > methods["noisy"]["psnr"]
+    printed = capsys.readouterr().out
+    assert "PSNR" in printed and "tv" in printed
+
+
+def test_same_seed_same_inputs(tmp_path, data):
+    a = run(tmp_path, "--task", "denoise", "--level", "15", "--data", str(data), "--methods", "noisy", "--seed", "3")
+    b = run(tmp_path, "--task", "denoise", "--level", "15", "--data", str(data), "--methods", "noisy", "--seed", "3")
+    c = run(tmp_path, "--task", "denoise", "--level", "15", "--data", str(data), "--methods", "noisy", "--seed", "4")
+    assert a["methods"]["noisy"]["per_image"] == b["methods"]["noisy"]["per_image"]
+    assert a["methods"]["noisy"]["per_image"] != c["methods"]["noisy"]["per_image"]
+
+
+@pytest.mark.parametrize(("task", "level", "methods"), [("sr", "2", "bicubic,unsharp"), ("jpeg", "10", "noisy,tv"),
+                                                        ("deblur", "1.6", "noisy,richardson_lucy"),
+                                                        ("lowlight", "0.3", "noisy,gamma")])
+def test_other_tasks_and_limit(tmp_path, data, task, level, methods):
+    report = run(tmp_path, "--task", task, "--level", level, "--data", str(data), "--methods", methods, "--limit", "1")
+    assert report["n_images"] == 1 and set(report["methods"]) == set(methods.split(","))
+
+
+def test_sr_is_scored_on_luma_without_the_border():
+    ref = np.full((20, 20, 3), 100, np.uint8)
+    out = ref.copy()
+    out[:2] = 0  # damage only inside the 2-pixel border
+    out[..., 2] = 50  # and only blue, which Y weighs little
+    psnr, _ = bench.score(out / 255, ref / 255, "sr", 2)
+    y_error = 24.966 * 50 / 255  # BT.601: the blue change moves Y by this much; the black rows are cropped
+    assert psnr == pytest.approx(20 * np.log10(255 / y_error), abs=0.05)
+
+
+def test_unknown_method_is_refused(tmp_path, data):
+    with pytest.raises(SystemExit, match="unknown methods"):
+        bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "magic",
+                    "--json", str(tmp_path / "x.json")])

@@ -1,0 +1,248 @@
+"""Plain functions behind the Enhance and Denoise tabs: photo in, restorations and metrics out.
+
+Each takes an image (a path, a PIL image, or None for the built-in example) and plain numbers,
+checks them, and returns numpy images, a gallery, metric rows and the path of a full-resolution
+PNG. With ``simulate`` the clean photo is first degraded, so PSNR / SSIM against it can be shown.
+Big photos are restored tile by tile; the K posterior samples of a big photo cover its centre.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageEnhance
+
+from . import classical
+from .degradations import TASK_OF, degrade, gaussian_blur, jpeg, resize, task_noise_sigma
+from .device import make_generator
+from .examples import photo_example
+from .hub import load_model
+from .images import ImageError, open_image, to_rgb_or_grey, to_uint8
+from .restoration import Restoration, restore
+from .tasks import _number, heat_map, image_metrics
+
+RESTORE_MODEL = "restore-vae"
+TILE, TILE_ABOVE_PIXELS = 512, 1024 * 1024  # restore bigger photos in 512 px tiles
+SAMPLE_CROP = 512  # K samples of a big photo cover its central 512 x 512 pixels
+MAX_OUTPUT_SIDE = 4096
+MAX_PHOTO_PIXELS = 4096 * 4096  # about a minute on 2 CPU cores
+MAX_CLASSICAL_PIXELS = 4_000_000  # non-local means and Richardson-Lucy take minutes beyond this
+GALLERY_SIDE = 384
+
+# What the Enhance tab can fix -> (task in degradations.TASKS, level from a strength s in [0, 1]).
+PROBLEMS: dict[str, tuple[str, Callable[[float], float]]] = {
+    "auto": ("denoise", lambda s: 5 + 45 * s),  # simulated as a phone photo: slight blur, noise, JPEG
+    "noise": ("denoise", lambda s: 5 + 45 * s),  # sigma 5-50 on the 0-255 scale
+    "blur": ("deblur", lambda s: 0.5 + 2.5 * s),  # Gaussian blur sigma 0.5-3 px
+    "jpeg": ("jpeg", lambda s: 60 - 50 * s),  # quality 60 down to 10
+    "x2": ("sr", lambda s: 2),
+    "x4": ("sr", lambda s: 4),
+    "lowlight": ("lowlight", lambda s: 0.6 - 0.5 * s),  # exposure 0.6 down to 0.1
+}
+# The classical method shown beside the VAE (fast enough to run on every click).
+CLASSICAL_FOR = {"denoise": "nlm", "poisson": "nlm", "salt_and_pepper": "median", "jpeg": "tv", "sr": "bicubic",
+                 "deblur": "richardson_lucy", "lowlight": "clahe", "auto": "nlm"}
+NOISE_KINDS = {"gaussian": "denoise", "poisson": "poisson", "salt_and_pepper": "salt_and_pepper", "real": None}
+
+Progress = Callable[..., object] | None
+
+
+@lru_cache(maxsize=1)
+def get_restorer():
+    return load_model(RESTORE_MODEL)
+
+
+def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
+    """(1, C, H, W) in [0, 1]; C = 1 for grey photos (including RGB files whose channels are equal)."""
+    img = open_image(photo_example(default) if image is None else image)
+    if img.width < 1 or img.height < 1:
+        raise ImageError("The image has no pixels.")
+    if img.width * img.height > MAX_PHOTO_PIXELS:
+        raise ImageError(f"The photo is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels); "
+                         f"this demo restores photos up to {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels. Please resize it.")
+    a = np.asarray(to_rgb_or_grey(img, 3), dtype=np.float32) / 255
+    if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
+        a = a[..., :1]
+    return torch.from_numpy(a).permute(2, 0, 1)[None].contiguous()
+
+
+def _progress(progress: Progress, frac: float, desc: str) -> None:
+    if progress is not None:
+        progress(frac, desc=desc)
+
+
+def _save_png(x: torch.Tensor, name: str) -> str:
+    path = Path(tempfile.mkdtemp(prefix="vae-demo-")) / f"{name}.png"
+    Image.fromarray(to_uint8(x[0])).save(path)
+    return str(path)
+
+
+def _display(x: torch.Tensor, side: int = GALLERY_SIDE) -> np.ndarray:
+    """A uint8 copy no larger than ``side`` pixels on its longer edge, for galleries."""
+    h, w = x.shape[-2:]
+    if max(h, w) > side:
+        x = resize(x, (max(1, round(h * side / max(h, w))), max(1, round(w * side / max(h, w)))))
+    return to_uint8(x[0])
+
+
+def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    if max(h, w) * scale > MAX_OUTPUT_SIDE:
+        raise ValueError(f"Enlarging {w}x{h} pixels {scale} times would exceed {MAX_OUTPUT_SIDE} pixels per side; "
+                         f"please upload a smaller image or choose a smaller factor.")
+    return resize(x, (h * scale, w * scale))
+
+
+def _simulate(clean: torch.Tensor, problem: str, task: str, level: float, seed: int) -> torch.Tensor:
+    """Degrade a clean photo (same size out; SR is the bicubic upsampling of the small image)."""
+    g = make_generator(seed)
+    if problem == "auto":
+        return jpeg(degrade(gaussian_blur(clean, 0.8), "denoise", level, g), 70)
+    if task == "sr":
+        h, w = (s - s % int(level) for s in clean.shape[-2:])
+        return resize(degrade(clean[..., :h, :w], "sr", level, g), (h, w))
+    return degrade(clean, task, level, g)
+
+
+def _run_vae(y: torch.Tensor, noise_sigma: float | None, k: int, seed: int, progress: Progress,
+             task: str | None) -> Restoration:
+    """The mode of the whole photo (tiled when big) and K samples (of its centre when big); ``task``
+    tells the model the problem (None: it works it out)."""
+    model = get_restorer()
+    big = y.shape[-2] * y.shape[-1] > TILE_ABOVE_PIXELS
+
+    def tile_progress(frac: float, desc: str) -> None:
+        _progress(progress, 0.1 + 0.6 * frac, desc)
+
+    _progress(progress, 0.1, "Restoring with the VAE")
+    out = restore(model, y, noise_sigma, samples=0 if big else k, generator=make_generator(seed),
+                  tile=TILE if big else None, progress=tile_progress, task=task)
+    if big and k > 0:
+        _progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
+        h, w = y.shape[-2:]
+        top, left = max(0, (h - SAMPLE_CROP) // 2), max(0, (w - SAMPLE_CROP) // 2)
+        crop = y[..., top : top + SAMPLE_CROP, left : left + SAMPLE_CROP]
+        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed), task=task)
+        out.samples, out.mean, out.std = part.samples, part.mean, part.std
+    return out
+
+
+def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: torch.Tensor, method: str,
+             vae: Restoration, k: int, touch: tuple[float, float, float], name: str, progress: Progress):
+    """The tuple both tabs return: (before/after pair, classical, VAE, gallery, heat map, metrics, PNG)."""
+    _progress(progress, 0.9, "Measuring")
+    final = touch_up_tensor(vae.mode, *touch)
+    rows = []
+    too_big = degraded.shape[-2] * degraded.shape[-1] > MAX_CLASSICAL_PIXELS
+    label = f"classical: {method}" + (" (skipped: photo over 4 megapixels)" if too_big else "")
+    candidates = [("degraded input", degraded), (label, classical_out), ("VAE (mode)", vae.mode)]
+    if vae.mean is not None and vae.mean.shape == vae.mode.shape:
+        candidates.append((f"VAE (mean of {k} samples)", vae.mean))
+    for label, x in candidates:
+        rows.append([label, *(image_metrics(clean, x) if clean is not None else (None, None))])
+    rows.append(["noise level told to the VAE (0-255)", round(vae.noise_sigma, 2), None])
+    gallery, spread = [], None
+    if vae.samples is not None:
+        gallery = [(_display(s), f"sample {i + 1}") for i, s in enumerate(vae.samples)]
+        spread = heat_map(vae.std[0], 1)
+        rows.append(["spread of the samples (mean std, 0-255)", round(float(vae.std.mean()) * 255, 2), None])
+    before, after = to_uint8(degraded[0]), to_uint8(final[0])
+    return ((before, after), to_uint8(classical_out[0]), to_uint8(vae.mode[0]), gallery, spread, rows,
+            _save_png(final, name))
+
+
+def touch_up_tensor(x: torch.Tensor, brightness: float = 1.0, contrast: float = 1.0,
+                    saturation: float = 1.0) -> torch.Tensor:
+    """Brightness, contrast and saturation (1 = unchanged) with Pillow's ImageEnhance."""
+    b = _number(brightness, "The brightness", 0.0, 3.0)
+    c = _number(contrast, "The contrast", 0.0, 3.0)
+    s = _number(saturation, "The saturation", 0.0, 3.0)
+    if (b, c, s) == (1.0, 1.0, 1.0):
+        return x
+    img = Image.fromarray(to_uint8(x[0]))
+    for enhancer, factor in ((ImageEnhance.Brightness, b), (ImageEnhance.Contrast, c), (ImageEnhance.Color, s)):
+        if factor != 1.0:
+            img = enhancer(img).enhance(factor)
+    a = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255)
+    return (a[None] if a.ndim == 2 else a.permute(2, 0, 1))[None]
+
+
+def enhance(image=None, problem: str = "noise", strength: float = 0.5, simulate: bool = True, k: int = 4,
+            seed: int = 0, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0,
+            progress: Progress = None):
+    """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``)."""
+    if problem not in PROBLEMS:
+        raise ValueError(f"Unknown problem {problem!r}. Choose one of: {', '.join(PROBLEMS)}.")
+    strength = _number(strength, "The strength", 0.0, 1.0)
+    k = _number(k, "The number of samples", 0, 16, integer=True)
+    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    task, level = PROBLEMS[problem][0], PROBLEMS[problem][1](strength)
+    _progress(progress, 0.0, "Reading the photo")
+    photo = load_photo(image)
+    if simulate:
+        clean, degraded = photo, _simulate(photo, problem, task, level, seed)
+        if task == "sr":
+            clean = clean[..., : degraded.shape[-2], : degraded.shape[-1]]
+        sigma = None if problem == "auto" else task_noise_sigma(task, level)
+    else:
+        clean, degraded = None, _upscale(photo, int(level)) if task == "sr" else photo
+        sigma = level if problem == "noise" else None
+    vae = _run_vae(degraded, sigma, k, seed, progress, None if problem == "auto" else TASK_OF[task])
+    method = CLASSICAL_FOR["auto" if problem == "auto" else task]
+    _progress(progress, 0.8, f"Classical baseline: {method}")
+    classical_out = _classical(method, degraded, task, level if simulate or problem == "noise" else None)
+    return _outputs(clean, degraded, classical_out, method, vae, k, (brightness, contrast, saturation),
+                    f"enhanced-{problem}", progress)
+
+
+def denoise_photo(image=None, noise: str = "gaussian", level: float = 25.0, blind: bool = False, k: int = 4,
+                  seed: int = 0, progress: Progress = None):
+    """Add noise of a kind and level to a clean photo and remove it, or (``real``) remove a photo's own noise.
+
+    ``level``: Gaussian sigma (0-255 scale), Poisson peak photon count, or salt-and-pepper fraction
+    in percent. ``blind`` makes the VAE estimate the noise level itself.
+    """
+    if noise not in NOISE_KINDS:
+        raise ValueError(f"Unknown noise type {noise!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
+    k = _number(k, "The number of samples", 0, 16, integer=True)
+    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    task = NOISE_KINDS[noise]
+    limits = {"denoise": (0, 100), "poisson": (1, 1000), "salt_and_pepper": (0, 50), None: (0, 100)}[task]
+    level = _number(level, "The noise level", *limits)
+    _progress(progress, 0.0, "Reading the photo")
+    photo = load_photo(image)
+    if task is None:
+        clean, degraded, sigma = None, photo, None
+    else:
+        physical = level / 100 if task == "salt_and_pepper" else level
+        clean, degraded = photo, degrade(photo, task, physical, make_generator(seed))
+        sigma = None if blind else task_noise_sigma(task, physical)
+    vae = _run_vae(degraded, sigma, k, seed, progress, "noise")
+    method = CLASSICAL_FOR[task or "denoise"]
+    _progress(progress, 0.8, f"Classical baseline: {method}")
+    classical_out = _classical(method, degraded, task or "denoise", vae.noise_sigma)
+    return _outputs(clean, degraded, classical_out, method, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress)
+
+
+def _classical(method: str, x: torch.Tensor, task: str, level: float | None) -> torch.Tensor:
+    """The classical method's result; photos over MAX_CLASSICAL_PIXELS are returned unchanged (too slow)."""
+    if x.shape[-2] * x.shape[-1] > MAX_CLASSICAL_PIXELS:
+        return x.clone()
+    a = x[0].permute(1, 2, 0).numpy().astype(np.float64)
+    a = a[..., 0] if a.shape[-1] == 1 else a
+    out = torch.from_numpy(np.asarray(classical.run_classical(method, a, task, level), dtype=np.float32))
+    return (out[None] if out.ndim == 2 else out.permute(2, 0, 1))[None].clamp(0, 1)
+
+
+def touch_up(image, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0):
+    """Re-apply the final touches to a restored photo: (touched image, full-resolution PNG path)."""
+    if image is None:
+        raise ValueError("There is no restored photo to touch up yet: run Enhance first.")
+    x = load_photo(image)
+    out = touch_up_tensor(x, brightness, contrast, saturation)
+    return to_uint8(out[0]), _save_png(out, "touched-up")
