@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import gradio as gr
 
 from vae_demo import photo_tasks, tasks
 from vae_demo.degradations import NOISE_TYPES
-from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, photo_example
+from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
 from vae_demo.hub import GENERATIVE_MODELS
 
 MAX_FILE_SIZE = "20mb"
@@ -36,13 +37,16 @@ PHOTO_NOISE_LABELS = {"gaussian": "Gaussian", "poisson": "Poisson (photon)", "sa
 
 
 def example_files() -> dict[str, str]:
-    """Clickable examples, made in code (typed digits) or taken from scikit-image's sample photos."""
+    """Clickable examples, made in code (typed digits) or copied from scikit-image's sample photos."""
     folder = Path(tempfile.mkdtemp(prefix="vae-demo-examples-"))
     images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut-face": face_image()}
-    images |= {f"photo-{name}": photo_example(name) for name in PHOTO_EXAMPLES}
+    paths = {}
     for name, img in images.items():
         img.save(folder / f"{name}.png")
-    return {name: str(folder / f"{name}.png") for name in images}
+        paths[name] = str(folder / f"{name}.png")
+    for name, filename in PHOTO_EXAMPLES.items():  # copied as they are: no decoding at start-up
+        paths[f"photo-{name}"] = shutil.copy(skimage_data_path(filename), folder / f"photo-{name}{Path(filename).suffix}")
+    return {k: str(v) for k, v in paths.items()}
 
 
 EXAMPLES = example_files()

@@ -82,7 +82,7 @@ def motion_blur(x: torch.Tensor, length: float, angle: float = 0.0) -> torch.Ten
 
 
 # --- compression and resolution --------------------------------------------------------------
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
+def _uint8_tensor(x: torch.Tensor) -> torch.Tensor:
     return (x.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
@@ -90,7 +90,7 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     """Encode and decode as JPEG at ``quality`` (5-95; lower means stronger block artefacts)."""
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality must be between 1 and 100, got {quality}")
-    out = TF.jpeg(to_uint8(x).cpu(), int(quality))
+    out = TF.jpeg(_uint8_tensor(x).cpu(), int(quality))
     return (out.to(x.device, x.dtype) / 255.0)
 
 
