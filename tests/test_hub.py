@@ -188,3 +188,81 @@ def test_pick_device_honours_the_environment(monkeypatch, tmp_path, tiny_model):
     assert load_checkpoint(folder).device == torch.device("cpu")
     monkeypatch.delenv("VAE_DEMO_DEVICE")
     assert isinstance(pick_device(), torch.device)
+
+
+# --- a local Hub endpoint: the real hf_hub_download / from_pretrained code paths -------------------------------
+@pytest.fixture
+def local_hub(tmp_path, monkeypatch, other_model):
+    """HF_ENDPOINT pointed at a loopback server holding REPO/mnist-vae/* and a root-level repo for from_pretrained."""
+    from local_hub import LocalHub
+
+    write_checkpoint(tmp_path / "served" / "mnist-vae", other_model)
+    other_model.save_pretrained(tmp_path / "single")
+    with LocalHub({REPO: tmp_path / "served", "some-org/single": tmp_path / "single"}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
+        monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                            server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        yield server
+
+
+def test_weights_download_from_a_local_hub_into_the_cache(bundled, local_hub, monkeypatch, isolated_hf_cache,
+                                                         other_model):
+    monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
+    folder = resolve_checkpoint("mnist-vae")
+    assert folder.resolve().is_relative_to(isolated_hf_cache.resolve()), "the bytes land in the HF cache"
+    assert (folder / "model.safetensors").read_bytes() == \
+        (local_hub.repos[REPO] / "mnist-vae" / "model.safetensors").read_bytes()
+    assert_same_weights(load_model("mnist-vae"), other_model)
+    assert ("GET", f"/{REPO}/resolve/main/mnist-vae/model.safetensors") in local_hub.requests
+
+
+def test_from_pretrained_reads_a_repo_id_and_revision(local_hub, other_model):
+    model = ConvVAE.from_pretrained("some-org/single", revision="main")
+    assert_same_weights(model, other_model)
+    assert model.config.latent_dim == other_model.config.latent_dim
+    assert any(path.endswith("/model.safetensors") for _, path in local_hub.requests)
+    assert not any(path.endswith((".bin", ".pt", ".pth", ".pkl")) for _, path in local_hub.requests), \
+        "no pickled weights are ever asked for"
+
+
+def test_a_corrupt_download_falls_back_to_bundled_and_names_the_file(bundled, local_hub, monkeypatch, tiny_model,
+                                                                    caplog):
+    (local_hub.repos[REPO] / "mnist-vae" / "model.safetensors").write_bytes(b"\x00" * 64)
+    monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
+    with caplog.at_level("WARNING", logger="vae_demo.hub"):
+        model = load_model("mnist-vae")
+    assert_same_weights(model, tiny_model)
+    assert "model.safetensors" in caplog.text and "corrupt" in caplog.text
+
+
+def test_push_then_pull_through_a_local_hub(tmp_path, monkeypatch, tiny_model, bundled, isolated_hf_cache):
+    from local_hub import LocalHub
+
+    from vae_demo.__main__ import main
+
+    folder = write_checkpoint(tmp_path / "mine", tiny_model)
+    (folder / "README.md").write_text("---\nlibrary_name: vae-demo\nlicense: other\n---\n# mine\n")
+    (folder / "trainer_state.pt").write_bytes(b"pickled optimiser state: must never be uploaded")
+    with LocalHub({}, upload_root=tmp_path / "hub") as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
+        monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                            server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setenv("HF_TOKEN", "hf_from_the_environment")
+        main(["push", "--checkpoint", str(folder), "--repo-id", "me/weights", "--private",
+              "--path-in-repo", "mnist-vae"])
+        pushed = tmp_path / "hub" / "me" / "weights" / "mnist-vae"
+        assert sorted(p.name for p in pushed.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+        assert "Bearer hf_from_the_environment" in server.authorizations
+        monkeypatch.setenv("VAE_DEMO_HUB_REPO", "me/weights")
+        assert_same_weights(load_model("mnist-vae"), tiny_model)  # pulled back through hf_hub_download
+
+
+def test_a_broken_checkpoint_is_never_pushed(tmp_path, tiny_model):
+    from vae_demo.hub import push_checkpoint
+
+    folder = write_checkpoint(tmp_path / "mine", tiny_model)
+    (folder / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        push_checkpoint(folder, "me/weights")

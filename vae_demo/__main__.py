@@ -1,4 +1,11 @@
-"""Command line: ``python -m vae_demo train --config configs/NAME.json --data ROOT --out DIR``."""
+"""Command line: ``python -m vae_demo {train,eval,sample,push} ...``.
+
+    python -m vae_demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
+        [--max-steps N] [--resume] [model.latent_dim=16 trainer.lr=0.0005 ...]
+    python -m vae_demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
+    python -m vae_demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
+    HF_TOKEN=... python -m vae_demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
+"""
 
 from __future__ import annotations
 
@@ -9,37 +16,157 @@ from pathlib import Path
 import torch
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vae_demo")
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train a VAE from a JSON run config")
-    tr.add_argument("--config", required=True, help="a JSON file under configs/")
-    tr.add_argument("--data", required=True, help="dataset root (MNIST root, the Olivetti folder, or a folder of photo folders)")
-    tr.add_argument("--out", required=True, help="checkpoint folder to write")
-    tr.add_argument("--max-epochs", type=int, help="override trainer.max_epochs")
-    tr.add_argument("--resume", action="store_true", help="continue from OUT/trainer_state.pt")
-    tr.add_argument("--threads", type=int, help="CPU threads for torch")
-    args = parser.parse_args(argv)
+def apply_overrides(config: dict, overrides: list[str]) -> dict:
+    """``section.key=value`` pairs into a run-config dict; values are JSON (numbers, lists, true) or strings."""
+    config = json.loads(json.dumps(config))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"an override is KEY=VALUE, like model.latent_dim=16; got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            if not isinstance(node.get(part, {}), dict):
+                raise SystemExit(f"cannot set {key}: {part} is not a section of the config")
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return config
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if json.loads(Path(args.config).read_text()).get("task") == "restoration":
-        from .restoration_train import RestorationRunConfig, train_restoration
 
-        run = RestorationRunConfig.from_json(args.config)
-        if args.max_epochs:
-            run.trainer.max_epochs = args.max_epochs
-        run.trainer.out_dir = f"runs/{run.model.name}"
-        train_restoration(run, args.data, args.out, resume=args.resume)
-        return
+def train_command(args: argparse.Namespace) -> None:
+    import os
 
-    from .train import RunConfig, train
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:  # started by torchrun: one process per rank, rendezvous from the environment
+        # Training runs on the CPU here, so ranks talk over gloo (NCCL needs the models on GPUs).
+        torch.distributed.init_process_group(backend="gloo")
+    try:
+        _train(args)
+    finally:
+        if distributed:
+            torch.distributed.destroy_process_group()
 
-    run = RunConfig.from_json(args.config)
+
+def _train(args: argparse.Namespace) -> None:
+    raw = apply_overrides(json.loads(Path(args.config).read_text()), args.overrides)
+    if raw.get("task") == "restoration":
+        from .restoration_train import RestorationRunConfig
+        from .restoration_train import train_restoration as train_fn
+
+        run = RestorationRunConfig.from_dict(raw)
+    else:
+        from .train import RunConfig
+        from .train import train as train_fn
+
+        run = RunConfig.from_dict(raw)
     if args.max_epochs:
         run.trainer.max_epochs = args.max_epochs
-    run.trainer.out_dir = f"runs/{run.model.name}"
-    train(run, args.data, args.out, resume=args.resume)
+    if args.max_steps:
+        run.trainer.max_steps = args.max_steps
+    run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
+    extra = {"download": True} if args.download else {}
+    train_fn(run, args.data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
+
+
+def eval_command(args: argparse.Namespace) -> None:
+    from .hub import load_checkpoint
+    from .restoration_model import RestorationVAE
+
+    model = load_checkpoint(args.checkpoint, "cpu")
+    if isinstance(model, RestorationVAE):
+        import runpy
+
+        bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "restore.py"))
+        bench["main"](["--task", args.task, "--level", str(args.level), "--data", args.data, "--methods", "noisy,vae",
+                       "--checkpoint", args.checkpoint, "--json", args.json or "/dev/null"]
+                      + (["--limit", str(args.limit)] if args.limit else []))
+        return
+    from .data import dynamic_binarize, load_mnist
+    from .evaluate import evaluate
+
+    images, _ = load_mnist(args.data, train=False)
+    images = images[: args.limit] if args.limit else images
+    if model.config.likelihood in ("bernoulli", "continuous_bernoulli"):
+        images = dynamic_binarize(images, torch.Generator().manual_seed(0))
+    metrics = evaluate(model, images, k=args.k, progress=True)
+    print(json.dumps(metrics, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def sample_command(args: argparse.Namespace) -> None:
+    from torchvision.utils import save_image
+
+    from .hub import load_checkpoint
+    from .inference import sample
+
+    model = load_checkpoint(args.checkpoint, "cpu")
+    if not hasattr(model, "decode_mean"):
+        raise SystemExit(f"{args.checkpoint} is a restoration model: it restores photos, it does not sample them")
+    images = sample(model, args.n, args.temperature, args.seed)
+    save_image(images, args.out, nrow=max(1, round(args.n**0.5)), padding=2, pad_value=1.0)
+    print(f"wrote {args.n} samples to {args.out}")
+
+
+def push_command(args: argparse.Namespace) -> None:
+    from .hub import push_checkpoint
+
+    url = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, path_in_repo=args.path_in_repo,
+                          revision=args.revision)
+    print(f"pushed {args.checkpoint} to {args.repo_id}: {url}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vae_demo")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tr = sub.add_parser("train", help="train a model from a JSON run config")
+    tr.add_argument("--config", required=True, help="a JSON file under configs/")
+    tr.add_argument("--data", required=True,
+                    help="dataset root (MNIST root, the Olivetti folder, or a folder holding CBSD432 and Train400)")
+    tr.add_argument("--out", help="checkpoint folder to write (default runs/NAME/final); training state: runs/NAME")
+    tr.add_argument("--max-epochs", type=int, help="override trainer.max_epochs")
+    tr.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    tr.add_argument("--resume", action="store_true", help="continue exactly from the saved training state")
+    tr.add_argument("--download", action="store_true", help="let torchvision download MNIST / Fashion-MNIST / CIFAR-10")
+    tr.add_argument("overrides", nargs="*", help="config overrides like model.latent_dim=16")
+    tr.set_defaults(fn=train_command)
+
+    ev = sub.add_parser("eval", help="test ELBO / NLL of a VAE, or restoration PSNR of a restoration model")
+    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--data", required=True, help="MNIST root, or a folder of clean photos")
+    ev.add_argument("--k", type=int, default=0, help="importance samples for the NLL (0: ELBO only)")
+    ev.add_argument("--task", default="denoise", help="restoration task (see benchmarks/restore.py)")
+    ev.add_argument("--level", type=float, default=25.0)
+    ev.add_argument("--limit", type=int)
+    ev.add_argument("--json", help="also write the metrics here")
+    ev.set_defaults(fn=eval_command)
+
+    sa = sub.add_parser("sample", help="write a PNG grid of samples from the prior")
+    sa.add_argument("--checkpoint", required=True)
+    sa.add_argument("--n", type=int, default=64)
+    sa.add_argument("--temperature", type=float, default=1.0)
+    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--out", default="samples.png")
+    sa.set_defaults(fn=sample_command)
+
+    pu = sub.add_parser("push", help="upload a checkpoint folder with its model card to the Hugging Face Hub")
+    pu.add_argument("--checkpoint", required=True)
+    pu.add_argument("--repo-id", required=True)
+    pu.add_argument("--private", action="store_true")
+    pu.add_argument("--path-in-repo", help="folder inside the repo (default: the model's name; '' for the root)")
+    pu.add_argument("--revision", help="branch to commit to")
+    pu.set_defaults(fn=push_command)
+
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    args.fn(args)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,58 @@ class AugmentedImages(Dataset):
 
     def __getitem__(self, i: int) -> torch.Tensor:
         return self.transform(self.images[i])
+
+
+def load_torchvision(name: str, root: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST (N, 1, 28, 28) or CIFAR-10 (N, 3, 32, 32) in [0, 1] with labels, through torchvision."""
+    from torchvision import datasets
+
+    cls = {"fashion-mnist": datasets.FashionMNIST, "cifar10": datasets.CIFAR10}[name]
+    try:
+        ds = cls(str(root), train=train, download=download)
+    except RuntimeError as err:
+        raise FileNotFoundError(f"{name} not found under {root!r}; pass --download where the internet is "
+                                "reachable") from err
+    data = torch.as_tensor(ds.data)
+    images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
+    return images.float() / 255.0, torch.as_tensor(ds.targets)
+
+
+def load_image_folder(root: str | Path, size: int, channels: int, test_fraction: float = 0.1,
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every image of a folder, centre-cropped square and resized to ``size``: (train, test) tensors.
+
+    The last ``test_fraction`` of the files (sorted by name) is the test set.
+    """
+    from PIL import Image, ImageOps
+
+    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+    paths = sorted(p for p in Path(root).iterdir() if p.suffix.lower() in suffixes)
+    if len(paths) < 2:
+        raise FileNotFoundError(f"an image folder needs at least 2 images; found {len(paths)} in {root}")
+    images = []
+    for p in paths:
+        with Image.open(p) as img:
+            img = ImageOps.fit(img.convert("L" if channels == 1 else "RGB"), (size, size), Image.LANCZOS)
+            a = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
+            images.append(a[None] if a.ndim == 2 else a.permute(2, 0, 1))
+    x = torch.stack(images)
+    n_test = max(1, round(len(x) * test_fraction))
+    return x[:-n_test], x[-n_test:]
+
+
+def load_hf_images(name: str, size: int, channels: int, split: str, image_key: str = "image") -> torch.Tensor:
+    """A Hugging Face ``datasets`` split as (N, C, size, size) in [0, 1] (needs ``pip install datasets``)."""
+    try:
+        from datasets import load_dataset
+    except ImportError:
+        raise ImportError("Hugging Face datasets are read with the `datasets` package: pip install datasets") from None
+    from PIL import ImageOps
+
+    ds = load_dataset(name, split=split)
+    out = []
+    for row in ds:
+        img = ImageOps.fit(row[image_key].convert("L" if channels == 1 else "RGB"), (size, size))
+        a = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
+        out.append(a[None] if a.ndim == 2 else a.permute(2, 0, 1))
+    return torch.stack(out)

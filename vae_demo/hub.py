@@ -118,3 +118,27 @@ def load_model(
             raise
         log.warning("%s; using the bundled weights", err)
         return load_checkpoint(bundled_path(name), device)
+
+
+PUSHED_FILES = ["config.json", "*.safetensors", "README.md", "training_summary.json"]  # never trainer_state.pt
+
+
+def push_checkpoint(folder: str | Path, repo_id: str, private: bool = False, path_in_repo: str | None = None,
+                    revision: str | None = None) -> str:
+    """Upload a checkpoint folder (config, safetensors weights, model card) to a Hub repo; returns the commit URL.
+
+    The folder is loaded first, so a broken checkpoint is never published. ``path_in_repo`` defaults to
+    the model's name, the layout ``VAE_DEMO_HUB_REPO`` expects (``REPO/NAME/config.json``); pass ""
+    for the repo root, the layout ``Model.from_pretrained(repo_id)`` reads. The token comes from the
+    environment (``HF_TOKEN``) or ``huggingface-cli login``, never from a file in this repository.
+    """
+    from huggingface_hub import HfApi
+
+    model = load_checkpoint(folder, "cpu")
+    target = model.config.name if path_in_repo is None else path_in_repo
+    api = HfApi(token=os.environ.get("HF_TOKEN") or None)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, path_in_repo=target or None,
+                             revision=revision, allow_patterns=PUSHED_FILES,
+                             commit_message=f"Upload {model.config.name} from vae-demo")
+    return str(info)

@@ -9,6 +9,8 @@ DATASETS = {
     "mnist": ("mnist", "MNIST (Y. LeCun and C. Cortes), CC BY-SA 3.0", "60,000 training digits; the 10,000 test digits"),
     "olivetti": ("olivetti-faces", "AT&T Laboratories Cambridge Olivetti faces, free for research with credit",
                  "400 grey 64x64 faces of 40 people; training on 35 people, testing on the other 5"),
+    "fashion-mnist": ("fashion_mnist", "Fashion-MNIST (Zalando Research), MIT", "60,000 training images; the 10,000 test images"),
+    "cifar10": ("cifar10", "CIFAR-10 (A. Krizhevsky), see its web page", "50,000 training images; the 10,000 test images"),
 }
 
 
@@ -17,7 +19,10 @@ def write_model_card(
     resumed_from: int = 0,
 ) -> None:
     dataset = run_config["dataset"]
-    hub_name, licence, split = DATASETS[dataset]
+    hub_name, licence, split = DATASETS.get(dataset, (
+        dataset.removeprefix("hf:"), "as stated by the data's owner (not checked by vae-demo)",
+        "a user-supplied image set; the last 10% of files (or the test split) held out",
+    ))
     model = run_config["model"]
     trainer = run_config["trainer"]
     likelihood = model["likelihood"]

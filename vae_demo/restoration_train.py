@@ -24,7 +24,7 @@ from .degradations import DegradationPipeline, gaussian_noise
 from .losses import kl_weight
 from .model_card import write_restoration_card
 from .restoration_model import RestorationConfig, RestorationVAE
-from .trainer import Trainer, TrainerConfig, seed_everything
+from .trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -51,7 +51,11 @@ class RestorationRunConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> RestorationRunConfig:
-        d = json.loads(Path(path).read_text())
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RestorationRunConfig:
+        d = dict(d)
         return cls(model=RestorationConfig.from_dict(d.pop("model", {})),
                    trainer=TrainerConfig(**d.pop("trainer", {})), **d)
 
@@ -209,7 +213,8 @@ def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str
         warm_start(model, run.init_from)
     # Channels-last (NHWC) weights and activations: about 30% faster convolutions on a CPU.
     model = model.to(memory_format=torch.channels_last)
-    batches = PatchBatches(colour, grey, run, seed=run.trainer.seed)
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    batches = PatchBatches(colour, grey, run, seed=run.trainer.seed + rank)  # each rank draws its own patches
     history: list[dict] = []
 
     def on_event(trainer: Trainer, event: str) -> None:
@@ -227,6 +232,8 @@ def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str
     start = time.time()
     trainer.run()
     wall = time.time() - start
+    if not is_main_process():  # rank 0 writes the checkpoint folder
+        return model
     model.save_pretrained(out)
     (out / "config.json").write_text(json.dumps(run.model.to_dict(), indent=2) + "\n")
     summary = {"run_config": asdict(run), "steps": trainer.step, "wall_seconds": wall, "resumed_from": resumed_from,

@@ -16,12 +16,21 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.utils import save_image
 
-from .data import AugmentedImages, dynamic_binarize, load_mnist, load_olivetti, split_by_subject
+from .data import (
+    AugmentedImages,
+    dynamic_binarize,
+    load_hf_images,
+    load_image_folder,
+    load_mnist,
+    load_olivetti,
+    load_torchvision,
+    split_by_subject,
+)
 from .evaluate import evaluate
 from .losses import elbo_loss, kl_weight
 from .model import ConvVAE, VAEConfig
 from .model_card import write_model_card
-from .trainer import Trainer, TrainerConfig, seed_everything
+from .trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 
 @dataclass
@@ -30,7 +39,7 @@ class RunConfig:
 
     model: VAEConfig = field(default_factory=VAEConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    dataset: str = "mnist"  # mnist | olivetti
+    dataset: str = "mnist"  # mnist | fashion-mnist | cifar10 | olivetti | folder | hf:NAME (Hugging Face datasets)
     batch_size: int = 128
     beta: float = 1.0
     kl_warmup_steps: int = 2000
@@ -41,7 +50,11 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, path: str | Path) -> RunConfig:
-        d = json.loads(Path(path).read_text())
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        d = dict(d)
         return cls(
             model=VAEConfig.from_dict(d.pop("model", {})),
             trainer=TrainerConfig(**d.pop("trainer", {})),
@@ -55,22 +68,42 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False):
         train_x, _ = load_mnist(root, train=True, download=download)
         test_x, test_y = load_mnist(root, train=False, download=download)
         return train_x, test_x, test_y
+    if run.dataset in ("fashion-mnist", "cifar10"):
+        train_x, _ = load_torchvision(run.dataset, root, train=True, download=download)
+        test_x, test_y = load_torchvision(run.dataset, root, train=False, download=download)
+        return train_x, test_x, test_y
     if run.dataset == "olivetti":
         images, subjects = load_olivetti(root)
         train_idx, test_idx = split_by_subject(subjects, run.test_subjects)
         return images[train_idx], images[test_idx], subjects[test_idx]
-    raise ValueError(f"unknown dataset {run.dataset!r}")
+    cfg = run.model
+    if run.dataset == "folder":
+        train_x, test_x = load_image_folder(root, cfg.image_size, cfg.in_channels)
+        return train_x, test_x, torch.zeros(len(test_x), dtype=torch.int64)
+    if run.dataset.startswith("hf:"):
+        name = run.dataset[3:]
+        train_x = load_hf_images(name, cfg.image_size, cfg.in_channels, "train")
+        test_x = load_hf_images(name, cfg.image_size, cfg.in_channels, "test")
+        return train_x, test_x, torch.zeros(len(test_x), dtype=torch.int64)
+    raise ValueError(f"unknown dataset {run.dataset!r}: mnist, fashion-mnist, cifar10, olivetti, folder or hf:NAME")
 
 
-def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False) -> ConvVAE:
+def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False,
+          download: bool = False) -> ConvVAE:
     out = Path(out)
     seed_everything(run.trainer.seed)
-    train_x, test_x, test_y = load_splits(run, data_root)
-    dataset = AugmentedImages(train_x) if run.dataset == "olivetti" else TensorDataset(train_x)
-    loader = DataLoader(
-        dataset, batch_size=run.batch_size, shuffle=True, drop_last=True,
-        generator=torch.Generator().manual_seed(run.trainer.seed),
-    )
+    train_x, test_x, test_y = load_splits(run, data_root, download=download)
+    dataset = AugmentedImages(train_x) if run.dataset in ("olivetti", "folder") else TensorDataset(train_x)
+    if torch.distributed.is_initialized():  # torchrun: each rank reads its own share, reshuffled every epoch
+        from torch.utils.data.distributed import DistributedSampler
+
+        sampler = DistributedSampler(dataset, shuffle=True, seed=run.trainer.seed, drop_last=True)
+        loader = DataLoader(dataset, batch_size=run.batch_size, sampler=sampler, drop_last=True)
+    else:
+        loader = DataLoader(
+            dataset, batch_size=run.batch_size, shuffle=True, drop_last=True,
+            generator=torch.Generator().manual_seed(run.trainer.seed),
+        )
     model = ConvVAE(run.model)
 
     def loss_fn(model: ConvVAE, batch, step: int) -> dict:
@@ -102,6 +135,8 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
     start = time.time()
     trainer.run()
     wall = time.time() - start
+    if not is_main_process():  # rank 0 evaluates and writes the checkpoint folder
+        return model
 
     metrics = evaluate(model, eval_x, k=run.eval_k, progress=True)
     model.save_pretrained(out)
