@@ -67,6 +67,8 @@ def test_train_a_vae_on_an_image_folder(tmp_path, monkeypatch):
     assert model.config.name == "folder-vae"
     card = (tmp_path / "out" / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: vae-demo") and "license:" in card
+    run_dir = tmp_path / "runs" / "folder-vae"
+    assert (run_dir / "samples_epoch001.png").is_file() and (run_dir / "reconstructions_epoch001.png").is_file()
 
 
 def test_hugging_face_datasets_need_the_datasets_package(monkeypatch):
@@ -98,3 +100,16 @@ def test_eval_a_restoration_checkpoint_on_a_folder(tmp_path, capsys):
     report = json.loads((tmp_path / "m.json").read_text())
     assert report["task"] == "denoise" and set(report["methods"]) == {"noisy", "vae"}
     assert "PSNR" in capsys.readouterr().out
+
+
+def test_with_an_ema_the_exported_weights_are_the_average(tmp_path, monkeypatch):
+    from vae_demo.hub import load_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    folder, config = folder_run(tmp_path, "ema-vae", images=10, batch_size=3)
+    common = ["train", "--config", str(config), "--data", str(folder), "--max-steps", "4"]
+    main([*common, "--out", str(tmp_path / "plain")])
+    main([*common, "--out", str(tmp_path / "ema"), "trainer.ema_decay=0.5"])
+    plain, ema = load_checkpoint(tmp_path / "plain", "cpu"), load_checkpoint(tmp_path / "ema", "cpu")
+    assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), ema.state_dict().values(),
+                                                       strict=True))

@@ -234,3 +234,16 @@ def test_patch_batches_tell_the_task_unless_blind(tmp_path):
     told = codes.sum(dim=1)
     assert set(told.tolist()) <= {0.0, 1.0}
     assert 0.3 < told.mean().item() < 0.9, "noise/jpeg/sr patches are told their task, 25% of them blind"
+
+
+def test_training_writes_a_restoration_png_each_epoch(tmp_path):
+    data = tmp_path / "train"
+    _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
+    _image_folder(tmp_path / "val" / "Set12", 2, (32, 32), "L")
+    run = RestorationRunConfig(model=TINY, patch_size=16, batch_size=2, steps_per_epoch=2,
+                               trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")))
+    train_restoration(run, data, tmp_path / "out")
+    from PIL import Image as PILImage
+
+    with PILImage.open(tmp_path / "run" / "Set12_epoch001.png") as img:
+        assert img.size == (3 * (32 + 2) + 2, 32 + 2 + 2), "noisy | restored | clean"

@@ -42,8 +42,10 @@ def train_command(args: argparse.Namespace) -> None:
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:  # started by torchrun: one process per rank, rendezvous from the environment
-        # Training runs on the CPU here, so ranks talk over gloo (NCCL needs the models on GPUs).
-        torch.distributed.init_process_group(backend="gloo")
+        on_gpu = torch.cuda.is_available() and os.environ.get("VAE_DEMO_DEVICE", "cuda").startswith("cuda")
+        if on_gpu:  # one GPU per rank; pick_device() then returns this rank's GPU
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.distributed.init_process_group(backend="nccl" if on_gpu else "gloo")
     try:
         _train(args)
     finally:

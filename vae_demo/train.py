@@ -26,6 +26,7 @@ from .data import (
     load_torchvision,
     split_by_subject,
 )
+from .device import pick_device
 from .evaluate import evaluate
 from .losses import elbo_loss, kl_weight
 from .model import ConvVAE, VAEConfig
@@ -104,7 +105,7 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
             dataset, batch_size=run.batch_size, shuffle=True, drop_last=True,
             generator=torch.Generator().manual_seed(run.trainer.seed),
         )
-    model = ConvVAE(run.model)
+    model = ConvVAE(run.model).to(pick_device())
 
     def loss_fn(model: ConvVAE, batch, step: int) -> dict:
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
@@ -121,8 +122,11 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
         model.eval()
         with torch.no_grad():
             metrics = evaluate(model, eval_x[:1000])
-            z = torch.randn(64, run.model.latent_dim, generator=torch.Generator().manual_seed(0))
+            z = torch.randn(64, run.model.latent_dim, generator=torch.Generator().manual_seed(0)).to(model.device)
             save_image(model.decode_mean(z), trainer.out_dir / f"samples_epoch{trainer.epoch:03d}.png", nrow=8)
+            x = eval_x[:8].to(model.device)  # top row: test images; bottom row: their reconstructions
+            recon = model.decode_mean(model.posterior(x).mode())
+            save_image(torch.cat([x, recon]), trainer.out_dir / f"reconstructions_epoch{trainer.epoch:03d}.png", nrow=8)
         print(f"epoch {trainer.epoch}: step {trainer.step} test ELBO (1000 images) {metrics['elbo_nats']:.2f} nats",
               flush=True)
         model.train()
@@ -135,6 +139,8 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
     start = time.time()
     trainer.run()
     wall = time.time() - start
+    if trainer.ema is not None:  # the exported weights are the moving average
+        model.load_state_dict(trainer.ema.module.state_dict())
     if not is_main_process():  # rank 0 evaluates and writes the checkpoint folder
         return model
 
@@ -143,7 +149,8 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
     (out / "config.json").write_text(json.dumps(run.model.to_dict(), indent=2) + "\n")
     if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
         with torch.no_grad():
-            mu = torch.cat([model.encode(test_x[i : i + 500])[0] for i in range(0, len(test_x), 500)])
+            mu = torch.cat([model.encode(test_x[i : i + 500].to(model.device))[0].cpu()
+                            for i in range(0, len(test_x), 500)])
         save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
     write_model_card(out, run_config=asdict(run), metrics=metrics, steps=trainer.step,
                      wall_seconds=wall, resumed_from=resumed_from, hardware=f"{platform.processor() or platform.machine()}, "
