@@ -15,6 +15,10 @@ from pathlib import Path
 
 import torch
 
+# Where --data points when it is not given (the layout of this project's development machines).
+DEFAULT_DATA = {"mnist": "../shared/data/mnist", "olivetti": "../shared/data/olivetti-faces",
+                "restoration": "../shared/data/train", "fashion-mnist": "data", "cifar10": "data"}
+
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
     """``section.key=value`` pairs into a run-config dict; values are JSON (numbers, lists, true) or strings."""
@@ -71,7 +75,10 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_steps = args.max_steps
     run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
     extra = {"download": True} if args.download else {}
-    train_fn(run, args.data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
+    data = args.data or DEFAULT_DATA.get(raw.get("task") or raw.get("dataset", "mnist"))
+    if data is None:
+        raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
+    train_fn(run, data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
 
 
 def eval_command(args: argparse.Namespace) -> None:
@@ -129,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
 
     tr = sub.add_parser("train", help="train a model from a JSON run config")
     tr.add_argument("--config", required=True, help="a JSON file under configs/")
-    tr.add_argument("--data", required=True,
-                    help="dataset root (MNIST root, the Olivetti folder, or a folder holding CBSD432 and Train400)")
+    tr.add_argument("--data", help="dataset root (MNIST root, the Olivetti folder, an image folder, or a folder "
+                    "holding CBSD432 and Train400); default: ../shared/data/... for the bundled configs")
     tr.add_argument("--out", help="checkpoint folder to write (default runs/NAME/final); training state: runs/NAME")
     tr.add_argument("--max-epochs", type=int, help="override trainer.max_epochs")
     tr.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
