@@ -52,6 +52,16 @@ def example_files() -> dict[str, str]:
 EXAMPLES = example_files()
 
 
+try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:  # anywhere else the decorator does nothing
+
+    def gpu(fn):
+        return fn
+
+
 def user_errors(fn):
     """Show problems with the input as a message in the page (gr.Error), not as a stack trace."""
 
@@ -96,23 +106,27 @@ def editor_image(value):
 
 # --- plain functions wired to the widgets ------------------------------------------------------
 @user_errors
+@gpu
 def sample(model_name: str, n: int, temperature: float, seed: int, progress=gr.Progress()):
     progress(0, desc="Loading the model")
     return tasks.sample_grid(model_name, n, temperature, seed)
 
 
 @user_errors
+@gpu
 def traverse(model_name: str, seed: int, dim: int, span: float, steps: int):
     return tasks.traversal(model_name, seed, dim, span, steps)
 
 
 @user_errors
+@gpu
 def manifold(n: int, progress=gr.Progress()):
     progress(0, desc="Decoding the latent grid")
     return tasks.manifold(n)
 
 
 @user_errors
+@gpu
 def interpolate(model_name: str, image_a, image_b, steps: int, method: str, progress=gr.Progress()):
     progress(0, desc="Encoding the two images")
     strip, gif = tasks.interpolation(model_name, editor_image(image_a), editor_image(image_b), steps, method)
@@ -120,12 +134,14 @@ def interpolate(model_name: str, image_a, image_b, steps: int, method: str, prog
 
 
 @user_errors
+@gpu
 def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=gr.Progress()):
     progress(0, desc="Corrupting and reconstructing")
     return tasks.denoise(model_name, editor_image(image), noise, level, k, seed)
 
 
 @user_errors
+@gpu
 def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: int, brightness: float,
             contrast: float, saturation: float, progress=gr.Progress()):
     return photo_tasks.enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
@@ -133,6 +149,7 @@ def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: 
 
 
 @user_errors
+@gpu
 def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, progress=gr.Progress()):
     return photo_tasks.denoise_photo(image, noise, level, blind, k, seed, progress=progress)
 

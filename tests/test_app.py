@@ -271,3 +271,25 @@ def test_too_many_samples_is_an_error_not_a_crash(client):
     with pytest.raises(AppError):
         client.predict(n=100_000, api_name="/sample")
     assert image_size(client.predict(n=4, api_name="/sample")) == grid_px(4, nrow=2)
+
+
+@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file={root}/app.py",
+                                  "gradio_api/file={root}/checkpoints/mnist-vae/model.safetensors",
+                                  "gradio_api/file=../../etc/passwd"])
+def test_files_outside_the_app_are_refused(server, path):
+    import urllib.error
+
+    url = server + path.format(root=ROOT)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10)
+    assert refused.value.code in (403, 404)
+
+
+def test_spaces_gpu_is_a_no_op_without_the_spaces_package(demo):
+    import importlib.util
+
+    import app
+
+    if importlib.util.find_spec("spaces") is not None:
+        pytest.skip("the spaces package is installed: app.gpu is spaces.GPU")
+    assert app.gpu(len) is len
