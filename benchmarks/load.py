@@ -1,0 +1,134 @@
+"""Load test: N concurrent gradio_client clients call endpoints of an app this script launches.
+
+    python benchmarks/load.py --clients 16 --seconds 60 --endpoint /denoise --endpoint /sample --json load.json
+
+Each client is a thread with its own ``gradio_client.Client``, cycling through the endpoints with
+realistic inputs (the endpoints' defaults: a 512x512 photo for /denoise and /enhance, 64 digits for
+/sample) until the time is up. Prints requests, errors, throughput and p50/p95/max latency per
+endpoint; the JSON holds {"clients", "seconds", "endpoints": {NAME: {"requests", "errors", "p50",
+"p95", "max"}}} in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--endpoint", action="append", dest="endpoints", help="repeat for several (default /sample)")
+    p.add_argument("--url", help="test an app that is already running instead of launching one")
+    p.add_argument("--json", required=True, type=Path)
+    return p.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_app() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - it lives as long as the app it logs
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"app.py exited:\n{log.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"app.py did not answer {url} within 120 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from gradio_client import Client
+
+    args = parse_args(argv)
+    endpoints = args.endpoints or ["/sample"]
+    proc, url = (None, args.url) if args.url else launch_app()
+    results = {e: {"latencies": [], "errors": []} for e in endpoints}
+    lock = threading.Lock()
+    try:
+        clients = [Client(url, verbose=False, analytics_enabled=False) for _ in range(args.clients)]
+        stop_at = time.monotonic() + args.seconds
+
+        def work(i: int) -> None:
+            n = i
+            while time.monotonic() < stop_at:
+                endpoint = endpoints[n % len(endpoints)]
+                n += 1
+                start = time.perf_counter()
+                try:
+                    clients[i].predict(api_name=endpoint)
+                    error = None
+                except Exception as err:  # noqa: BLE001 - every failure counts as an error
+                    error = f"{type(err).__name__}: {err}"[:200]
+                elapsed = time.perf_counter() - start
+                with lock:
+                    if error:
+                        results[endpoint]["errors"].append(error)
+                    else:
+                        results[endpoint]["latencies"].append(elapsed)
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.monotonic() - start
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(15)
+
+    report = {"clients": args.clients, "seconds": args.seconds, "wall_seconds": round(wall, 1), "endpoints": {}}
+    print(f"{args.clients} clients for {args.seconds:g} s ({wall:.0f} s with the calls still running at the end)")
+    print(f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s}")
+    for e, r in results.items():
+        lat = r["latencies"]
+        row = {"requests": len(lat) + len(r["errors"]), "errors": len(r["errors"]),
+               "p50": round(statistics.median(lat), 3) if lat else None, "p95": round(percentile(lat, 0.95), 3),
+               "max": round(max(lat), 3) if lat else None, "throughput_per_s": round(len(lat) / wall, 3),
+               "first_errors": r["errors"][:3]}
+        report["endpoints"][e] = row
+        print(f"{e:12s} {row['requests']:8d} {row['errors']:6d} {row['throughput_per_s']:6.2f} "
+              f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
