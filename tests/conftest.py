@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 # Before torch imports tqdm (it reads TQDM_* once, at import): no progress bars in the test output.
@@ -125,3 +130,49 @@ def folder_run(tmp_path: Path, name: str, images: int = 12, batch_size: int = 2)
                                             "likelihood": "gaussian", "name": name},
                                   "dataset": "folder", "batch_size": batch_size, "binarize": False, "eval_k": 0}))
     return folder, config
+
+
+@contextlib.contextmanager
+def running_app(tmp: Path):
+    """``python app.py`` on a free loopback port, offline, on the CPU: yields (url, process)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp / "hf_home"),
+        "VAE_DEMO_DEVICE": "cpu",
+        "TQDM_DISABLE": "1",
+        "OMP_NUM_THREADS": "1",  # tiny models; a shared CPU makes extra threads much slower
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("VAE_DEMO_HUB_REPO", None)
+    log_path = tmp / "app.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer {url} within 120 s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
-from conftest import ROOT, free_port, skip_without_bundled
+from conftest import ROOT, running_app, skip_without_bundled
 from PIL import Image
 
 from vae_demo.examples import digit_image
@@ -66,48 +62,8 @@ def test_api_lists_every_endpoint(demo):
 # --- a real server ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
-        "HF_HUB_OFFLINE": "1",
-        "HF_HOME": str(tmp / "hf_home"),
-        "VAE_DEMO_DEVICE": "cpu",
-        "TQDM_DISABLE": "1",
-        "OMP_NUM_THREADS": "1",  # tiny models; a shared CPU makes extra threads much slower
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("VAE_DEMO_HUB_REPO", None)
-    log_path = tmp / "app.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer {url} within 120 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with running_app(tmp_path_factory.mktemp("app")) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

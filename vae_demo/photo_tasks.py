@@ -32,6 +32,7 @@ SAMPLE_CROP = 512  # K samples of a big photo cover its central 512 x 512 pixels
 MAX_OUTPUT_SIDE = 4096
 MAX_PHOTO_PIXELS = 4096 * 4096  # about a minute on 2 CPU cores
 MAX_CLASSICAL_PIXELS = 4_000_000  # non-local means and Richardson-Lucy take minutes beyond this
+MIN_SIDE = 8  # smaller photos are refused: SSIM and the filters need a 7x7 window
 GALLERY_SIDE = 384
 
 # What the Enhance tab can fix -> (task in degradations.TASKS, level from a strength s in [0, 1]).
@@ -62,6 +63,9 @@ def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
     img = open_image(photo_example(default) if image is None else image)
     if img.width < 1 or img.height < 1:
         raise ImageError("The image has no pixels.")
+    if min(img.width, img.height) < MIN_SIDE:
+        raise ImageError(f"The photo is only {img.width}x{img.height} pixels; the photo tabs need at least "
+                         f"{MIN_SIDE} pixels on each side. Please upload a larger picture.")
     if img.width * img.height > MAX_PHOTO_PIXELS:
         raise ImageError(f"The photo is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels); "
                          f"this demo restores photos up to {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels. Please resize it.")
