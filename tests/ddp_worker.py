@@ -22,7 +22,9 @@ data = TensorDataset(torch.rand(64, 1, 16, 16, generator=torch.Generator().manua
 loader = DataLoader(data, batch_size=8, sampler=DistributedSampler(data, seed=0, drop_last=True), drop_last=True)
 torch.manual_seed(100 + rank)  # different sampling noise per rank: only gradient averaging keeps them equal
 cfg = TrainerConfig(max_epochs=2, lr=3e-3, warmup_steps=1, max_steps=6, out_dir=sys.argv[2])
-Trainer(model, lambda m, batch, step: elbo_loss(m, batch[0]), loader, cfg).run()
+trainer = Trainer(model, lambda m, batch, step: elbo_loss(m, batch[0]), loader, cfg)
+trainer.run()
+del trainer  # the DistributedDataParallel wrapper goes before the process group
 flat = torch.cat([p.detach().flatten() for p in model.parameters()])
 gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, flat)
@@ -31,4 +33,5 @@ if rank == 0:
               "moved": float((flat - start).abs().max()), "batches_per_rank": len(loader)}
     with open(sys.argv[1], "w") as f:
         json.dump(result, f)
+dist.barrier()  # both ranks are done with gloo before either tears it down
 dist.destroy_process_group()

@@ -52,6 +52,8 @@ def train_command(args: argparse.Namespace) -> None:
         torch.distributed.init_process_group(backend="nccl" if on_gpu else "gloo")
     try:
         _train(args)
+        if distributed:
+            torch.distributed.barrier()  # every rank is done before the process group is torn down
     finally:
         if distributed:
             torch.distributed.destroy_process_group()
