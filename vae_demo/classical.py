@@ -2,7 +2,8 @@
 
 Every method takes a float image in [0, 1] shaped (H, W) or (H, W, 3), the task's ``level`` (the
 same units as ``degradations.TASKS``) and returns an image of the same shape, clipped to [0, 1].
-``METHODS_BY_TASK`` names the ones that fit each problem; the app shows the first, the benchmark runs all.
+``METHODS_BY_TASK`` names the ones that fit each problem, best first; the app picks a fast one per
+problem (``photo_tasks.CLASSICAL_FOR``) and ``benchmarks/restore.py`` takes them by name.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # what image folders may hold
+
 
 def _unpacked_mnist_root(root: Path) -> Path:
     """torchvision reads the unpacked idx files; a root holding only the ``.gz`` files (perhaps
@@ -119,8 +121,7 @@ def load_image_folder(root: str | Path, size: int, channels: int, test_fraction:
     """
     from PIL import Image, ImageOps
 
-    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-    paths = sorted(p for p in Path(root).iterdir() if p.suffix.lower() in suffixes)
+    paths = sorted(p for p in Path(root).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(paths) < 2:
         raise FileNotFoundError(f"an image folder needs at least 2 images; found {len(paths)} in {root}")
     images = []

@@ -142,8 +142,7 @@ def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: 
     _progress(progress, 0.9, "Measuring")
     final = touch_up_tensor(vae.mode, *touch)
     rows = []
-    too_big = degraded.shape[-2] * degraded.shape[-1] > MAX_CLASSICAL_PIXELS
-    label = f"classical: {method}" + (" (skipped: photo over 4 megapixels)" if too_big else "")
+    label = f"classical: {method}" + (" (skipped: photo over 4 megapixels)" if _classical_skipped(degraded) else "")
     candidates = [("degraded input", degraded), (label, classical_out), ("VAE (mode)", vae.mode)]
     if vae.mean is not None and vae.mean.shape == vae.mode.shape:
         candidates.append((f"VAE (mean of {k} samples)", vae.mean))
@@ -233,9 +232,13 @@ def denoise_photo(image=None, noise: str = "gaussian", level: float = 25.0, blin
     return _outputs(clean, degraded, classical_out, method, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress)
 
 
+def _classical_skipped(x: torch.Tensor) -> bool:
+    return x.shape[-2] * x.shape[-1] > MAX_CLASSICAL_PIXELS
+
+
 def _classical(method: str, x: torch.Tensor, task: str, level: float | None) -> torch.Tensor:
     """The classical method's result; photos over MAX_CLASSICAL_PIXELS are returned unchanged (too slow)."""
-    if x.shape[-2] * x.shape[-1] > MAX_CLASSICAL_PIXELS:
+    if _classical_skipped(x):
         return x.clone()
     a = x[0].permute(1, 2, 0).numpy().astype(np.float64)
     a = a[..., 0] if a.shape[-1] == 1 else a

@@ -20,14 +20,13 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
+from .data import IMAGE_SUFFIXES
 from .degradations import DegradationPipeline, gaussian_noise
 from .device import pick_device
 from .losses import kl_weight
 from .model_card import write_restoration_card
 from .restoration_model import RestorationConfig, RestorationVAE
 from .trainer import Trainer, TrainerConfig, is_main_process, seed_everything
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass
