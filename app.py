@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import gradio as gr
+from gradio import processing_utils
 
 from vae_demo import photo_tasks, tasks
 from vae_demo.degradations import NOISE_TYPES
@@ -60,6 +61,30 @@ except ImportError:  # anywhere else the decorator does nothing
 
     def gpu(fn):
         return fn
+
+
+def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's ``save_pil_to_cache``, but a cached file is never rewritten in place.
+
+    Gradio 6.31 names a cached output after the hash of its bytes and rewrites that file on every call.
+    When two people get the same picture (the same seed), the second rewrite truncates the file while
+    the first person's browser is still downloading it, and that download fails ("peer closed connection
+    without sending complete message body"; 6 of 262 requests in ``benchmarks/load.py --clients 8``).
+    Here an existing copy is reused, and a new one is written under a temporary name and renamed.
+    """
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    if not path.exists():
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(staging, path)
+    return str(path)
+
+
+processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
 
 
 def user_errors(fn):
@@ -176,11 +201,11 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                     "cleaner, more typical images; the same seed always gives the same grid.")
         with gr.Row():
             with gr.Column(scale=1):
-                n = gr.Slider(1, 256, value=64, step=1, label="Number of samples")
+                n = gr.Slider(1, 256, value=64, step=1, label="Number of samples", elem_id="sample-n")
                 temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-                button = gr.Button("Sample", variant="primary")
-            grid = gr.Image(label="Samples from the prior", format="png", scale=2)
+                button = gr.Button("Sample", variant="primary", elem_id="sample-button")
+            grid = gr.Image(label="Samples from the prior", format="png", scale=2, elem_id="sample-grid")
         button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample")
         gr.on([demo.load, model.change], sample_fn, [model, n, temperature, seed], grid, api_name="show_samples")
 
@@ -211,11 +236,11 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
 
 
-def _endpoint_editor(label: str, value) -> gr.ImageEditor:
+def _endpoint_editor(label: str, value, elem_id: str) -> gr.ImageEditor:
     return readable_upload_errors(gr.ImageEditor(
         value=value, label=label, type="filepath", format="png", sources=["upload", "clipboard"],
         brush=gr.Brush(colors=["#000000", "#ffffff"], default_size=12), canvas_size=(280, 280),
-        height=320, layers=False,
+        height=320, layers=False, elem_id=elem_id,
     ))
 
 
@@ -226,18 +251,18 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
                     "draw on the canvas (for digits: dark strokes on a light canvas).")
         a, b = tasks.example_pair(DEFAULT_MODEL)
         with gr.Row():
-            image_a = _endpoint_editor("Start", a)
-            image_b = _endpoint_editor("End", b)
+            image_a = _endpoint_editor("Start", a, "interp-start")
+            image_b = _endpoint_editor("End", b, "interp-end")
         gr.Examples([[EXAMPLES[f"digit-{a}"], EXAMPLES[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
                     [image_a, image_b], label="Example pairs (typed digits: the model redraws them by hand)")
         with gr.Row():
-            steps = gr.Slider(2, 32, value=10, step=1, label="Steps")
+            steps = gr.Slider(2, 32, value=10, step=1, label="Steps", elem_id="interp-steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
-            button = gr.Button("Interpolate", variant="primary")
-        strip = gr.Image(label="Path through latent space", format="png")
+            button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
+        strip = gr.Image(label="Path through latent space", format="png", elem_id="interp-strip")
         with gr.Row():
             animation = gr.Image(label="Animation", type="filepath")
-            download = gr.File(label="Download the GIF")
+            download = gr.File(label="Download the GIF", elem_id="interp-download")
         outputs = [strip, animation, download]
         button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs, api_name="interpolate")
         # On load and when the model changes: the new model's example images (inputs left empty).
@@ -246,29 +271,30 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
     return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
 
 
-def _photo_input(label: str) -> gr.Image:
+def _photo_input(label: str, tab: str) -> gr.Image:
     return readable_upload_errors(gr.Image(value=EXAMPLES["photo-astronaut"], label=label, type="filepath",
-                                           sources=["upload", "clipboard"], height=320))
+                                           sources=["upload", "clipboard"], height=320, elem_id=f"{tab}-photo"))
 
 
-def _photo_outputs() -> list:
+def _photo_outputs(tab: str) -> list:
     """Before/after slider, classical and VAE results, samples, uncertainty, metrics, download."""
     slider = gr.ImageSlider(label="Before | after (drag the handle)", type="numpy", format="png")
     with gr.Row():
-        classical_img = gr.Image(label="Classical method", format="png")
-        vae_img = gr.Image(label="VAE (mode of p(x | degraded))", format="png", type="filepath")
+        classical_img = gr.Image(label="Classical method", format="png", elem_id=f"{tab}-classical")
+        vae_img = gr.Image(label="VAE (mode of p(x | degraded))", format="png", type="filepath", elem_id=f"{tab}-vae")
     gallery = gr.Gallery(label="Posterior samples: other restorations the VAE finds plausible", columns=4,
                          height=260, format="png")
     heat = gr.Image(label="Uncertainty: per-pixel std of the samples (bright = unsure)", format="png")
-    metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Metrics (PSNR / SSIM need a clean original)")
-    download = gr.File(label="Full-resolution PNG")
+    metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Metrics (PSNR / SSIM need a clean original)",
+                           elem_id=f"{tab}-metrics")
+    download = gr.File(label="Full-resolution PNG", elem_id=f"{tab}-download")
     return [slider, classical_img, vae_img, gallery, heat, metrics, download]
 
 
 def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Button]:
-    k = gr.Slider(0, 16, value=4, step=1, label="Posterior samples K")
+    k = gr.Slider(0, 16, value=4, step=1, label="Posterior samples K", elem_id=f"{action.lower()}-k")
     seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-    return k, seed, gr.Button(action, variant="primary")
+    return k, seed, gr.Button(action, variant="primary", elem_id=f"{action.lower()}-button")
 
 
 def _photo_examples(image: gr.Image, names: tuple[str, ...]) -> None:
@@ -282,15 +308,16 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                     "measured; turn it off to restore your own photo as it is. Big photos are restored in tiles.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = _photo_input("Photo")
+                image = _photo_input("Photo", "enhance")
                 _photo_examples(image, ("astronaut", "coffee", "chelsea", "rocket", "camera"))
-                problem = gr.Radio([(v, k) for k, v in PROBLEM_LABELS.items()], value="noise", label="What to fix")
+                problem = gr.Radio([(v, k) for k, v in PROBLEM_LABELS.items()], value="noise", label="What to fix",
+                                   elem_id="enhance-problem")
                 strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="How strong (simulated damage, or the "
-                                     "noise level for Noise on your own photo)")
+                                     "noise level for Noise on your own photo)", elem_id="enhance-strength")
                 simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first")
                 k, seed, button = _sample_seed_button("Enhance")
             with gr.Column(scale=2):
-                outputs = _photo_outputs()
+                outputs = _photo_outputs("enhance")
                 with gr.Accordion("Final touches (applied to the VAE result and the download)", open=True), gr.Row():
                     brightness = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Brightness")
                     contrast = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Contrast")
@@ -312,15 +339,16 @@ def create_photo_denoise_tab(denoise_fn) -> dict:
                     "estimate the noise level itself.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = _photo_input("Photo")
+                image = _photo_input("Photo", "denoise")
                 _photo_examples(image, ("astronaut", "camera", "coffee", "chelsea"))
-                noise = gr.Radio([(v, k) for k, v in PHOTO_NOISE_LABELS.items()], value="gaussian", label="Noise")
+                noise = gr.Radio([(v, k) for k, v in PHOTO_NOISE_LABELS.items()], value="gaussian", label="Noise",
+                                 elem_id="denoise-noise")
                 level = gr.Slider(0, 100, value=25, step=1, label="Level: Gaussian sigma (0-255 scale), Poisson "
-                                  "peak photons (lower is noisier), or salt-and-pepper percent")
+                                  "peak photons (lower is noisier), or salt-and-pepper percent", elem_id="denoise-level")
                 blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level")
                 k, seed, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
-                outputs = _photo_outputs()
+                outputs = _photo_outputs("denoise")
         button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs, api_name="denoise")
     return {"image": image, "outputs": outputs}
 
@@ -333,19 +361,22 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     "K posterior samples disagree: the model's uncertainty.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL))
+                image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL), "reconstruct-image")
                 gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
                             label="Examples (the astronaut is for faces-vae)")
-                noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption")
+                noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption",
+                                 elem_id="reconstruct-noise")
                 level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
-                                  label="Level (noise std / fraction of pixels / masked area)")
+                                  label="Level (noise std / fraction of pixels / masked area)", elem_id="reconstruct-level")
                 k = gr.Slider(2, 64, value=16, step=1, label="Posterior samples K")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-                button = gr.Button("Corrupt and reconstruct", variant="primary")
+                button = gr.Button("Corrupt and reconstruct", variant="primary", elem_id="reconstruct-button")
             with gr.Column(scale=2):
-                panel = gr.Image(label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit", format="png")
+                panel = gr.Image(label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit", format="png",
+                                 elem_id="reconstruct-panel")
                 spread = gr.Image(label="Per-pixel spread of K samples", format="png")
-                metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image")
+                metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image",
+                                       elem_id="reconstruct-metrics")
         outputs = [panel, spread, metrics]
         button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="reconstruct")
         gr.on([demo.load, model.change], lambda name, *rest: denoise_fn(name, None, *rest),
@@ -360,7 +391,7 @@ with gr.Blocks(title="vae-demo: what a VAE can do") as demo:
     enh = create_enhance_tab(demo, enhance, touch_up)
     photo_den = create_photo_denoise_tab(denoise)
     with gr.Tab("Digits & faces"):
-        model = gr.Dropdown(list(GENERATIVE_MODELS), value=DEFAULT_MODEL, label="Generative model",
+        model = gr.Dropdown(list(GENERATIVE_MODELS), value=DEFAULT_MODEL, label="Generative model", elem_id="model",
                             info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
         with gr.Tabs():
             sampling = create_sampling_tab(demo, model, sample, traverse, manifold)

@@ -38,16 +38,20 @@ def bundled_weights(name: str) -> Path:
     return hub.BUNDLED_DIR / name / "model.safetensors"
 
 
+def bundled_marks(*names: str) -> list[pytest.MarkDecorator]:
+    """``needs_checkpoints`` plus a skip, naming the paths, when the trained weights of ``names`` are missing."""
+    missing = [str(bundled_weights(n)) for n in names if not bundled_weights(n).is_file()]
+    reason = f"bundled weights missing: {', '.join(missing)} (train them first)"
+    return [pytest.mark.needs_checkpoints, pytest.mark.skipif(bool(missing), reason=reason)]
+
+
 def skip_without_bundled(*names: str):
-    """Mark a test as needing the trained weights of ``names``; it is skipped, with the path, without them."""
-    missing = [n for n in names if not bundled_weights(n).is_file()]
-    skip = pytest.mark.skipif(
-        bool(missing),
-        reason=f"bundled weights missing: {', '.join(str(bundled_weights(n)) for n in missing)} (train them first)",
-    )
+    """Decorate a test that needs the trained weights of ``names`` (see ``bundled_marks``)."""
 
     def mark(test):
-        return pytest.mark.needs_checkpoints(skip(test))
+        for m in bundled_marks(*names):
+            test = m(test)
+        return test
 
     return mark
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, running_app, skip_without_bundled
@@ -249,3 +250,34 @@ def test_spaces_gpu_is_a_no_op_without_the_spaces_package(demo):
     if importlib.util.find_spec("spaces") is not None:
         pytest.skip("the spaces package is installed: app.gpu is spaces.GPU")
     assert app.gpu(len) is len
+
+
+def test_a_cached_output_is_never_rewritten_in_place(demo, tmp_path):
+    """Gradio 6.31 rewrote an identical output's cache file on every call; app.py writes it once, atomically."""
+    from gradio import processing_utils
+
+    img = Image.new("RGB", (16, 16), "teal")
+    first = processing_utils.save_pil_to_cache(img, str(tmp_path), format="png")
+    written = os.stat(first).st_mtime_ns
+    os.utime(first, ns=(written - 10**9, written - 10**9))  # an older time stamp shows any rewrite
+    assert processing_utils.save_pil_to_cache(img, str(tmp_path), format="png") == first
+    assert os.stat(first).st_mtime_ns == written - 10**9
+    assert Image.open(first).getpixel((0, 0)) == (0, 128, 128)
+    assert [p.name for p in Path(first).parent.iterdir()] == ["image.png"]  # no staging file left behind
+
+
+@needs_weights
+def test_many_people_getting_the_same_picture_all_receive_it(server, tmp_path):
+    """8 clients ask for the same samples at once; every download must be whole (issue 5's load test
+    lost 6 of 262 /sample downloads to the rewrite above)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    def ask(i: int) -> list[tuple[int, int]]:
+        client = Client(server, verbose=False, download_files=str(tmp_path / str(i)), analytics_enabled=False)
+        return [image_size(client.predict(n=16, seed=3, api_name="/sample")) for _ in range(8)]
+
+    with ThreadPoolExecutor(8) as pool:
+        sizes = [s for sizes in pool.map(ask, range(8)) for s in sizes]
+    assert sizes == [grid_px(16, nrow=4)] * 64

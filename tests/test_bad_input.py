@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bundled_weights, running_app
+from conftest import bundled_marks, running_app
 from PIL import Image
 
-_missing = [str(bundled_weights(n)) for n in ("mnist-vae", "mnist-vae-2d", "restore-vae") if not bundled_weights(n).is_file()]
-pytestmark = [pytest.mark.bad_input, pytest.mark.needs_checkpoints,
-              pytest.mark.skipif(bool(_missing), reason=f"bundled weights missing: {_missing}")]
+pytestmark = [pytest.mark.bad_input, *bundled_marks("mnist-vae", "mnist-vae-2d", "restore-vae")]
 
 
 def png_with_size(width: int, height: int) -> bytes:

@@ -1,0 +1,350 @@
+"""End to end in a real browser: Debian's Chromium, driven by Playwright, against ``python app.py``.
+
+Every tab is used the way a person uses it: pick a model, upload a file, draw on the sketchpad, drag a
+slider, choose an option, click the button, then wait for the answer and check the picture's size
+against the core function and that the metrics are filled in. Each test saves a full-page screenshot
+under its pytest tmp dir and fails on any uncaught JavaScript error or ``console.error``.
+
+Chromium is Debian's (``/usr/bin/chromium``, or ``VAE_DEMO_CHROMIUM``); Playwright's own browser
+download is never used. Without Chromium or Playwright the module is skipped, unless
+``VAE_DEMO_REQUIRE_E2E=1`` (set by ``.ci/run``), which makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import bundled_marks, running_app
+from PIL import Image, ImageDraw
+
+from vae_demo import tasks
+from vae_demo.hub import GENERATIVE_MODELS, RESTORATION_MODELS
+
+CHROMIUM = Path(os.environ.get("VAE_DEMO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 180_000  # the first answers wait behind the load events of every tab on a 2-core CPU
+DESKTOP = {"width": 1280, "height": 1400}
+PHONE = {"width": 390, "height": 844}
+
+try:
+    from playwright.sync_api import Page, sync_playwright
+except ImportError:  # the skip below says so
+    sync_playwright = None
+
+_missing = "the playwright package" if sync_playwright is None else None if CHROMIUM.exists() else str(CHROMIUM)
+pytestmark = [
+    pytest.mark.e2e,
+    *bundled_marks(*GENERATIVE_MODELS, *RESTORATION_MODELS),
+    pytest.mark.skipif(bool(_missing) and os.environ.get("VAE_DEMO_REQUIRE_E2E") != "1",
+                       reason=f"end-to-end tests need {_missing} (apt install chromium; pip install playwright)"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("e2e")) as (url, _proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    """One page in a fresh browser context, with the JavaScript errors it logged."""
+
+    page: Page
+    shots: Path
+    js_errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=path, full_page=True)
+        return path
+
+    def assert_no_js_errors(self) -> None:
+        assert not self.js_errors, "JavaScript errors in the page:\n" + "\n".join(self.js_errors)
+
+
+@pytest.fixture
+def visit(browser, app, tmp_path):
+    contexts = []
+
+    def open_page(viewport: dict = DESKTOP) -> Visit:
+        context = browser.new_context(viewport=viewport)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        v = Visit(page, tmp_path)
+        page.on("pageerror", lambda err: v.js_errors.append(f"uncaught: {err}"))
+        page.on("console", lambda msg: v.js_errors.append(f"console.error: {msg.text}") if msg.type == "error" else None)
+        page.goto(app)
+        return v
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# --- what a person does -------------------------------------------------------------------------
+def wait_until_idle(page: Page) -> None:
+    """Wait until no component shows Gradio's progress indicator (the load events are done)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+        ".every(t => t.classList.contains('hide') || t.offsetParent === null)"
+    )
+
+
+def image_src(page: Page, selector: str) -> str | None:
+    img = page.locator(f"{selector} img").first
+    return img.get_attribute("src") if img.count() else None
+
+
+def wait_for_new_image(page: Page, selector: str, old_src: str | None) -> tuple[int, int, str]:
+    """Wait until the image in ``selector`` is a new, fully loaded picture: (width, height, src)."""
+    handle = page.wait_for_function(
+        """([sel, old]) => {
+            const img = document.querySelector(sel + ' img');
+            if (!img || img.getAttribute('src') === old || !img.complete || !img.naturalWidth) return null;
+            return [img.naturalWidth, img.naturalHeight, img.getAttribute('src')];
+        }""",
+        arg=[selector, old_src],
+    )
+    width, height, src = handle.json_value()
+    return width, height, src
+
+
+def upload(page: Page, selector: str, path: Path) -> None:
+    page.locator(f"{selector} input[type=file]").set_input_files(str(path))
+
+
+def drag_slider(page: Page, selector: str, fraction: float) -> float:
+    """Drag the slider's handle with the mouse to ``fraction`` of its track; returns the value shown."""
+    track = page.locator(f"{selector} input[type=range]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    lo, hi = float(track.get_attribute("min")), float(track.get_attribute("max"))
+    value = float(track.input_value())
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * (value - lo) / (hi - lo), y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=8)
+    page.mouse.up()
+    shown = float(page.locator(f"{selector} input[type=number]").input_value())
+    assert shown != value, f"dragging {selector} did not move it from {value}"
+    return shown
+
+
+def choose(page: Page, selector: str, option: str) -> None:
+    page.locator(selector).get_by_label(option, exact=True).check()
+
+
+def select_model(page: Page, name: str) -> None:
+    page.locator("#model input[role=combobox]").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    assert page.locator("#model input[role=combobox]").input_value() == name
+
+
+def draw_stroke(page: Page, selector: str) -> None:
+    """Draw a diagonal stroke with the sketchpad's brush across the middle of the picture."""
+    canvas = page.locator(f"{selector} .pixi-target canvas")
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 60, cy - 70)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy + 70, steps=20)
+    page.mouse.up()
+    page.wait_for_timeout(1000)  # the editor sends its new composite a moment after the stroke
+
+
+def metric_rows(page: Page, selector: str) -> dict[str, list[float]]:
+    """The metrics table as {row label: [numbers]}, read from the rendered cells."""
+    rows = {}
+    for row in page.locator(f"{selector} [role=row][data-index]").all():
+        cells = [c.strip() for c in row.locator("[role=gridcell]").all_inner_texts()]
+        if cells:
+            rows[cells[0]] = [float(c) for c in cells[1:] if re.fullmatch(r"-?\d+(\.\d+)?", c)]
+    return rows
+
+
+def fetch_png(page: Page, src: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())))
+
+
+def size_of(a: np.ndarray) -> tuple[int, int]:
+    return a.shape[1], a.shape[0]
+
+
+# --- test inputs ----------------------------------------------------------------------------------
+@pytest.fixture
+def cat_photo(tmp_path) -> Path:
+    """A 190x142 colour photo (odd sizes: the model pads to a multiple of 8 and crops back)."""
+    from skimage import data
+
+    path = tmp_path / "cat.png"
+    Image.fromarray(data.chelsea()).resize((190, 142), Image.BICUBIC).save(path)
+    return path
+
+
+@pytest.fixture
+def grey_photo(tmp_path) -> Path:
+    from skimage import data
+
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(data.camera()).resize((176, 150), Image.BICUBIC).save(path, quality=95)
+    return path
+
+
+@pytest.fixture
+def handwritten_seven(tmp_path) -> Path:
+    img = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(img).line([(50, 40), (150, 40), (90, 170)], fill=0, width=22)
+    path = tmp_path / "seven.png"
+    img.save(path)
+    return path
+
+
+# --- one test per tab -------------------------------------------------------------------------------
+def test_enhance_a_blurred_photo(visit, cat_photo):
+    v = visit()
+    page = v.page
+    page.wait_for_selector("#enhance-vae img")
+    wait_until_idle(page)
+    old_src, old_metrics = image_src(page, "#enhance-vae"), metric_rows(page, "#enhance-metrics")
+    upload(page, "#enhance-photo", cat_photo)
+    page.wait_for_function("() => document.querySelector('#enhance-photo img')?.src.includes('cat')")
+    choose(page, "#enhance-problem", "Blur")
+    drag_slider(page, "#enhance-strength", 0.7)
+    page.locator("#enhance-button").click()
+    assert wait_for_new_image(page, "#enhance-vae", old_src)[:2] == (190, 142)
+    wait_until_idle(page)
+    metrics = metric_rows(page, "#enhance-metrics")
+    assert metrics != old_metrics
+    for row in ("degraded input", "VAE (mode)"):
+        assert len(metrics[row]) == 2, metrics  # PSNR and SSIM: a clean original exists in Simulate mode
+    link = page.locator("#enhance-download a[download$='.png']")
+    assert Image.open(io.BytesIO(page.request.get(link.get_attribute("href")).body())).size == (190, 142)
+    v.screenshot("enhance")
+    v.assert_no_js_errors()
+
+
+def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
+    v = visit()
+    page = v.page
+    wait_until_idle(page)
+    page.get_by_role("tab", name="Denoise", exact=True).click()
+    upload(page, "#denoise-photo", grey_photo)
+    page.wait_for_function("() => document.querySelector('#denoise-photo img')?.src.includes('camera')")
+    choose(page, "#denoise-noise", "Poisson (photon)")
+    peak = drag_slider(page, "#denoise-level", 0.3)
+    old_src = image_src(page, "#denoise-vae")
+    page.locator("#denoise-button").click()
+    assert wait_for_new_image(page, "#denoise-vae", old_src)[:2] == (176, 150)
+    wait_until_idle(page)
+    metrics = metric_rows(page, "#denoise-metrics")
+    noisy_psnr, vae_psnr = metrics["degraded input"][0], metrics["VAE (mode)"][0]
+    assert vae_psnr > noisy_psnr + 3, f"peak {peak:g} photons: {metrics}"
+    v.screenshot("denoise")
+    v.assert_no_js_errors()
+
+
+def test_sample_faces(visit):
+    v = visit()
+    page = v.page
+    wait_until_idle(page)
+    page.get_by_role("tab", name="Digits & faces", exact=True).click()
+    old_src = image_src(page, "#sample-grid")
+    select_model(page, "faces-vae")
+    wait_for_new_image(page, "#sample-grid", old_src)  # the model change redraws the samples
+    wait_until_idle(page)
+    old_src = image_src(page, "#sample-grid")
+    n = int(drag_slider(page, "#sample-n", 0.05))
+    page.locator("#sample-button").click()
+    size = wait_for_new_image(page, "#sample-grid", old_src)[:2]
+    assert size == size_of(tasks.sample_grid("faces-vae", n, 1.0, 0))
+    v.screenshot("sampling")
+    v.assert_no_js_errors()
+
+
+def test_interpolate_from_a_drawing(visit):
+    v = visit()
+    page = v.page
+    wait_until_idle(page)
+    page.get_by_role("tab", name="Digits & faces", exact=True).click()
+    page.get_by_role("tab", name="Latent interpolation", exact=True).click()
+    page.wait_for_selector("#interp-strip img")
+    wait_until_idle(page)
+    old_src = image_src(page, "#interp-strip")
+    draw_stroke(page, "#interp-start")
+    steps = int(drag_slider(page, "#interp-steps", 0.15))
+    page.get_by_label("linear", exact=True).check()
+    page.locator("#interp-button").click()
+    _, _, src = wait_for_new_image(page, "#interp-strip", old_src)
+    strip = fetch_png(page, src)
+    undrawn, _ = tasks.interpolation("mnist-vae", None, None, steps, "linear")
+    assert size_of(strip) == size_of(undrawn)
+    # the first frame decodes the drawing: the stroke over the 3 reached the model
+    frame = undrawn.shape[0]
+    assert np.abs(strip[:, :frame].astype(int) - undrawn[:, :frame]).mean() > 5
+    link = page.locator('#interp-download a[download="interpolation-linear.gif"]')
+    gif = Image.open(io.BytesIO(page.request.get(link.get_attribute("href")).body()))
+    assert gif.n_frames == 2 * steps - 2  # there and back again
+    v.screenshot("interpolation")
+    v.assert_no_js_errors()
+
+
+def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
+    v = visit()
+    page = v.page
+    wait_until_idle(page)
+    page.get_by_role("tab", name="Digits & faces", exact=True).click()
+    page.get_by_role("tab", name="Reconstruct digits & faces", exact=True).click()
+    page.wait_for_selector("#reconstruct-panel img")
+    wait_until_idle(page)
+    old_src, old_metrics = image_src(page, "#reconstruct-panel"), metric_rows(page, "#reconstruct-metrics")
+    upload(page, "#reconstruct-image", handwritten_seven)
+    page.wait_for_timeout(1000)
+    choose(page, "#reconstruct-noise", "Masked square")
+    level = drag_slider(page, "#reconstruct-level", 0.4)
+    page.locator("#reconstruct-button").click()
+    size = wait_for_new_image(page, "#reconstruct-panel", old_src)[:2]
+    panel, _, rows = tasks.denoise("mnist-vae", str(handwritten_seven), "mask", level, 16, 0)
+    assert size == size_of(panel)
+    wait_until_idle(page)
+    metrics = metric_rows(page, "#reconstruct-metrics")
+    assert metrics != old_metrics
+    assert metrics["corrupted"] == rows[0][1:]  # the same PSNR and SSIM as the core computes
+    v.screenshot("reconstruct")
+    v.assert_no_js_errors()
+
+
+def test_phone_width_stacks_the_layout(visit):
+    v = visit(PHONE)
+    page = v.page
+    page.wait_for_selector("#enhance-vae img")
+    wait_until_idle(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
+    photo, button, result = (page.locator(s).bounding_box() for s in ("#enhance-photo", "#enhance-button",
+                                                                      "#enhance-vae"))
+    for box in (photo, button, result):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert photo["y"] < button["y"] < result["y"], "controls and results should stack in one column"
+    old_src = image_src(page, "#enhance-vae")
+    choose(page, "#enhance-problem", "JPEG blocks")
+    page.locator("#enhance-button").click()  # Playwright scrolls to it and checks nothing covers it
+    assert wait_for_new_image(page, "#enhance-vae", old_src)[:2] == (512, 512)  # the astronaut example
+    v.screenshot("phone")
+    v.assert_no_js_errors()
