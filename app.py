@@ -22,6 +22,13 @@ from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_d
 from vae_demo.hub import GENERATIVE_MODELS
 
 MAX_FILE_SIZE = "20mb"
+# Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes ~1.7 s of the CPU, partly
+# single-threaded (NLM, SSIM), so the photo events share one queue with 2 workers (1 worker: 15% fewer photos
+# per minute); the digit and face models need ~15 ms of compute, so their events share another queue and never
+# wait behind a photo. The VAE_DEMO_* variables change these numbers, e.g. on a bigger machine.
+PHOTO_QUEUE = {"concurrency_id": "photo", "concurrency_limit": int(os.environ.get("VAE_DEMO_PHOTO_WORKERS", "2"))}
+LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
+MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
 DEFAULT_MODEL = "mnist-vae"
 NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
 MODEL_NOTES = {
@@ -100,6 +107,21 @@ def user_errors(fn):
             raise gr.Error(str(err), title="Cannot do that") from None
 
     return wrapper
+
+
+def same_for_everyone(fn):
+    """For page-load and model-change events: every visitor's first view has the same inputs, so each set
+    of inputs is computed once (a class opening the page together costs one computation, not thirty)."""
+    remembered = functools.lru_cache(maxsize=8)(fn)
+
+    def first_view(*args):
+        try:
+            hash(args)
+        except TypeError:  # an input that cannot be a key (an edited image): compute it
+            return fn(*args)
+        return remembered(*args)
+
+    return first_view
 
 
 def readable_upload_errors(component: gr.ImageEditor) -> gr.ImageEditor:
@@ -206,8 +228,9 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
             grid = gr.Image(label="Samples from the prior", format="png", scale=2, elem_id="sample-grid")
-        button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample")
-        gr.on([demo.load, model.change], sample_fn, [model, n, temperature, seed], grid, api_name="show_samples")
+        button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
+        gr.on([demo.load, model.change], same_for_everyone(sample_fn), [model, n, temperature, seed], grid,
+              api_name="show_samples", **LIGHT_QUEUE)
 
         gr.Markdown("### Latent traversal\nTake the prior sample of a seed and move along one latent "
                     "dimension from -span to +span (other dimensions fixed).")
@@ -219,9 +242,9 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 t_steps = gr.Slider(3, 21, value=11, step=1, label="Steps")
                 t_button = gr.Button("Traverse")
             row = gr.Image(label="One dimension, left to right", format="png", scale=2)
-        t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse")
-        gr.on([demo.load, model.change], traverse_fn, [model, t_seed, dim, span, t_steps], row,
-              api_name="show_traversal")
+        t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
+        gr.on([demo.load, model.change], same_for_everyone(traverse_fn), [model, t_seed, dim, span, t_steps], row,
+              api_name="show_traversal", **LIGHT_QUEUE)
 
         gr.Markdown("### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
                     "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land.")
@@ -231,8 +254,9 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
         with gr.Row():
             manifold_img = gr.Image(label="Latent manifold", format="png")
             scatter_img = gr.Image(label="Test digits by class", format="png")
-        m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold")
-        demo.load(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="show_manifold")
+        m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
+        demo.load(same_for_everyone(manifold_fn), grid_n, [manifold_img, scatter_img], api_name="show_manifold",
+                  **LIGHT_QUEUE)
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
 
 
@@ -264,10 +288,11 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             animation = gr.Image(label="Animation", type="filepath")
             download = gr.File(label="Download the GIF", elem_id="interp-download")
         outputs = [strip, animation, download]
-        button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs, api_name="interpolate")
+        button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs, api_name="interpolate",
+                     **LIGHT_QUEUE)
         # On load and when the model changes: the new model's example images (inputs left empty).
-        gr.on([demo.load, model.change], lambda name, s, m: interpolate_fn(name, None, None, s, m),
-              [model, steps, method], outputs, api_name="show_interpolation")
+        gr.on([demo.load, model.change], same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
+              [model, steps, method], outputs, api_name="show_interpolation", **LIGHT_QUEUE)
     return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
 
 
@@ -324,11 +349,11 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                     saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Saturation")
         touches = [brightness, contrast, saturation]
         inputs = [image, problem, strength, simulate, k, seed, *touches]
-        button.click(enhance_fn, inputs, outputs, api_name="enhance")
-        demo.load(enhance_fn, inputs, outputs, api_name="show_enhance")
+        button.click(enhance_fn, inputs, outputs, api_name="enhance", **PHOTO_QUEUE)
+        demo.load(same_for_everyone(enhance_fn), inputs, outputs, api_name="show_enhance", **PHOTO_QUEUE)
         slider, vae_img, download = outputs[0], outputs[2], outputs[-1]
         gr.on([t.release for t in touches], touch_up_fn, [vae_img, slider, *touches], [slider, download],
-              api_name="touch_up")
+              api_name="touch_up", **LIGHT_QUEUE)
     return {"image": image, "outputs": outputs}
 
 
@@ -349,7 +374,7 @@ def create_photo_denoise_tab(denoise_fn) -> dict:
                 k, seed, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
                 outputs = _photo_outputs("denoise")
-        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs, api_name="denoise")
+        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs, api_name="denoise", **PHOTO_QUEUE)
     return {"image": image, "outputs": outputs}
 
 
@@ -378,9 +403,9 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                 metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image",
                                        elem_id="reconstruct-metrics")
         outputs = [panel, spread, metrics]
-        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="reconstruct")
-        gr.on([demo.load, model.change], lambda name, *rest: denoise_fn(name, None, *rest),
-              [model, noise, level, k, seed], outputs, api_name="show_reconstruct")
+        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="reconstruct", **LIGHT_QUEUE)
+        gr.on([demo.load, model.change], same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
+              [model, noise, level, k, seed], outputs, api_name="show_reconstruct", **LIGHT_QUEUE)
     return {"image": image, "panel": panel, "spread": spread, "metrics": metrics}
 
 
@@ -398,10 +423,11 @@ with gr.Blocks(title="vae-demo: what a VAE can do") as demo:
             interp = create_interpolation_tab(demo, model, interpolate)
             den = create_reconstruct_tab(demo, model, reconstruct)
 
-    model.change(examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]], api_name="examples")
+    model.change(examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]], api_name="examples",
+                 **LIGHT_QUEUE)
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=2, max_size=64).launch(
+    demo.queue(max_size=MAX_QUEUE).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         share=False,
         max_file_size=MAX_FILE_SIZE,

@@ -2,11 +2,13 @@
 
     python benchmarks/load.py --clients 16 --seconds 60 --endpoint /denoise --endpoint /sample --json load.json
 
-Each client is a thread with its own ``gradio_client.Client``, cycling through the endpoints with
-realistic inputs (the endpoints' defaults: a 512x512 photo for /denoise and /enhance, 64 digits for
-/sample) until the time is up. Prints requests, errors, throughput and p50/p95/max latency per
-endpoint; the JSON holds {"clients", "seconds", "endpoints": {NAME: {"requests", "errors", "p50",
-"p95", "max"}}} in seconds.
+Each client is a thread with its own ``gradio_client.Client``, cycling through the endpoints until the
+time is up. Every request is what a person in a class might send, drawn at random per request: a
+photo uploaded from scikit-image's five samples (0.14 to 0.27 megapixels, colour or grey) with a random
+noise kind, level or problem for /denoise and /enhance; 64 samples from a random seed for /sample.
+(Random draws also mean no two people get byte-identical answers, which Gradio would serve from one
+cache file; ``--same-inputs`` sends the defaults instead.) Prints requests, errors, throughput and p50/p95/max latency per endpoint; the JSON holds
+{"clients", "seconds", "endpoints": {NAME: {"requests", "errors", "p50", "p95", "max"}}} in seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -25,6 +28,29 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vae_demo.examples import PHOTO_EXAMPLES, skimage_data_path
+
+PHOTOS = [str(skimage_data_path(f)) for f in PHOTO_EXAMPLES.values()]
+
+
+def request_for(endpoint: str, rng: random.Random) -> dict:
+    """Keyword arguments of one realistic request to ``endpoint`` (the defaults for the others)."""
+    from gradio_client import handle_file
+
+    seed = rng.randrange(2**31)
+    if endpoint == "/denoise":
+        noise = rng.choice(["gaussian", "poisson", "salt_and_pepper"])
+        level = {"gaussian": rng.uniform(5, 50), "poisson": rng.uniform(5, 100), "salt_and_pepper": rng.uniform(1, 20)}
+        return {"image": handle_file(rng.choice(PHOTOS)), "noise": noise, "level": round(level[noise], 1),
+                "seed": seed}
+    if endpoint == "/enhance":
+        return {"image": handle_file(rng.choice(PHOTOS)), "problem": rng.choice(["noise", "blur", "jpeg", "x2"]),
+                "strength": round(rng.uniform(0.2, 0.8), 2), "seed": seed}
+    if endpoint == "/sample":
+        return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
+    return {}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--endpoint", action="append", dest="endpoints", help="repeat for several (default /sample)")
+    p.add_argument("--same-inputs", action="store_true",
+                   help="every request sends the endpoint's defaults (a class all pressing the button as it is)")
     p.add_argument("--url", help="test an app that is already running instead of launching one")
     p.add_argument("--json", required=True, type=Path)
     return p.parse_args(argv)
@@ -84,13 +112,14 @@ def main(argv: list[str] | None = None) -> dict:
         stop_at = time.monotonic() + args.seconds
 
         def work(i: int) -> None:
-            n = i
+            n, rng = i, random.Random(i)
             while time.monotonic() < stop_at:
                 endpoint = endpoints[n % len(endpoints)]
                 n += 1
+                kwargs = {} if args.same_inputs else request_for(endpoint, rng)
                 start = time.perf_counter()
                 try:
-                    clients[i].predict(api_name=endpoint)
+                    clients[i].predict(**kwargs, api_name=endpoint)
                     error = None
                 except Exception as err:  # noqa: BLE001 - every failure counts as an error
                     error = f"{type(err).__name__}: {err}"[:200]
@@ -113,7 +142,8 @@ def main(argv: list[str] | None = None) -> dict:
             proc.terminate()
             proc.wait(15)
 
-    report = {"clients": args.clients, "seconds": args.seconds, "wall_seconds": round(wall, 1), "endpoints": {}}
+    report = {"clients": args.clients, "seconds": args.seconds, "wall_seconds": round(wall, 1),
+              "same_inputs": args.same_inputs, "endpoints": {}}
     print(f"{args.clients} clients for {args.seconds:g} s ({wall:.0f} s with the calls still running at the end)")
     print(f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s}")
     for e, r in results.items():

@@ -281,3 +281,18 @@ def test_many_people_getting_the_same_picture_all_receive_it(server, tmp_path):
     with ThreadPoolExecutor(8) as pool:
         sizes = [s for sizes in pool.map(ask, range(8)) for s in sizes]
     assert sizes == [grid_px(16, nrow=4)] * 64
+
+
+def test_photos_queue_apart_from_the_small_models(demo):
+    queues = {f.api_name: f.concurrency_id for f in demo.fns.values() if not f.api_name.startswith("load_example")}
+    assert {name for name, queue in queues.items() if queue == "photo"} == {"enhance", "show_enhance", "denoise"}
+    assert set(queues.values()) == {"photo", "light"}
+
+
+def test_first_views_are_computed_once_per_set_of_inputs(demo):
+    import app
+
+    calls = []
+    view = app.same_for_everyone(lambda *args: calls.append(args) or len(calls))
+    assert [view("mnist-vae", 64), view("mnist-vae", 64), view("faces-vae", 64)] == [1, 1, 2]
+    assert [view({"background": "a.png"}), view({"background": "a.png"})] == [3, 4]  # not hashable: computed
