@@ -38,12 +38,19 @@ try:
 except ImportError:  # the skip below says so
     sync_playwright = None
 
-_missing = "the playwright package" if sync_playwright is None else None if CHROMIUM.exists() else str(CHROMIUM)
+
+def missing_browser() -> str | None:
+    """What the browser tests lack, or None."""
+    if sync_playwright is None:
+        return "the playwright package (pip install playwright)"
+    return None if CHROMIUM.exists() else f"{CHROMIUM} (apt-get install chromium)"
+
+
+REQUIRED = os.environ.get("VAE_DEMO_REQUIRE_E2E") == "1"
 pytestmark = [
     pytest.mark.e2e,
     *bundled_marks(*GENERATIVE_MODELS, *RESTORATION_MODELS),
-    pytest.mark.skipif(bool(_missing) and os.environ.get("VAE_DEMO_REQUIRE_E2E") != "1",
-                       reason=f"end-to-end tests need {_missing} (apt install chromium; pip install playwright)"),
+    pytest.mark.skipif(bool(missing_browser()) and not REQUIRED, reason=f"end-to-end tests need {missing_browser()}"),
 ]
 
 
@@ -55,6 +62,8 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    if missing_browser():
+        pytest.fail(f"VAE_DEMO_REQUIRE_E2E=1 but the end-to-end tests lack {missing_browser()}")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
