@@ -22,10 +22,10 @@ from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_d
 from vae_demo.hub import GENERATIVE_MODELS
 
 MAX_FILE_SIZE = "20mb"
-# Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes ~1.7 s of the CPU, partly
-# single-threaded (NLM, SSIM), so the photo events share one queue with 2 workers (1 worker: 15% fewer photos
-# per minute); the digit and face models need ~15 ms of compute, so their events share another queue and never
-# wait behind a photo. The VAE_DEMO_* variables change these numbers, e.g. on a bigger machine.
+# Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes about 1.8 s of the CPU,
+# partly single-threaded (NLM, SSIM), so the photo events share one queue with 2 workers (1 worker: 15% fewer
+# photos per minute); the digit and face models are small (10-90 ms for 64 samples), so their events share
+# another queue and never wait behind a photo. The VAE_DEMO_* variables change these numbers.
 PHOTO_QUEUE = {"concurrency_id": "photo", "concurrency_limit": int(os.environ.get("VAE_DEMO_PHOTO_WORKERS", "2"))}
 LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
 MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
@@ -76,7 +76,7 @@ def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", forma
     Gradio 6.31 names a cached output after the hash of its bytes and rewrites that file on every call.
     When two people get the same picture (the same seed), the second rewrite truncates the file while
     the first person's browser is still downloading it, and that download fails ("peer closed connection
-    without sending complete message body"; 6 of 262 requests in ``benchmarks/load.py --clients 8``).
+    without sending complete message body"; 6 of 262 requests in ``benchmarks/load.py --same-inputs``).
     Here an existing copy is reused, and a new one is written under a temporary name and renamed.
     """
     data = processing_utils.encode_pil_to_bytes(img, format)

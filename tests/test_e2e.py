@@ -189,8 +189,17 @@ def metric_rows(page: Page, selector: str) -> dict[str, list[float]]:
     return rows
 
 
-def fetch_png(page: Page, src: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())))
+def fetch_image(page: Page, url: str) -> Image.Image:
+    """Download a picture the page shows or links to, as the browser would."""
+    return Image.open(io.BytesIO(page.request.get(url).body()))
+
+
+def open_digits_tab(page: Page, name: str, output: str) -> None:
+    """Open a tab under "Digits & faces" and wait for its first view (``output`` holds an image)."""
+    page.get_by_role("tab", name="Digits & faces", exact=True).click()
+    page.get_by_role("tab", name=name, exact=True).click()
+    page.wait_for_selector(f"{output} img")
+    wait_until_idle(page)
 
 
 def size_of(a: np.ndarray) -> tuple[int, int]:
@@ -245,7 +254,7 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
     for row in ("degraded input", "VAE (mode)"):
         assert len(metrics[row]) == 2, metrics  # PSNR and SSIM: a clean original exists in Simulate mode
     link = page.locator("#enhance-download a[download$='.png']")
-    assert Image.open(io.BytesIO(page.request.get(link.get_attribute("href")).body())).size == (190, 142)
+    assert fetch_image(page, link.get_attribute("href")).size == (190, 142)
     v.screenshot("enhance")
     v.assert_no_js_errors()
 
@@ -292,25 +301,21 @@ def test_interpolate_from_a_drawing(visit):
     v = visit()
     page = v.page
     wait_until_idle(page)
-    page.get_by_role("tab", name="Digits & faces", exact=True).click()
-    page.get_by_role("tab", name="Latent interpolation", exact=True).click()
-    page.wait_for_selector("#interp-strip img")
-    wait_until_idle(page)
+    open_digits_tab(page, "Latent interpolation", "#interp-strip")
     old_src = image_src(page, "#interp-strip")
     draw_stroke(page, "#interp-start")
     steps = int(drag_slider(page, "#interp-steps", 0.15))
     page.get_by_label("linear", exact=True).check()
     page.locator("#interp-button").click()
     _, _, src = wait_for_new_image(page, "#interp-strip", old_src)
-    strip = fetch_png(page, src)
+    strip = np.asarray(fetch_image(page, src))
     undrawn, _ = tasks.interpolation("mnist-vae", None, None, steps, "linear")
     assert size_of(strip) == size_of(undrawn)
     # the first frame decodes the drawing: the stroke over the 3 reached the model
     frame = undrawn.shape[0]
     assert np.abs(strip[:, :frame].astype(int) - undrawn[:, :frame]).mean() > 5
     link = page.locator('#interp-download a[download="interpolation-linear.gif"]')
-    gif = Image.open(io.BytesIO(page.request.get(link.get_attribute("href")).body()))
-    assert gif.n_frames == 2 * steps - 2  # there and back again
+    assert fetch_image(page, link.get_attribute("href")).n_frames == 2 * steps - 2  # there and back again
     v.screenshot("interpolation")
     v.assert_no_js_errors()
 
@@ -319,10 +324,7 @@ def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
     v = visit()
     page = v.page
     wait_until_idle(page)
-    page.get_by_role("tab", name="Digits & faces", exact=True).click()
-    page.get_by_role("tab", name="Reconstruct digits & faces", exact=True).click()
-    page.wait_for_selector("#reconstruct-panel img")
-    wait_until_idle(page)
+    open_digits_tab(page, "Reconstruct digits & faces", "#reconstruct-panel")
     old_src, old_metrics = image_src(page, "#reconstruct-panel"), metric_rows(page, "#reconstruct-metrics")
     upload(page, "#reconstruct-image", handwritten_seven)
     page.wait_for_timeout(1000)
