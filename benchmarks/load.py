@@ -7,8 +7,9 @@ time is up. Every request is what a person in a class might send, drawn at rando
 photo uploaded from scikit-image's five samples (0.14 to 0.27 megapixels, colour or grey) with a random
 noise kind, level or problem for /denoise and /enhance; 64 samples from a random seed for /sample.
 (Random draws also mean no two people get byte-identical answers, which Gradio would serve from one
-cache file; ``--same-inputs`` sends the defaults instead.) Prints requests, errors, throughput and p50/p95/max latency per endpoint; the JSON holds
-{"clients", "seconds", "endpoints": {NAME: {"requests", "errors", "p50", "p95", "max"}}} in seconds.
+cache file; ``--same-inputs`` sends the defaults instead.) Prints requests, errors, throughput and
+p50/p95/max latency per endpoint; the JSON holds {"clients", "seconds", "endpoints": {NAME:
+{"requests", "errors", "p50", "p95", "max"}}} in seconds.
 """
 
 from __future__ import annotations

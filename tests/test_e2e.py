@@ -92,6 +92,7 @@ def visit(browser, app, tmp_path):
     contexts = []
 
     def open_page(viewport: dict = DESKTOP) -> Visit:
+        """A fresh page, once its first views (the load events of every tab) have arrived."""
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         page = context.new_page()
@@ -100,6 +101,8 @@ def visit(browser, app, tmp_path):
         page.on("pageerror", lambda err: v.js_errors.append(f"uncaught: {err}"))
         page.on("console", lambda msg: v.js_errors.append(f"console.error: {msg.text}") if msg.type == "error" else None)
         page.goto(app)
+        page.wait_for_selector("#enhance-vae img")  # the first tab's first view, then every load event done
+        wait_until_idle(page)
         return v
 
     yield open_page
@@ -239,8 +242,6 @@ def handwritten_seven(tmp_path) -> Path:
 def test_enhance_a_blurred_photo(visit, cat_photo):
     v = visit()
     page = v.page
-    page.wait_for_selector("#enhance-vae img")
-    wait_until_idle(page)
     old_src, old_metrics = image_src(page, "#enhance-vae"), metric_rows(page, "#enhance-metrics")
     upload(page, "#enhance-photo", cat_photo)
     page.wait_for_function("() => document.querySelector('#enhance-photo img')?.src.includes('cat')")
@@ -262,7 +263,6 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
 def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
     v = visit()
     page = v.page
-    wait_until_idle(page)
     page.get_by_role("tab", name="Denoise", exact=True).click()
     upload(page, "#denoise-photo", grey_photo)
     page.wait_for_function("() => document.querySelector('#denoise-photo img')?.src.includes('camera')")
@@ -282,7 +282,6 @@ def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
 def test_sample_faces(visit):
     v = visit()
     page = v.page
-    wait_until_idle(page)
     page.get_by_role("tab", name="Digits & faces", exact=True).click()
     old_src = image_src(page, "#sample-grid")
     select_model(page, "faces-vae")
@@ -300,7 +299,6 @@ def test_sample_faces(visit):
 def test_interpolate_from_a_drawing(visit):
     v = visit()
     page = v.page
-    wait_until_idle(page)
     open_digits_tab(page, "Latent interpolation", "#interp-strip")
     old_src = image_src(page, "#interp-strip")
     draw_stroke(page, "#interp-start")
@@ -323,7 +321,6 @@ def test_interpolate_from_a_drawing(visit):
 def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
     v = visit()
     page = v.page
-    wait_until_idle(page)
     open_digits_tab(page, "Reconstruct digits & faces", "#reconstruct-panel")
     old_src, old_metrics = image_src(page, "#reconstruct-panel"), metric_rows(page, "#reconstruct-metrics")
     upload(page, "#reconstruct-image", handwritten_seven)
@@ -345,8 +342,6 @@ def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
 def test_phone_width_stacks_the_layout(visit):
     v = visit(PHONE)
     page = v.page
-    page.wait_for_selector("#enhance-vae img")
-    wait_until_idle(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
     photo, button, result = (page.locator(s).bounding_box() for s in ("#enhance-photo", "#enhance-button",
                                                                       "#enhance-vae"))
