@@ -21,7 +21,7 @@ from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
 from .data import IMAGE_SUFFIXES
-from .degradations import DegradationPipeline, gaussian_noise
+from .degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
 from .device import pick_device
 from .losses import kl_weight
 from .model_card import write_restoration_card
@@ -48,6 +48,13 @@ class RestorationRunConfig:
     blind_fraction: float = 0.25  # share of patches whose task is hidden from the model (the blind / auto mode)
     init_from: str | None = None  # warm start: a checkpoint folder whose matching weights are copied in
     gsnn_weight: float = 0.5  # share of the prior-mode reconstruction term (Sohn et al. 2015, hybrid objective)
+    # The training mixture: a list of {"name", "probability", "low", "high"} (degradations.Step); empty: the
+    # default mixture of every problem. A model for one problem lists that problem's degradations alone.
+    degradations: list[dict] = field(default_factory=list)
+
+    def pipeline(self) -> DegradationPipeline:
+        steps = tuple(Step(**s) for s in self.degradations) if self.degradations else DEFAULT_STEPS
+        return DegradationPipeline(steps)
 
     @classmethod
     def from_json(cls, path: str | Path) -> RestorationRunConfig:
@@ -83,7 +90,7 @@ class PatchBatches:
                  seed: int = 0) -> None:
         self.colour, self.grey, self.run = colour, grey, run
         self.generator = torch.Generator().manual_seed(seed)
-        self.pipeline = DegradationPipeline()
+        self.pipeline = run.pipeline()
 
     def __len__(self) -> int:
         return self.run.steps_per_epoch
