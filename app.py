@@ -1,7 +1,7 @@
 """vae-demo: a Gradio app over the ``vae_demo`` core.
 
 Run ``python app.py`` and open http://127.0.0.1:7860. Every tab calls a plain function from
-``vae_demo.photo_tasks`` (Enhance, Denoise) or ``vae_demo.tasks`` (Sampling, Latent interpolation,
+``vae_demo.demo.photos`` (Enhance, Denoise) or ``vae_demo.demo.generative`` (Sampling, Latent interpolation,
 Reconstruct); nothing heavy happens at import, so tests can ``from app import demo``.
 """
 
@@ -16,10 +16,11 @@ from pathlib import Path
 import gradio as gr
 from gradio import processing_utils
 
-from vae_demo import photo_tasks, tasks
-from vae_demo.degradations import NOISE_TYPES
-from vae_demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
-from vae_demo.hub import GENERATIVE_MODELS
+from vae_demo.demo import photos
+from vae_demo.demo import generative
+from vae_demo.restoration.degradations import NOISE_TYPES
+from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
+from vae_demo.core.hub import GENERATIVE_MODELS
 
 MAX_FILE_SIZE = "20mb"
 # Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes about 1.8 s of the CPU,
@@ -156,27 +157,27 @@ def editor_image(value):
 @gpu
 def sample(model_name: str, n: int, temperature: float, seed: int, progress=gr.Progress()):
     progress(0, desc="Loading the model")
-    return tasks.sample_grid(model_name, n, temperature, seed)
+    return generative.sample_grid(model_name, n, temperature, seed)
 
 
 @user_errors
 @gpu
 def traverse(model_name: str, seed: int, dim: int, span: float, steps: int):
-    return tasks.traversal(model_name, seed, dim, span, steps)
+    return generative.traversal(model_name, seed, dim, span, steps)
 
 
 @user_errors
 @gpu
 def manifold(n: int, progress=gr.Progress()):
     progress(0, desc="Decoding the latent grid")
-    return tasks.manifold(n)
+    return generative.manifold(n)
 
 
 @user_errors
 @gpu
 def interpolate(model_name: str, image_a, image_b, steps: int, method: str, progress=gr.Progress()):
     progress(0, desc="Encoding the two images")
-    strip, gif = tasks.interpolation(model_name, editor_image(image_a), editor_image(image_b), steps, method)
+    strip, gif = generative.interpolation(model_name, editor_image(image_a), editor_image(image_b), steps, method)
     return strip, gif, gif
 
 
@@ -184,26 +185,26 @@ def interpolate(model_name: str, image_a, image_b, steps: int, method: str, prog
 @gpu
 def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=gr.Progress()):
     progress(0, desc="Corrupting and reconstructing")
-    return tasks.denoise(model_name, editor_image(image), noise, level, k, seed)
+    return generative.denoise(model_name, editor_image(image), noise, level, k, seed)
 
 
 @user_errors
 @gpu
 def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: int, brightness: float,
             contrast: float, saturation: float, progress=gr.Progress()):
-    return photo_tasks.enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
+    return photos.enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
                                progress=progress)
 
 
 @user_errors
 @gpu
 def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, progress=gr.Progress()):
-    return photo_tasks.denoise_photo(image, noise, level, blind, k, seed, progress=progress)
+    return photos.denoise_photo(image, noise, level, blind, k, seed, progress=progress)
 
 
 @user_errors
 def touch_up(restored, before_after, brightness: float, contrast: float, saturation: float):
-    touched, png = photo_tasks.touch_up(restored, brightness, contrast, saturation)
+    touched, png = photos.touch_up(restored, brightness, contrast, saturation)
     before = before_after[0] if before_after else None
     return (before, touched) if before is not None else (touched, touched), png
 
@@ -211,9 +212,9 @@ def touch_up(restored, before_after, brightness: float, contrast: float, saturat
 @user_errors
 def examples_for(model_name: str):
     """New default images (and latent-dimension range) when the model changes."""
-    a, b = tasks.example_pair(model_name)
-    latent_dim = tasks.get_model(model_name).config.latent_dim
-    return a, b, tasks.example_single(model_name), gr.Slider(maximum=latent_dim - 1, value=0)
+    a, b = generative.example_pair(model_name)
+    latent_dim = generative.get_model(model_name).config.latent_dim
+    return a, b, generative.example_single(model_name), gr.Slider(maximum=latent_dim - 1, value=0)
 
 
 # --- one function per tab ---------------------------------------------------------------------
@@ -273,7 +274,7 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
         gr.Markdown("Encode two images, walk in a straight line (linear) or along the sphere "
                     "(spherical) between their encodings, and decode every step. Upload an image or "
                     "draw on the canvas (for digits: dark strokes on a light canvas).")
-        a, b = tasks.example_pair(DEFAULT_MODEL)
+        a, b = generative.example_pair(DEFAULT_MODEL)
         with gr.Row():
             image_a = _endpoint_editor("Start", a, "interp-start")
             image_b = _endpoint_editor("End", b, "interp-end")
@@ -386,7 +387,7 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     "K posterior samples disagree: the model's uncertainty.")
         with gr.Row():
             with gr.Column(scale=1):
-                image = _endpoint_editor("Clean image", tasks.example_single(DEFAULT_MODEL), "reconstruct-image")
+                image = _endpoint_editor("Clean image", generative.example_single(DEFAULT_MODEL), "reconstruct-image")
                 gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
                             label="Examples (the astronaut is for faces-vae)")
                 noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption",

@@ -3,7 +3,7 @@
     python benchmarks/latency.py --repeats 3 --json latency.json
 
 Each figure is the median (with min and max) of repeated runs. Models come from the bundled
-``checkpoints/NAME`` (through ``vae_demo.hub.load_model``) or from ``--checkpoint-dir DIR/NAME``.
+``checkpoints/NAME`` (through ``vae_demo.core.hub.load_model``) or from ``--checkpoint-dir DIR/NAME``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
-from vae_demo.hub import bundled_path, load_checkpoint, load_model
-from vae_demo.inference import interpolate, sample
+from vae_demo.core.hub import bundled_path, load_checkpoint, load_model
+from vae_demo.generative.inference import interpolate, sample
 
 GOALS = {"app_start_to_first_request_s": 5.0, "sample64_ms": 50.0, "interp16_ms": 100.0}
 MODELS = {"mnist-vae": "", "faces-vae": "faces_"}  # model name -> prefix of its metric names

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vae_demo.examples import PHOTO_EXAMPLES, skimage_data_path
+from vae_demo.demo.examples import PHOTO_EXAMPLES, skimage_data_path
 
 PHOTOS = [str(skimage_data_path(f)) for f in PHOTO_EXAMPLES.values()]
 

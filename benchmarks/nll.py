@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from vae_demo.data import dynamic_binarize, load_mnist
-from vae_demo.device import pick_device
-from vae_demo.evaluate import evaluate
-from vae_demo.hub import load_checkpoint
+from vae_demo.generative.data import dynamic_binarize, load_mnist
+from vae_demo.core.device import pick_device
+from vae_demo.generative.evaluate import evaluate
+from vae_demo.core.hub import load_checkpoint
 
 # Test NLL in nats on dynamically binarised MNIST, as reproduced by pythae (Chadebec et al., 2022).
 REFERENCES = {"VAE": 89.78, "IWAE": 86.82, "VAMP": 85.79}

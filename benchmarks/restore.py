@@ -26,12 +26,12 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from vae_demo.classical import METHODS, run_classical
-from vae_demo.data import IMAGE_SUFFIXES
-from vae_demo.degradations import TASK_OF, degrade, resize, task_noise_sigma
-from vae_demo.device import make_generator
-from vae_demo.hub import load_checkpoint
-from vae_demo.restoration import posterior_stats, restore
+from vae_demo.restoration.classical import METHODS, run_classical
+from vae_demo.generative.data import IMAGE_SUFFIXES
+from vae_demo.restoration.degradations import TASK_OF, degrade, resize, task_noise_sigma
+from vae_demo.core.device import make_generator
+from vae_demo.core.hub import load_checkpoint
+from vae_demo.restoration.restore import posterior_stats, restore
 
 BENCH_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")
 DEFAULT_METHODS = {

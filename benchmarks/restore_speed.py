@@ -21,16 +21,16 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
-from vae_demo.hub import load_checkpoint
-from vae_demo.restoration import restore
+from vae_demo.core.hub import load_checkpoint
+from vae_demo.restoration.restore import restore
 
 GOAL_512_S = 0.5
 
 BIG_SCRIPT = """
 import json, resource, sys, time, torch
 sys.path.insert(0, sys.argv[1])
-from vae_demo.hub import load_checkpoint
-from vae_demo.restoration import restore
+from vae_demo.core.hub import load_checkpoint
+from vae_demo.restoration.restore import restore
 torch.set_num_threads(int(sys.argv[3]))
 model = load_checkpoint(sys.argv[2], sys.argv[4])
 y = torch.rand(1, 3, 4096, 4096)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from vae_demo.model_card import write_restoration_card
+from vae_demo.core.model_card import write_restoration_card
 
 ORDER = ("noisy", "bicubic", "vae", "vae_mean", "bm3d", "nlm", "tv", "median", "richardson_lucy", "unsharp",
          "gamma", "clahe")

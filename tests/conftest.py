@@ -22,8 +22,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from vae_demo import hub
-from vae_demo.model import ConvVAE, VAEConfig
+from vae_demo.core import hub
+from vae_demo.generative.model import ConvVAE, VAEConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -14,12 +14,12 @@ import pytest
 from conftest import ROOT, running_app, skip_without_bundled
 from PIL import Image
 
-from vae_demo.examples import digit_image
-from vae_demo.tasks import DISPLAY_PX
+from vae_demo.demo.examples import digit_image
+from vae_demo.demo.generative import DISPLAY_PX
 
 ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise")
 MNIST_SIZE = 28
-SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much tasks.grid_image enlarges a 28-px digit
+SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
 needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "restore-vae")
 

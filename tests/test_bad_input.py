@@ -163,7 +163,7 @@ def test_value(app, name, endpoint, kwargs, phrase):
 
 
 def test_a_corrupt_checkpoint_folder_names_the_file(tmp_path):
-    from vae_demo.hub import CheckpointError, bundled_path, load_checkpoint
+    from vae_demo.core.hub import CheckpointError, bundled_path, load_checkpoint
 
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -191,7 +191,7 @@ def test_after_all_that_the_server_answers_and_its_memory_is_back(app):
     ("infinite samples", lambda pt: pt.denoise_photo(k=math.inf)),
 ])
 def test_non_finite_numbers_in_the_core(name, call):
-    from vae_demo import photo_tasks
+    from vae_demo.demo import photos
 
     with pytest.raises(ValueError, match="finite"):
-        call(photo_tasks)
+        call(photos)

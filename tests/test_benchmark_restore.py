@@ -11,7 +11,7 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
-from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 spec = importlib.util.spec_from_file_location("restore_benchmark", ROOT / "benchmarks" / "restore.py")
 bench = importlib.util.module_from_spec(spec)

@@ -14,12 +14,13 @@ import torch
 from conftest import MNIST_RAW, ROOT, SHARED_DATA, bundled_weights, skip_without_bundled
 from safetensors.torch import load_file
 
-from vae_demo import hub, inference
-from vae_demo.examples import digit_image, face_image
-from vae_demo.hub import GENERATIVE_MODELS, load_model
-from vae_demo.images import to_model_input
-from vae_demo.model import VAEConfig
-from vae_demo.tasks import image_metrics
+from vae_demo.core import hub
+from vae_demo.generative import inference
+from vae_demo.demo.examples import digit_image, face_image
+from vae_demo.core.hub import GENERATIVE_MODELS, load_model
+from vae_demo.core.images import to_model_input
+from vae_demo.generative.model import VAEConfig
+from vae_demo.demo.generative import image_metrics
 
 pytestmark = pytest.mark.needs_checkpoints
 MAX_FILE_BYTES = 10_000_000  # "under 10 MB", in decimal megabytes to be strict
@@ -126,7 +127,7 @@ def test_faces_vae_reconstruction_is_more_similar_than_a_blank(models):
 @pytest.mark.skipif(not (SHARED_DATA / "olivetti-faces").is_dir(), reason="Olivetti faces not in ../shared/data")
 def test_faces_vae_reconstructs_held_out_people_better_than_the_mean_face(models):
     """The 5 test subjects were never seen in training: the VAE must beat the average training face."""
-    from vae_demo.data import load_olivetti, split_by_subject
+    from vae_demo.generative.data import load_olivetti, split_by_subject
 
     model = get(models, "faces-vae")
     subjects = tuple(json.loads((ROOT / "configs" / "faces-vae.json").read_text())["test_subjects"])
@@ -147,7 +148,7 @@ def restorer():
 
 def astronaut_crop(grey: bool = False) -> torch.Tensor:
     """A 256 x 256 crop of scikit-image's astronaut (not from the training data)."""
-    from vae_demo.examples import photo_example
+    from vae_demo.demo.examples import photo_example
 
     a = np.asarray(photo_example("astronaut").convert("L" if grey else "RGB"), dtype=np.float32)[128:384, 128:384] / 255
     t = torch.from_numpy(a)
@@ -156,7 +157,7 @@ def astronaut_crop(grey: bool = False) -> torch.Tensor:
 
 @skip_without_bundled("restore-vae")
 def test_restore_vae_config_matches_the_run_config():
-    from vae_demo.restoration_model import RestorationConfig
+    from vae_demo.restoration.model import RestorationConfig
 
     bundled = json.loads((hub.BUNDLED_DIR / "restore-vae" / "config.json").read_text())
     run_config = json.loads((ROOT / "configs" / "restore-vae.json").read_text())["model"]
@@ -166,9 +167,9 @@ def test_restore_vae_config_matches_the_run_config():
 @skip_without_bundled("restore-vae")
 @pytest.mark.parametrize("grey", [False, True])
 def test_restore_vae_removes_noise_and_beats_non_local_means(restorer, grey):
-    from vae_demo.classical import nlm
-    from vae_demo.degradations import gaussian_noise
-    from vae_demo.restoration import restore
+    from vae_demo.restoration.classical import nlm
+    from vae_demo.restoration.degradations import gaussian_noise
+    from vae_demo.restoration.restore import restore
 
     clean = astronaut_crop(grey)
     noisy = gaussian_noise(clean, 25, torch.Generator().manual_seed(0))
@@ -184,8 +185,8 @@ def test_restore_vae_removes_noise_and_beats_non_local_means(restorer, grey):
 
 @skip_without_bundled("restore-vae")
 def test_restore_vae_latent_is_used_and_samples_differ(restorer):
-    from vae_demo.degradations import gaussian_noise
-    from vae_demo.restoration import posterior_stats
+    from vae_demo.restoration.degradations import gaussian_noise
+    from vae_demo.restoration.restore import posterior_stats
 
     clean = astronaut_crop()
     noisy = gaussian_noise(clean, 25, torch.Generator().manual_seed(0))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vae_demo import classical, degradations
+from vae_demo.restoration import classical
+from vae_demo.restoration import degradations
 
 
 def smooth_image(channels: int = 1, size: int = 64) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 from conftest import folder_run, write_checkpoint
 from PIL import Image
 
-from vae_demo.__main__ import apply_overrides, main
+from vae_demo.cli import apply_overrides, main
 
 
 def test_overrides_set_nested_keys_with_json_values():
@@ -49,7 +49,7 @@ def test_sample_writes_a_grid(tmp_path, tiny_model, capsys):
 
 
 def test_sampling_a_restoration_model_is_refused(tmp_path):
-    from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+    from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
     torch.manual_seed(0)
     RestorationVAE(RestorationConfig(widths=(4, 8), blocks=(1, 1), posterior_width=4)).save_pretrained(tmp_path / "r")
@@ -61,7 +61,7 @@ def test_train_a_vae_on_an_image_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     folder, config = folder_run(tmp_path, "folder-vae", images=10, batch_size=3)
     main(["train", "--config", str(config), "--data", str(folder), "--out", str(tmp_path / "out"), "--max-steps", "4"])
-    from vae_demo.hub import load_checkpoint
+    from vae_demo.core.hub import load_checkpoint
 
     model = load_checkpoint(tmp_path / "out", "cpu")
     assert model.config.name == "folder-vae"
@@ -82,14 +82,14 @@ def test_hugging_face_datasets_need_the_datasets_package(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_datasets)
-    from vae_demo.data import load_hf_images
+    from vae_demo.generative.data import load_hf_images
 
     with pytest.raises(ImportError, match="pip install datasets"):
         load_hf_images("some/set", 16, 1, "train")
 
 
 def test_eval_a_restoration_checkpoint_on_a_folder(tmp_path, capsys):
-    from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+    from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
     torch.manual_seed(0)
     RestorationVAE(RestorationConfig(widths=(4, 8), blocks=(1, 1), posterior_width=4)).save_pretrained(tmp_path / "r")
@@ -103,7 +103,7 @@ def test_eval_a_restoration_checkpoint_on_a_folder(tmp_path, capsys):
 
 
 def test_with_an_ema_the_exported_weights_are_the_average(tmp_path, monkeypatch):
-    from vae_demo.hub import load_checkpoint
+    from vae_demo.core.hub import load_checkpoint
 
     monkeypatch.chdir(tmp_path)
     folder, config = folder_run(tmp_path, "ema-vae", images=10, batch_size=3)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import MNIST_RAW, ROOT, SHARED_DATA
 
-from vae_demo.data import AugmentedImages, dynamic_binarize, load_mnist, load_olivetti, split_by_subject
-from vae_demo.train import RunConfig
+from vae_demo.generative.data import AugmentedImages, dynamic_binarize, load_mnist, load_olivetti, split_by_subject
+from vae_demo.generative.train import RunConfig
 
 OLIVETTI = SHARED_DATA / "olivetti-faces"
 
@@ -42,7 +42,7 @@ def test_augmented_images_keep_shape_and_range():
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
     if json.loads(path.read_text()).get("task") == "restoration":
-        from vae_demo.restoration_train import RestorationRunConfig
+        from vae_demo.restoration.train import RestorationRunConfig
 
         run = RestorationRunConfig.from_json(path)
         assert run.model.name == path.stem and run.init_from is None, "configs train from scratch"

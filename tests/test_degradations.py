@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from vae_demo import degradations as D
-from vae_demo.degradations import NOISE_TYPES, corrupt
+from vae_demo.restoration import degradations as D
+from vae_demo.restoration.degradations import NOISE_TYPES, corrupt
 
 GREY = torch.full((4, 1, 64, 64), 0.5)
 

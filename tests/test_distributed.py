@@ -10,7 +10,7 @@ import sys
 import torch
 from conftest import ROOT, folder_run, free_port
 
-from vae_demo.hub import load_checkpoint
+from vae_demo.core.hub import load_checkpoint
 
 
 def torchrun(args: list[str], cwd, timeout: int = 240) -> subprocess.CompletedProcess:

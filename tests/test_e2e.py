@@ -24,8 +24,8 @@ import pytest
 from conftest import bundled_marks, running_app
 from PIL import Image, ImageDraw
 
-from vae_demo import tasks
-from vae_demo.hub import GENERATIVE_MODELS, RESTORATION_MODELS
+from vae_demo.demo import generative
+from vae_demo.core.hub import GENERATIVE_MODELS, RESTORATION_MODELS
 
 CHROMIUM = Path(os.environ.get("VAE_DEMO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -291,7 +291,7 @@ def test_sample_faces(visit):
     n = int(drag_slider(page, "#sample-n", 0.05))
     page.locator("#sample-button").click()
     size = wait_for_new_image(page, "#sample-grid", old_src)[:2]
-    assert size == size_of(tasks.sample_grid("faces-vae", n, 1.0, 0))
+    assert size == size_of(generative.sample_grid("faces-vae", n, 1.0, 0))
     v.screenshot("sampling")
     v.assert_no_js_errors()
 
@@ -307,7 +307,7 @@ def test_interpolate_from_a_drawing(visit):
     page.locator("#interp-button").click()
     _, _, src = wait_for_new_image(page, "#interp-strip", old_src)
     strip = np.asarray(fetch_image(page, src))
-    undrawn, _ = tasks.interpolation("mnist-vae", None, None, steps, "linear")
+    undrawn, _ = generative.interpolation("mnist-vae", None, None, steps, "linear")
     assert size_of(strip) == size_of(undrawn)
     # the first frame decodes the drawing: the stroke over the 3 reached the model
     frame = undrawn.shape[0]
@@ -329,7 +329,7 @@ def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
     level = drag_slider(page, "#reconstruct-level", 0.4)
     page.locator("#reconstruct-button").click()
     size = wait_for_new_image(page, "#reconstruct-panel", old_src)[:2]
-    panel, _, rows = tasks.denoise("mnist-vae", str(handwritten_seven), "mask", level, 16, 0)
+    panel, _, rows = generative.denoise("mnist-vae", str(handwritten_seven), "mask", level, 16, 0)
     assert size == size_of(panel)
     wait_until_idle(page)
     metrics = metric_rows(page, "#reconstruct-metrics")

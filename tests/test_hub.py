@@ -11,10 +11,10 @@ import pytest
 import torch
 from conftest import free_port, write_checkpoint
 
-from vae_demo import hub
-from vae_demo.device import pick_device
-from vae_demo.hub import CheckpointError, load_checkpoint, load_model, resolve_checkpoint
-from vae_demo.model import ConvVAE
+from vae_demo.core import hub
+from vae_demo.core.device import pick_device
+from vae_demo.core.hub import CheckpointError, load_checkpoint, load_model, resolve_checkpoint
+from vae_demo.generative.model import ConvVAE
 
 REPO = "some-org/vae-demo-weights"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -166,7 +166,7 @@ def test_corrupt_hub_copy_falls_back_to_bundled(bundled, monkeypatch, tiny_model
     go_offline(monkeypatch)
     monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
 
-    with caplog.at_level("WARNING", logger="vae_demo.hub"):
+    with caplog.at_level("WARNING", logger="vae_demo.core.hub"):
         model = load_model("mnist-vae")
     assert_same_weights(model, tiny_model)
     assert "model.safetensors" in caplog.text
@@ -230,7 +230,7 @@ def test_a_corrupt_download_falls_back_to_bundled_and_names_the_file(bundled, lo
                                                                     caplog):
     (local_hub.repos[REPO] / "mnist-vae" / "model.safetensors").write_bytes(b"\x00" * 64)
     monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
-    with caplog.at_level("WARNING", logger="vae_demo.hub"):
+    with caplog.at_level("WARNING", logger="vae_demo.core.hub"):
         model = load_model("mnist-vae")
     assert_same_weights(model, tiny_model)
     assert "model.safetensors" in caplog.text and "corrupt" in caplog.text
@@ -239,7 +239,7 @@ def test_a_corrupt_download_falls_back_to_bundled_and_names_the_file(bundled, lo
 def test_push_then_pull_through_a_local_hub(tmp_path, monkeypatch, tiny_model, bundled, isolated_hf_cache):
     from local_hub import LocalHub
 
-    from vae_demo.__main__ import main
+    from vae_demo.cli import main
 
     folder = write_checkpoint(tmp_path / "mine", tiny_model)
     (folder / "README.md").write_text("---\nlibrary_name: vae-demo\nlicense: other\n---\n# mine\n")
@@ -260,7 +260,7 @@ def test_push_then_pull_through_a_local_hub(tmp_path, monkeypatch, tiny_model, b
 
 
 def test_a_broken_checkpoint_is_never_pushed(tmp_path, tiny_model):
-    from vae_demo.hub import push_checkpoint
+    from vae_demo.core.hub import push_checkpoint
 
     folder = write_checkpoint(tmp_path / "mine", tiny_model)
     (folder / "model.safetensors").write_bytes(b"junk")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vae_demo import inference
-from vae_demo.evaluate import elbo_per_image, evaluate, log_likelihood_per_image
-from vae_demo.model import ConvVAE, VAEConfig
+from vae_demo.generative import inference
+from vae_demo.generative.evaluate import elbo_per_image, evaluate, log_likelihood_per_image
+from vae_demo.generative.model import ConvVAE, VAEConfig
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vae_demo.losses import LIKELIHOODS, elbo_loss
-from vae_demo.model import ConvVAE, VAEConfig
+from vae_demo.generative.losses import LIKELIHOODS, elbo_loss
+from vae_demo.generative.model import ConvVAE, VAEConfig
 
 
 def make_model(likelihood: str = "bernoulli", in_channels: int = 1) -> ConvVAE:

@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_demo import hub, photo_tasks
-from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+from vae_demo.core import hub
+from vae_demo.demo import photos
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
 
@@ -21,9 +22,9 @@ def tiny_restorer(tmp_path, monkeypatch):
     torch.manual_seed(0)
     RestorationVAE(TINY).save_pretrained(tmp_path / "bundled" / "restore-vae")
     monkeypatch.setattr(hub, "BUNDLED_DIR", tmp_path / "bundled")
-    photo_tasks.get_restorer.cache_clear()
+    photos.get_restorer.cache_clear()
     yield
-    photo_tasks.get_restorer.cache_clear()
+    photos.get_restorer.cache_clear()
 
 
 def photo_file(tmp_path, size=(64, 48), mode="RGB", name="photo.png") -> str:
@@ -48,61 +49,61 @@ def check_outputs(out, shape, k):
     return rows
 
 
-@pytest.mark.parametrize("problem", list(photo_tasks.PROBLEMS))
+@pytest.mark.parametrize("problem", list(photos.PROBLEMS))
 def test_enhance_every_problem_simulated(tmp_path, problem):
-    out = photo_tasks.enhance(photo_file(tmp_path), problem, 0.5, simulate=True, k=2, seed=0)
+    out = photos.enhance(photo_file(tmp_path), problem, 0.5, simulate=True, k=2, seed=0)
     rows = check_outputs(out, (48, 64, 3), k=2)
     assert all(isinstance(r[1], float) and math.isfinite(r[1]) for r in rows[:4]), "PSNR of every image"
 
 
 def test_enhance_default_example_runs():
-    out = photo_tasks.enhance()
+    out = photos.enhance()
     check_outputs(out, (512, 512, 3), k=4)
 
 
 @pytest.mark.parametrize(("problem", "scale"), [("x2", 2), ("x4", 4)])
 def test_enhance_own_photo_enlarges_for_low_resolution(tmp_path, problem, scale):
-    out = photo_tasks.enhance(photo_file(tmp_path, (40, 32)), problem, simulate=False, k=0)
+    out = photos.enhance(photo_file(tmp_path, (40, 32)), problem, simulate=False, k=0)
     rows = check_outputs(out, (32 * scale, 40 * scale, 3), k=0)
     assert rows[0][1] is None, "no PSNR without a clean original"
 
 
 def test_enlarging_too_far_is_refused(tmp_path):
     with pytest.raises(ValueError, match="exceed 4096"):
-        photo_tasks.enhance(photo_file(tmp_path, (1200, 40)), "x4", simulate=False, k=0)
+        photos.enhance(photo_file(tmp_path, (1200, 40)), "x4", simulate=False, k=0)
 
 
 def test_grey_photo_stays_grey(tmp_path):
-    out = photo_tasks.enhance(photo_file(tmp_path, mode="L"), "noise", k=2)
+    out = photos.enhance(photo_file(tmp_path, mode="L"), "noise", k=2)
     check_outputs(out, (48, 64), k=2)
     assert out[3][0][0].ndim == 2, "grey samples"
 
 
 def test_big_photo_is_tiled_and_sampled_at_its_centre(tmp_path):
-    out = photo_tasks.enhance(photo_file(tmp_path, (1100, 1000)), "noise", 0.3, k=2)
+    out = photos.enhance(photo_file(tmp_path, (1100, 1000)), "noise", 0.3, k=2)
     check_outputs(out, (1000, 1100, 3), k=2)
-    assert max(out[3][0][0].shape) <= photo_tasks.SAMPLE_CROP
+    assert max(out[3][0][0].shape) <= photos.SAMPLE_CROP
 
 
 def test_touch_ups_change_the_result(tmp_path):
-    plain = photo_tasks.enhance(photo_file(tmp_path), "noise", k=0)
-    bright = photo_tasks.enhance(photo_file(tmp_path), "noise", k=0, brightness=1.4, saturation=0.0)
+    plain = photos.enhance(photo_file(tmp_path), "noise", k=0)
+    bright = photos.enhance(photo_file(tmp_path), "noise", k=0, brightness=1.4, saturation=0.0)
     assert bright[0][1].mean() > plain[0][1].mean()
     assert np.array_equal(bright[2], plain[2]), "the VAE result itself is untouched"
-    touched, png = photo_tasks.touch_up(plain[6], contrast=1.5)
+    touched, png = photos.touch_up(plain[6], contrast=1.5)
     assert touched.shape == plain[2].shape and png.endswith(".png")
     with pytest.raises(ValueError, match="run Enhance first"):
-        photo_tasks.touch_up(None)
+        photos.touch_up(None)
 
 
 @pytest.mark.parametrize(("noise", "level"), [("gaussian", 25), ("poisson", 30), ("salt_and_pepper", 10)])
 def test_denoise_photo_kinds(tmp_path, noise, level):
-    rows = check_outputs(photo_tasks.denoise_photo(photo_file(tmp_path), noise, level, k=2), (48, 64, 3), k=2)
+    rows = check_outputs(photos.denoise_photo(photo_file(tmp_path), noise, level, k=2), (48, 64, 3), k=2)
     assert rows[0][1] < 40, "the noisy input differs from the clean photo"
 
 
 def test_denoise_real_noise_is_blind_and_has_no_psnr(tmp_path):
-    out = photo_tasks.denoise_photo(photo_file(tmp_path), "real", k=1)
+    out = photos.denoise_photo(photo_file(tmp_path), "real", k=1)
     rows = check_outputs(out, (48, 64, 3), k=1)
     assert rows[0][1] is None
     told = next(r for r in rows if r[0].startswith("noise level"))
@@ -110,7 +111,7 @@ def test_denoise_real_noise_is_blind_and_has_no_psnr(tmp_path):
 
 
 def test_blind_denoising_estimates_the_level(tmp_path):
-    rows = photo_tasks.denoise_photo(photo_file(tmp_path, (128, 128)), "gaussian", 30, blind=True, k=0)[5]
+    rows = photos.denoise_photo(photo_file(tmp_path, (128, 128)), "gaussian", 30, blind=True, k=0)[5]
     told = next(r for r in rows if r[0].startswith("noise level"))
     assert 20 < told[1] < 40
 
@@ -128,7 +129,7 @@ def test_blind_denoising_estimates_the_level(tmp_path):
 )
 def test_enhance_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        photo_tasks.enhance(**kwargs)
+        photos.enhance(**kwargs)
 
 
 @pytest.mark.parametrize(
@@ -138,24 +139,24 @@ def test_enhance_rejects_bad_values(kwargs, message):
 )
 def test_denoise_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        photo_tasks.denoise_photo(**kwargs)
+        photos.denoise_photo(**kwargs)
 
 
 def test_not_an_image_is_a_clear_error(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("not a picture")
     with pytest.raises(ValueError, match="not an image"):
-        photo_tasks.enhance(str(bad))
+        photos.enhance(str(bad))
 
 
 def test_photos_over_the_limit_are_refused_with_their_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(photo_tasks, "MAX_PHOTO_PIXELS", 1000)
+    monkeypatch.setattr(photos, "MAX_PHOTO_PIXELS", 1000)
     with pytest.raises(ValueError, match="64x48 pixels .* up to 0 megapixels"):
-        photo_tasks.enhance(photo_file(tmp_path))
+        photos.enhance(photo_file(tmp_path))
 
 
 def test_classical_method_is_skipped_for_very_big_photos(tmp_path, monkeypatch):
-    monkeypatch.setattr(photo_tasks, "MAX_CLASSICAL_PIXELS", 1000)
-    (before, _), classical_out, *_, rows, _ = photo_tasks.enhance(photo_file(tmp_path), "noise", k=0)
+    monkeypatch.setattr(photos, "MAX_CLASSICAL_PIXELS", 1000)
+    (before, _), classical_out, *_, rows, _ = photos.enhance(photo_file(tmp_path), "noise", k=0)
     assert np.array_equal(classical_out, before)
     assert "skipped" in rows[1][0]

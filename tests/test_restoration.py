@@ -12,11 +12,11 @@ import torch
 from conftest import ROOT, skip_without_bundled
 from PIL import Image
 
-from vae_demo import hub
-from vae_demo.degradations import gaussian_noise
-from vae_demo.restoration import estimate_noise_sigma, restore
-from vae_demo.restoration_model import RestorationConfig, RestorationVAE
-from vae_demo.restoration_train import (
+from vae_demo.core import hub
+from vae_demo.restoration.degradations import gaussian_noise
+from vae_demo.restoration.restore import estimate_noise_sigma, restore
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.train import (
     PatchBatches,
     RestorationRunConfig,
     load_folder,
@@ -24,7 +24,7 @@ from vae_demo.restoration_train import (
     train_restoration,
     warm_start,
 )
-from vae_demo.trainer import TrainerConfig
+from vae_demo.core.trainer import TrainerConfig
 
 TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
 
@@ -129,8 +129,8 @@ def test_tiled_equals_untiled_with_the_bundled_model():
 MEMORY_SCRIPT = """
 import json, resource, sys, torch
 sys.path.insert(0, sys.argv[1])
-from vae_demo.restoration import restore
-from vae_demo.restoration_model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.restore import restore
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 torch.set_num_threads(2)
 model = RestorationVAE(RestorationConfig(widths=(8, 16, 32), blocks=(1, 1, 1), latent_channels=2, posterior_width=8))
 y = torch.rand(1, 3, 4096, 4096)

@@ -62,13 +62,13 @@ def train_command(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     raw = apply_overrides(json.loads(Path(args.config).read_text()), args.overrides)
     if raw.get("task") == "restoration":
-        from .restoration_train import RestorationRunConfig
-        from .restoration_train import train_restoration as train_fn
+        from vae_demo.restoration.train import RestorationRunConfig
+        from vae_demo.restoration.train import train_restoration as train_fn
 
         run = RestorationRunConfig.from_dict(raw)
     else:
-        from .train import RunConfig
-        from .train import train as train_fn
+        from vae_demo.generative.train import RunConfig
+        from vae_demo.generative.train import train as train_fn
 
         run = RunConfig.from_dict(raw)
     if args.max_epochs:
@@ -84,8 +84,8 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def eval_command(args: argparse.Namespace) -> None:
-    from .hub import load_checkpoint
-    from .restoration_model import RestorationVAE
+    from vae_demo.core.hub import load_checkpoint
+    from vae_demo.restoration.model import RestorationVAE
 
     model = load_checkpoint(args.checkpoint, "cpu")
     if isinstance(model, RestorationVAE):
@@ -96,8 +96,8 @@ def eval_command(args: argparse.Namespace) -> None:
                        "--checkpoint", args.checkpoint, "--json", args.json or "/dev/null"]
                       + (["--limit", str(args.limit)] if args.limit else []))
         return
-    from .data import dynamic_binarize, load_mnist
-    from .evaluate import evaluate
+    from vae_demo.generative.data import dynamic_binarize, load_mnist
+    from vae_demo.generative.evaluate import evaluate
 
     images, _ = load_mnist(args.data, train=False)
     images = images[: args.limit] if args.limit else images
@@ -112,8 +112,8 @@ def eval_command(args: argparse.Namespace) -> None:
 def sample_command(args: argparse.Namespace) -> None:
     from torchvision.utils import save_image
 
-    from .hub import load_checkpoint
-    from .inference import sample
+    from vae_demo.core.hub import load_checkpoint
+    from vae_demo.generative.inference import sample
 
     model = load_checkpoint(args.checkpoint, "cpu")
     if not hasattr(model, "decode_mean"):
@@ -124,7 +124,7 @@ def sample_command(args: argparse.Namespace) -> None:
 
 
 def push_command(args: argparse.Namespace) -> None:
-    from .hub import push_checkpoint
+    from vae_demo.core.hub import push_checkpoint
 
     url = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, path_in_repo=args.path_in_repo,
                           revision=args.revision)

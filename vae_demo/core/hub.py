@@ -18,13 +18,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from .device import pick_device
-from .model import ConvVAE, VAEConfig
-from .restoration_model import RestorationConfig, RestorationVAE
+from vae_demo.core.device import pick_device
+from vae_demo.generative.model import ConvVAE, VAEConfig
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 log = logging.getLogger(__name__)
 
-BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parent.parent / "checkpoints")
+BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
 GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
 RESTORATION_MODELS = ("restore-vae",)  # RestorationVAEs: enhance and denoise photos
 MODEL_NAMES = GENERATIVE_MODELS + RESTORATION_MODELS

@@ -106,7 +106,7 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         "",
         (f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
         f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
-        "`vae_demo.degradations.DegradationPipeline`."),
+        "`vae_demo.restoration.degradations.DegradationPipeline`."),
         (f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on the "
         f"prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {run['kl_warmup_steps']} steps), "
         f"free bits {run['free_bits']} nats per latent element."),

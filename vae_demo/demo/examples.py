@@ -37,8 +37,8 @@ def face_image(size: int = 128) -> Image.Image:
 
 def generated_face(model, seed: int, temperature: float = 0.8, size: int = 128) -> Image.Image:
     """A face drawn by the model itself from its prior: an in-distribution example."""
-    from .images import to_uint8
-    from .inference import sample
+    from vae_demo.core.images import to_uint8
+    from vae_demo.generative.inference import sample
 
     a = to_uint8(sample(model, 1, temperature, seed)[0])
     return Image.fromarray(a).resize((size, size), Image.LANCZOS)

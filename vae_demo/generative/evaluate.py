@@ -7,8 +7,8 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .distributions import standard_normal_log_prob
-from .losses import elbo_terms, reconstruction_log_prob
+from vae_demo.core.distributions import standard_normal_log_prob
+from vae_demo.generative.losses import elbo_terms, reconstruction_log_prob
 
 
 @torch.no_grad()

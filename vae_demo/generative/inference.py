@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import Normal
 
-from .device import make_generator
+from vae_demo.core.device import make_generator
 
 
 @torch.no_grad()

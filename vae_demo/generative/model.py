@@ -17,8 +17,8 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .distributions import DiagonalGaussian
-from .losses import LIKELIHOODS, likelihood_mean
+from vae_demo.core.distributions import DiagonalGaussian
+from vae_demo.generative.losses import LIKELIHOODS, likelihood_mean
 
 
 @dataclass

@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.utils import save_image
 
-from .data import (
+from vae_demo.generative.data import (
     AugmentedImages,
     dynamic_binarize,
     load_hf_images,
@@ -26,12 +26,12 @@ from .data import (
     load_torchvision,
     split_by_subject,
 )
-from .device import pick_device
-from .evaluate import evaluate
-from .losses import elbo_loss, kl_weight
-from .model import ConvVAE, VAEConfig
-from .model_card import write_model_card
-from .trainer import Trainer, TrainerConfig, is_main_process, seed_everything
+from vae_demo.core.device import pick_device
+from vae_demo.generative.evaluate import evaluate
+from vae_demo.generative.losses import elbo_loss, kl_weight
+from vae_demo.generative.model import ConvVAE, VAEConfig
+from vae_demo.core.model_card import write_model_card
+from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .degradations import TASKS
+from vae_demo.restoration.degradations import TASKS
 
 
 def _channel_axis(image: np.ndarray) -> int | None:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
-from .device import make_generator
+from vae_demo.core.device import make_generator
 
 NOISE_TYPES = ("gaussian", "salt_and_pepper", "mask")
 

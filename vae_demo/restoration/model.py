@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .distributions import DiagonalGaussian
+from vae_demo.core.distributions import DiagonalGaussian
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .restoration_model import RestorationVAE
+from vae_demo.restoration.model import RestorationVAE
 
 Progress = Callable[[float, str], None]
 

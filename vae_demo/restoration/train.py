@@ -20,13 +20,13 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from .data import IMAGE_SUFFIXES
-from .degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
-from .device import pick_device
-from .losses import kl_weight
-from .model_card import write_restoration_card
-from .restoration_model import RestorationConfig, RestorationVAE
-from .trainer import Trainer, TrainerConfig, is_main_process, seed_everything
+from vae_demo.generative.data import IMAGE_SUFFIXES
+from vae_demo.restoration.degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
+from vae_demo.core.device import pick_device
+from vae_demo.generative.losses import kl_weight
+from vae_demo.core.model_card import write_restoration_card
+from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 
 @dataclass

@@ -1,0 +1,4 @@
+from vae_demo.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Digit and face VAEs: the model, its likelihoods, data, training, evaluation and latent-space inference."""

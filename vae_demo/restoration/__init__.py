@@ -1,0 +1,1 @@
+"""Photo restoration: the conditional VAE, degradations, classical baselines, restoring and training."""
