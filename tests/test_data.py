@@ -41,7 +41,7 @@ def test_augmented_images_keep_shape_and_range():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
-    if json.loads(path.read_text()).get("task") == "restoration":
+    if json.loads(path.read_text()).get("family") == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
 
         run = RestorationRunConfig.from_json(path)

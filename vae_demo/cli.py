@@ -61,7 +61,8 @@ def train_command(args: argparse.Namespace) -> None:
 
 def _train(args: argparse.Namespace) -> None:
     raw = apply_overrides(json.loads(Path(args.config).read_text()), args.overrides)
-    if raw.get("task") == "restoration":
+    raw["family"] = raw.pop("family", None) or raw.pop("task", None) or "generative"  # "task": configs before 0.2
+    if raw["family"] == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
         from vae_demo.restoration.train import train_restoration as train_fn
 
@@ -77,7 +78,7 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_steps = args.max_steps
     run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
     extra = {"download": True} if args.download else {}
-    data = args.data or DEFAULT_DATA.get(raw.get("task") or raw.get("dataset", "mnist"))
+    data = args.data or DEFAULT_DATA.get(raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist"))
     if data is None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
     train_fn(run, data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)

@@ -1,4 +1,9 @@
-"""The diagonal Gaussian posterior q(z|x) = N(mean, diag(exp(logvar)))."""
+"""The diagonal Gaussian posterior q(z|x) = N(mean, diag(exp(logvar))).
+
+Its KL and log-density sum over the dimensions a caller names (``dims``), as diffusers' posterior
+does: a vector latent sums over ``(-1,)``, a latent map over ``(1, 2, 3)``, and ``dims=()`` keeps
+every element.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ import math
 import torch
 
 
+Dims = tuple[int, ...]
+
+
 class DiagonalGaussian:
-    """A batch of diagonal Gaussians over the latent dimensions (last axis)."""
+    """A batch of independent Gaussians, one per element of ``mean`` (any shape)."""
 
     def __init__(self, mean: torch.Tensor, logvar: torch.Tensor) -> None:
         self.mean = mean
@@ -26,33 +34,24 @@ class DiagonalGaussian:
     def mode(self) -> torch.Tensor:
         return self.mean
 
-    def kl_per_dim(self) -> torch.Tensor:
-        """KL(q || N(0, I)) of each latent dimension, in nats.
+    def kl(self, other: DiagonalGaussian | None = None, dims: Dims = (-1,)) -> torch.Tensor:
+        """KL(self || other) in nats, summed over ``dims``; ``other`` None is the prior N(0, I).
 
-        Closed form for Gaussians (Kingma & Welling 2014, Appendix B):
-        KL = -1/2 * (1 + log(sigma^2) - mu^2 - sigma^2), summed over dimensions by ``kl()``.
+        Closed form for two univariate Gaussians, per element:
+        KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2,
+        which for N(0, 1) is -1/2 * (1 + log(s1^2) - m1^2 - s1^2) (Kingma & Welling 2014, Appendix B).
         """
-        return -0.5 * (1 + self.logvar - self.mean.pow(2) - self.logvar.exp())
+        if other is None:
+            kl = -0.5 * (1 + self.logvar - self.mean.pow(2) - self.logvar.exp())
+        else:
+            kl = 0.5 * (other.logvar - self.logvar
+                        + (self.logvar.exp() + (self.mean - other.mean).pow(2)) / other.logvar.exp() - 1)
+        return kl.sum(dim=dims) if dims else kl
 
-    def kl(self) -> torch.Tensor:
-        """KL(q || N(0, I)) per example, in nats."""
-        return self.kl_per_dim().sum(dim=-1)
-
-    def kl_to(self, other: DiagonalGaussian) -> torch.Tensor:
-        """Elementwise KL(self || other) between two diagonal Gaussians, in nats (sum it yourself).
-
-        KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2
-        (the closed form for two univariate Gaussians, applied per dimension).
-        """
-        return 0.5 * (other.logvar - self.logvar + (self.logvar.exp() + (self.mean - other.mean).pow(2))
-                      / other.logvar.exp() - 1)
-
-    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log q(z|x) summed over latent dimensions; z may carry extra leading sample axes."""
-        return torch.sum(
-            -0.5 * ((z - self.mean) / self.std).pow(2) - 0.5 * self.logvar - 0.5 * math.log(2 * math.pi),
-            dim=-1,
-        )
+    def log_prob(self, z: torch.Tensor, dims: Dims = (-1,)) -> torch.Tensor:
+        """log q(z) summed over ``dims``; z may carry extra leading sample axes (dims then count from the end)."""
+        lp = -0.5 * ((z - self.mean) / self.std).pow(2) - 0.5 * self.logvar - 0.5 * math.log(2 * math.pi)
+        return lp.sum(dim=dims) if dims else lp
 
 
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:

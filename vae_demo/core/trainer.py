@@ -22,11 +22,14 @@ import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from vae_demo.core.config import Config
 
 LossFn = Callable[[torch.nn.Module, object, int], dict]
 Callback = Callable[["Trainer", str], None]
@@ -58,7 +61,9 @@ def is_main_process() -> bool:
 
 
 @dataclass
-class TrainerConfig:
+class TrainerConfig(Config):
+    ignore_unknown: ClassVar[bool] = False
+
     max_epochs: int = 10
     lr: float = 1e-3
     weight_decay: float = 0.0

@@ -204,10 +204,7 @@ def denoise(
 
 
 def image_metrics(clean: torch.Tensor, x: torch.Tensor) -> tuple[float, float]:
-    """(PSNR in dB, SSIM) of x against clean; both (1, C, H, W) in [0, 1]."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    """(PSNR in dB, SSIM) of x against clean; both (1, C, H, W) in [0, 1], rounded to 8 bits first."""
+    from vae_demo.core.metrics import psnr_ssim
 
-    a, b = clean[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).clamp(0, 1).numpy()
-    psnr = peak_signal_noise_ratio(a, b, data_range=1.0)
-    ssim = structural_similarity(a, b, data_range=1.0, channel_axis=2, win_size=7)
-    return round(float(min(psnr, 99.0)), 2), round(float(ssim), 4)
+    return psnr_ssim(clean, x)

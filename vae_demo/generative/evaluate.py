@@ -37,7 +37,7 @@ def log_likelihood_per_image(
         out = model.decode(z.reshape(s * b, -1))
         x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * b, *x.shape[1:])
         log_px_z = reconstruction_log_prob(x_rep, out, model.config.likelihood, getattr(model, "log_scale", None))
-        log_w.append(log_px_z.view(s, b) + standard_normal_log_prob(z) - posterior.log_prob(z))
+        log_w.append(log_px_z.view(s, b) + standard_normal_log_prob(z) - posterior.log_prob(z, dims=(-1,)))
     return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
 
 

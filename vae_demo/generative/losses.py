@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from vae_demo.core.likelihoods import gaussian_log_prob, laplace_log_prob
+
 LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "gaussian", "laplace")
 
 
@@ -37,11 +39,7 @@ def reconstruction_log_prob(
     elif likelihood in ("gaussian", "laplace"):
         if log_scale is None:
             raise ValueError(f"the {likelihood} likelihood needs a log_scale")
-        s = log_scale.view(1, -1, 1, 1)
-        if likelihood == "gaussian":
-            lp = -0.5 * ((x - out) / s.exp()).pow(2) - s - 0.5 * math.log(2 * math.pi)
-        else:
-            lp = -(x - out).abs() / s.exp() - s - math.log(2.0)
+        lp = (gaussian_log_prob if likelihood == "gaussian" else laplace_log_prob)(x, out, log_scale)
     else:
         raise ValueError(f"unknown likelihood {likelihood!r}; choose one of {LIKELIHOODS}")
     return lp.flatten(1).sum(dim=1)
@@ -73,7 +71,7 @@ def elbo_terms(
     posterior = model.posterior(x)
     out = model.decode(posterior.sample(generator))
     recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
-    return recon, posterior.kl_per_dim()
+    return recon, posterior.kl(dims=())
 
 
 def elbo_loss(

@@ -1,4 +1,4 @@
-"""A convolutional VAE, built bottom-up: ResBlock -> Encoder / Decoder -> ConvVAE.
+"""A convolutional VAE, built bottom-up: PreActResBlock -> Encoder / Decoder -> ConvVAE.
 
 The encoder halves the resolution once per entry of ``config.channels`` (a strided convolution, then
 ``blocks_per_level`` residual blocks at that width) and ends in a linear layer that gives the mean
@@ -11,18 +11,19 @@ and inherits ``PyTorchModelHubMixin`` so ``save_pretrained`` / ``from_pretrained
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 from vae_demo.generative.losses import LIKELIHOODS, likelihood_mean
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(Config):
     """Everything needed to rebuild a ``ConvVAE``; saved beside the weights as ``config.json``."""
 
     image_size: int = 28
@@ -49,20 +50,9 @@ class VAEConfig:
     def bottleneck_size(self) -> int:
         return self.image_size // 2 ** len(self.channels)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> VAEConfig:
-        if not isinstance(d, dict):
-            raise TypeError(f"a model config is a JSON object, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"], d["labels"] = list(self.channels), list(self.labels)
-        return d
 
 
-class ResBlock(nn.Module):
+class PreActResBlock(nn.Module):
     """x + conv(silu(conv(silu(x)))): a pre-activation residual block at constant width."""
 
     def __init__(self, channels: int) -> None:
@@ -84,7 +74,7 @@ class Encoder(nn.Module):
         prev = cfg.in_channels
         for c in cfg.channels:
             layers += [nn.Conv2d(prev, c, 4, stride=2, padding=1), nn.SiLU()]
-            layers += [ResBlock(c) for _ in range(cfg.blocks_per_level)]
+            layers += [PreActResBlock(c) for _ in range(cfg.blocks_per_level)]
             prev = c
         layers += [nn.SiLU(), nn.Flatten()]
         self.features = nn.Sequential(*layers)
@@ -106,7 +96,7 @@ class Decoder(nn.Module):
         layers: list[nn.Module] = []
         for i in reversed(range(len(ch))):
             out = ch[i - 1] if i > 0 else cfg.in_channels
-            layers += [ResBlock(ch[i]) for _ in range(cfg.blocks_per_level)]
+            layers += [PreActResBlock(ch[i]) for _ in range(cfg.blocks_per_level)]
             layers += [nn.SiLU(), nn.ConvTranspose2d(ch[i], out, 4, stride=2, padding=1)]
         self.body = nn.Sequential(*layers)
 

@@ -9,6 +9,7 @@ import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from vae_demo.generative.data import (
     load_torchvision,
     split_by_subject,
 )
+from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.generative.evaluate import evaluate
 from vae_demo.generative.losses import elbo_loss, kl_weight
@@ -35,9 +37,12 @@ from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Config):
     """A whole training run: the model, the data and the optimisation."""
 
+    ignore_unknown: ClassVar[bool] = False
+
+    family: str = "generative"  # which model family the run trains (vae_demo.cli dispatches on it)
     model: VAEConfig = field(default_factory=VAEConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     dataset: str = "mnist"  # mnist | fashion-mnist | cifar10 | olivetti | folder | hf:NAME (Hugging Face datasets)
@@ -49,18 +54,6 @@ class RunConfig:
     test_subjects: tuple[int, ...] = (35, 36, 37, 38, 39)
     eval_k: int = 100
 
-    @classmethod
-    def from_json(cls, path: str | Path) -> RunConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RunConfig:
-        d = dict(d)
-        return cls(
-            model=VAEConfig.from_dict(d.pop("model", {})),
-            trainer=TrainerConfig(**d.pop("trainer", {})),
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()},
-        )
 
 
 def load_splits(run: RunConfig, root: str | Path, download: bool = False):

@@ -1,6 +1,6 @@
 """The restoration VAE: a conditional VAE over clean images given a degraded one.
 
-Built bottom-up like the digit VAE: ``ResBlock`` -> ``ConditionEncoder`` (a U-Net encoder over the
+Built bottom-up like the digit VAE: ``UNetResBlock`` -> ``ConditionEncoder`` (a U-Net encoder over the
 degraded image y and a noise-level map) -> ``PosteriorNet`` q(z | x, y) and a prior head p(z | y) ->
 ``RestorationDecoder`` (the U-Net decoder, fed z at the lowest resolution) -> ``RestorationVAE``.
 
@@ -15,18 +15,19 @@ Sampling z from p(z|y) gives distinct restorations; decoding the prior mean give
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 
 
 @dataclass
-class RestorationConfig:
+class RestorationConfig(Config):
     """Everything needed to rebuild a ``RestorationVAE``; saved beside the weights as ``config.json``."""
 
     name: str = "restore-vae"
@@ -45,20 +46,9 @@ class RestorationConfig:
         if len(self.widths) != len(self.blocks) or not self.widths:
             raise ValueError(f"widths {self.widths} and blocks {self.blocks} need one entry per resolution")
 
-    @classmethod
-    def from_dict(cls, d: dict) -> RestorationConfig:
-        if not isinstance(d, dict):
-            raise TypeError(f"a model config is a JSON object, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["widths"], d["blocks"], d["tasks"] = list(self.widths), list(self.blocks), list(self.tasks)
-        return d
 
 
-class ResBlock(nn.Module):
+class UNetResBlock(nn.Module):
     """x + conv(relu(conv(x))): a residual block at constant width, no normalisation."""
 
     def __init__(self, channels: int) -> None:
@@ -77,7 +67,7 @@ class ConditionEncoder(nn.Module):
     def __init__(self, cfg: RestorationConfig) -> None:
         super().__init__()
         self.head = nn.Conv2d(cfg.image_channels + 1 + len(cfg.tasks), cfg.widths[0], 3, padding=1)
-        self.levels = nn.ModuleList(nn.Sequential(*[ResBlock(w) for w in [width] * n])
+        self.levels = nn.ModuleList(nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
                                     for width, n in zip(cfg.widths, cfg.blocks, strict=True))
         self.downs = nn.ModuleList(
             nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(cfg.widths)
@@ -122,7 +112,7 @@ class RestorationDecoder(nn.Module):
         super().__init__()
         widths = cfg.widths
         self.join = nn.Conv2d(widths[-1] + cfg.latent_channels, widths[-1], 3, padding=1)
-        self.levels = nn.ModuleList(nn.Sequential(*[ResBlock(w) for w in [width] * n])
+        self.levels = nn.ModuleList(nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
                                     for width, n in zip(widths, cfg.blocks, strict=True))
         self.ups = nn.ModuleList(
             nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in itertools.pairwise(widths)

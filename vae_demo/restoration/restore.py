@@ -176,6 +176,6 @@ def posterior_stats(
     yy, _, _ = _pad(yy, model.multiple)
     task = task if task in model.config.tasks else None
     feats = model.features(yy, sigma / 255, task)
-    kl = model.encode(x, yy, feats).kl_to(model.prior(feats)).sum(dim=(1, 2, 3)).mean().item()
+    kl = model.encode(x, yy, feats).kl(model.prior(feats), dims=(1, 2, 3)).mean().item()
     spread = restore(model, y, sigma, samples=samples, generator=generator, task=task).std.mean().item() * 255
     return {"kl_per_image": kl, "sample_std_255": spread}

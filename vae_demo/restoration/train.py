@@ -10,10 +10,10 @@ validation folder (``val/Set12``, ``val/Kodak24``) is looked up beside it when p
 from __future__ import annotations
 
 import json
-import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -22,7 +22,10 @@ from torchvision.transforms.v2 import functional as TF
 
 from vae_demo.generative.data import IMAGE_SUFFIXES
 from vae_demo.restoration.degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
+from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
+from vae_demo.core.likelihoods import laplace_log_prob
+from vae_demo.core.metrics import psnr
 from vae_demo.generative.losses import kl_weight
 from vae_demo.core.model_card import write_restoration_card
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
@@ -30,12 +33,14 @@ from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_
 
 
 @dataclass
-class RestorationRunConfig:
+class RestorationRunConfig(Config):
     """A restoration training run: model, optimisation, patches and the loss weights."""
+
+    ignore_unknown: ClassVar[bool] = False
 
     model: RestorationConfig = field(default_factory=RestorationConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    task: str = "restoration"
+    family: str = "restoration"  # which model family the run trains (vae_demo.cli dispatches on it)
     colour_folder: str = "CBSD432"
     grey_folder: str = "Train400"
     grey_fraction: float = 0.35  # share of patches that are grey (fed as three equal channels)
@@ -56,15 +61,6 @@ class RestorationRunConfig:
         steps = tuple(Step(**s) for s in self.degradations) if self.degradations else DEFAULT_STEPS
         return DegradationPipeline(steps)
 
-    @classmethod
-    def from_json(cls, path: str | Path) -> RestorationRunConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-    @classmethod
-    def from_dict(cls, d: dict) -> RestorationRunConfig:
-        d = dict(d)
-        return cls(model=RestorationConfig.from_dict(d.pop("model", {})),
-                   trainer=TrainerConfig(**d.pop("trainer", {})), **d)
 
 
 def load_folder(folder: str | Path, grey: bool) -> list[torch.Tensor]:
@@ -129,8 +125,7 @@ class PatchBatches:
 
 def laplace_nll(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
     """-log Laplace(x; mean, b) per image, averaged over pixels (nats per pixel)."""
-    log_b = log_scale.view(1, -1, 1, 1)
-    return ((x - mean).abs() / log_b.exp() + log_b + math.log(2)).mean(dim=(1, 2, 3))
+    return -laplace_log_prob(x, mean, log_scale).mean(dim=(1, 2, 3))
 
 
 def restoration_loss(model: RestorationVAE, batch, run: RestorationRunConfig, step: int) -> dict:
@@ -144,7 +139,7 @@ def restoration_loss(model: RestorationVAE, batch, run: RestorationRunConfig, st
     x, y = (t.contiguous(memory_format=torch.channels_last) for t in (x, y))
     recon, posterior, prior, feats = model(x, y, sigma, task)
     nll = laplace_nll(x, recon, model.log_scale).mean()
-    kl_map = posterior.kl_to(prior)  # (N, channels, h, w)
+    kl_map = posterior.kl(prior, dims=())  # (N, channels, h, w)
     elements_per_pixel = kl_map[0, 0].numel() / x[0].numel()
     kl = kl_map.mean(dim=(0, 2, 3)).sum() * elements_per_pixel  # nats per pixel value
     kl_floored = kl_map.mean(dim=(0, 2, 3)).clamp(min=run.free_bits).sum() * elements_per_pixel
@@ -176,12 +171,6 @@ def warm_start(model: RestorationVAE, folder: str | Path) -> None:
     model.load_state_dict(state)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of images in [0, 1] after rounding both to 8 bits."""
-    mse = ((a.clamp(0, 1) * 255).round() - (b.clamp(0, 1) * 255).round()).pow(2).mean().item()
-    return 10 * math.log10(255**2 / max(mse, 1e-10))
-
-
 @torch.no_grad()
 def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 25.0, png: Path | None = None) -> dict:
     """Mean PSNR of the mode, KL per image and sample spread on clean images with Gaussian noise."""
@@ -195,8 +184,8 @@ def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 2
         feats = model.features(y, sigma / 255, "noise" if "noise" in model.config.tasks else None)
         prior = model.prior(feats)
         restored = model.decode(prior.mode(), feats, y)
-        psnrs.append(psnr(restored.mean(dim=1, keepdim=True) if x.shape[1] == 1 else restored, x))
-        kls.append(model.encode(x3, y, feats).kl_to(prior).sum().item())
+        psnrs.append(psnr(x, restored.mean(dim=1, keepdim=True) if x.shape[1] == 1 else restored))
+        kls.append(model.encode(x3, y, feats).kl(prior, dims=(0, 1, 2, 3)).item())
         g = torch.Generator(device=x.device).manual_seed(0)
         samples = torch.stack([model.decode(prior.sample(g), feats, y) for _ in range(4)])
         if i == 0:
