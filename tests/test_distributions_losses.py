@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, ContinuousBernoulli, Laplace, Normal, kl_divergence
 
-from vae_demo.core.distributions import DiagonalGaussian, standard_normal_log_prob
-from vae_demo.generative.losses import elbo_loss, kl_weight, likelihood_mean, reconstruction_log_prob
+from vae_demo.core.distributions import DiagonalGaussian, kl_weight, standard_normal_log_prob
+from vae_demo.generative.losses import elbo_loss, likelihood_mean, reconstruction_log_prob
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import math
 
 import torch
 
-
 Dims = tuple[int, ...]
 
 
@@ -57,3 +56,10 @@ class DiagonalGaussian:
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I) summed over the last axis."""
     return torch.sum(-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi), dim=-1)
+
+
+def kl_weight(step: int, beta: float = 1.0, warmup_steps: int = 0) -> float:
+    """KL warm-up: beta rises linearly from 0 to ``beta`` over ``warmup_steps`` (Bowman et al. 2016)."""
+    if warmup_steps <= 0:
+        return beta
+    return beta * min(1.0, step / warmup_steps)

@@ -15,6 +15,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000  # larger uploads are refused before they are decoded
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # what image folders may hold
+
 
 class ImageError(ValueError):
     """An upload that cannot be used as an image; the message is meant for the user."""

@@ -22,8 +22,8 @@ import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch

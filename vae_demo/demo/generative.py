@@ -16,11 +16,11 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from vae_demo.generative import inference
-from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask
-from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
 from vae_demo.core.hub import GENERATIVE_MODELS, load_model, resolve_checkpoint
 from vae_demo.core.images import to_model_input, to_uint8
+from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
+from vae_demo.generative import inference
+from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask
 
 DISPLAY_PX = 128  # every model image is shown at least this many pixels wide
 

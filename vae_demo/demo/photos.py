@@ -17,14 +17,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance
 
-from vae_demo.restoration import classical
-from vae_demo.restoration.degradations import TASK_OF, degrade, gaussian_blur, jpeg, resize, task_noise_sigma
 from vae_demo.core.device import make_generator
-from vae_demo.demo.examples import photo_example
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError, open_image, to_rgb_or_grey, to_uint8
-from vae_demo.restoration.restore import Restoration, restore
+from vae_demo.demo.examples import photo_example
 from vae_demo.demo.generative import _number, heat_map, image_metrics
+from vae_demo.restoration import classical
+from vae_demo.restoration.degradations import TASK_OF, degrade, gaussian_blur, jpeg, resize, task_noise_sigma
+from vae_demo.restoration.restore import Restoration, restore
 
 RESTORE_MODEL = "restore-vae"
 TILE, TILE_ABOVE_PIXELS = 512, 1024 * 1024  # restore bigger photos in 512 px tiles

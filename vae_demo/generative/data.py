@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}  # what image folders may hold
+from vae_demo.core.images import IMAGE_SUFFIXES
 
 
 def _unpacked_mnist_root(root: Path) -> Path:

@@ -57,13 +57,6 @@ def likelihood_mean(out: torch.Tensor, likelihood: str) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
-def kl_weight(step: int, beta: float = 1.0, warmup_steps: int = 0) -> float:
-    """KL warm-up: beta rises linearly from 0 to ``beta`` over ``warmup_steps`` (Bowman et al. 2016)."""
-    if warmup_steps <= 0:
-        return beta
-    return beta * min(1.0, step / warmup_steps)
-
-
 def elbo_terms(
     model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,17 +6,21 @@
 from __future__ import annotations
 
 import json
-import platform
-import time
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.utils import save_image
 
+from vae_demo.core.config import Config
+from vae_demo.core.device import pick_device
+from vae_demo.core.distributions import kl_weight
+from vae_demo.core.model_card import write_model_card
+from vae_demo.core.run import run_training
+from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.generative.data import (
     AugmentedImages,
     dynamic_binarize,
@@ -27,13 +31,9 @@ from vae_demo.generative.data import (
     load_torchvision,
     split_by_subject,
 )
-from vae_demo.core.config import Config
-from vae_demo.core.device import pick_device
 from vae_demo.generative.evaluate import evaluate
-from vae_demo.generative.losses import elbo_loss, kl_weight
+from vae_demo.generative.losses import elbo_loss
 from vae_demo.generative.model import ConvVAE, VAEConfig
-from vae_demo.core.model_card import write_model_card
-from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 
 @dataclass
@@ -84,7 +84,6 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False):
 
 def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False,
           download: bool = False) -> ConvVAE:
-    out = Path(out)
     seed_everything(run.trainer.seed)
     train_x, test_x, test_y = load_splits(run, data_root, download=download)
     dataset = AugmentedImages(train_x) if run.dataset in ("olivetti", "folder") else TensorDataset(train_x)
@@ -124,29 +123,17 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
               flush=True)
         model.train()
 
-    trainer = Trainer(model, loss_fn, loader, run.trainer, callback=on_event)
-    resumed_from = 0
-    if resume and trainer.load_checkpoint():
-        resumed_from = trainer.step
-        print(f"resumed at epoch {trainer.epoch}, step {trainer.step}")
-    start = time.time()
-    trainer.run()
-    wall = time.time() - start
-    if trainer.ema is not None:  # the exported weights are the moving average
-        model.load_state_dict(trainer.ema.module.state_dict())
-    if not is_main_process():  # rank 0 evaluates and writes the checkpoint folder
+    result = run_training(model, loss_fn, loader, run.trainer, out, on_event, resume)
+    if not result.is_main:  # rank 0 evaluates and writes the checkpoint folder
         return model
 
     metrics = evaluate(model, eval_x, k=run.eval_k, progress=True)
-    model.save_pretrained(out)
-    (out / "config.json").write_text(json.dumps(run.model.to_dict(), indent=2) + "\n")
     if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
         with torch.no_grad():
             mu = torch.cat([model.encode(test_x[i : i + 500].to(model.device))[0].cpu()
                             for i in range(0, len(test_x), 500)])
         save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
-    write_model_card(out, run_config=asdict(run), metrics=metrics, steps=trainer.step,
-                     wall_seconds=wall, resumed_from=resumed_from, hardware=f"{platform.processor() or platform.machine()}, "
-                     f"{torch.get_num_threads()} CPU threads")
+    write_model_card(out, run_config=asdict(run), metrics=metrics, steps=result.steps,
+                     wall_seconds=result.wall_seconds, resumed_from=result.resumed_from, hardware=result.hardware)
     print(json.dumps(metrics))
     return model

@@ -10,26 +10,25 @@ validation folder (``val/Set12``, ``val/Kodak24``) is looked up beside it when p
 from __future__ import annotations
 
 import json
-import platform
-import time
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from vae_demo.generative.data import IMAGE_SUFFIXES
-from vae_demo.restoration.degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
+from vae_demo.core.distributions import kl_weight
+from vae_demo.core.images import IMAGE_SUFFIXES
 from vae_demo.core.likelihoods import laplace_log_prob
 from vae_demo.core.metrics import psnr
-from vae_demo.generative.losses import kl_weight
 from vae_demo.core.model_card import write_restoration_card
+from vae_demo.core.run import run_training
+from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
+from vae_demo.restoration.degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
-from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 
 
 @dataclass
@@ -202,7 +201,7 @@ def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 2
 
 def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str | Path,
                       resume: bool = False) -> RestorationVAE:
-    data_root, out = Path(data_root), Path(out)
+    data_root = Path(data_root)
     seed_everything(run.trainer.seed)
     colour = load_folder(data_root / run.colour_folder, grey=False)
     grey = load_folder(data_root / run.grey_folder, grey=True) if (data_root / run.grey_folder).is_dir() else []
@@ -230,19 +229,12 @@ def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         model.save_pretrained(trainer.out_dir / "latest")  # a loadable snapshot while training goes on
 
-    trainer = Trainer(model, lambda m, b, step: restoration_loss(m, b, run, step), batches, run.trainer, on_event)
-    resumed_from = trainer.step if resume and trainer.load_checkpoint() else 0
-    start = time.time()
-    trainer.run()
-    wall = time.time() - start
-    if trainer.ema is not None:  # the exported weights are the moving average
-        model.load_state_dict(trainer.ema.module.state_dict())
-    if not is_main_process():  # rank 0 writes the checkpoint folder
+    result = run_training(model, lambda m, b, step: restoration_loss(m, b, run, step), batches, run.trainer, out,
+                          on_event, resume)
+    if not result.is_main:  # rank 0 writes the checkpoint folder
         return model
-    model.save_pretrained(out)
-    (out / "config.json").write_text(json.dumps(run.model.to_dict(), indent=2) + "\n")
-    summary = {"run_config": asdict(run), "steps": trainer.step, "wall_seconds": wall, "resumed_from": resumed_from,
-               "hardware": f"{platform.machine()}, {torch.get_num_threads()} CPU threads", "validation": history}
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
-    write_restoration_card(out, json.loads(json.dumps(summary, default=list)))
+    summary = {"run_config": asdict(run), "steps": result.steps, "wall_seconds": result.wall_seconds,
+               "resumed_from": result.resumed_from, "hardware": result.hardware, "validation": history}
+    (Path(out) / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
+    write_restoration_card(Path(out), json.loads(json.dumps(summary, default=list)))
     return model
