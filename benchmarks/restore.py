@@ -26,11 +26,11 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from vae_demo.restoration.classical import METHODS, run_classical
-from vae_demo.generative.data import IMAGE_SUFFIXES
-from vae_demo.restoration.degradations import TASK_OF, degrade, resize, task_noise_sigma
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.generative.data import IMAGE_SUFFIXES
+from vae_demo.restoration.classical import METHODS, run_classical
+from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
 from vae_demo.restoration.restore import posterior_stats, restore
 
 BENCH_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")
@@ -46,7 +46,7 @@ DEFAULT_METHODS = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", required=True, choices=BENCH_TASKS)
-    p.add_argument("--level", required=True, type=float, help="strength in the task's units (see degradations.TASKS)")
+    p.add_argument("--level", required=True, type=float, help="strength in the task's units (see degradations.DEGRADATIONS)")
     p.add_argument("--data", required=True, type=Path, help="folder of clean images")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--methods", default=None, help="comma-separated; default depends on the task")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
     images = load_images(args.data, args.limit)
     g = make_generator(args.seed)
     cases = [(name, *degrade_one(a, args.task, args.level, g)) for name, a in images]
-    sigma = task_noise_sigma(args.task, args.level)
+    sigma = noise_sigma_of(args.task, args.level)
     scale = round(args.level) if args.task == "sr" else 0
 
     results = {}
@@ -145,14 +145,14 @@ def main(argv: list[str] | None = None) -> dict:
             elif method in ("vae", "vae_mean"):
                 k = args.samples if method == "vae_mean" else 0
                 r = restore(model, to_tensor(inp), noise_sigma=sigma, samples=k, generator=make_generator(args.seed),
-                            task=None if args.blind else TASK_OF[args.task])
+                            condition=None if args.blind else DEGRADATIONS[args.task].condition)
                 out = to_array(r.mean if k else r.mode)
             else:
                 out = run_classical(method, inp, args.task, args.level)
             seconds.append(time.perf_counter() - start)
             if method == "vae":  # not timed: how much the latent carries, and how much samples differ
                 stats.append(posterior_stats(model, to_tensor(ref), to_tensor(inp), sigma, 4, make_generator(args.seed),
-                                             None if args.blind else TASK_OF[args.task]))
+                                             None if args.blind else DEGRADATIONS[args.task].condition))
             psnr, ssim = score(out, ref, args.task, scale)
             per_image.append({"name": name, "psnr": round(psnr, 4), "ssim": round(ssim, 5)})
         results[method] = {

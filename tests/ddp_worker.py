@@ -9,9 +9,9 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
+from vae_demo.core.trainer import Trainer, TrainerConfig
 from vae_demo.generative.losses import elbo_loss
 from vae_demo.generative.model import ConvVAE, VAEConfig
-from vae_demo.core.trainer import Trainer, TrainerConfig
 
 dist.init_process_group("gloo")
 rank = dist.get_rank()

@@ -15,12 +15,12 @@ from conftest import MNIST_RAW, ROOT, SHARED_DATA, bundled_weights, skip_without
 from safetensors.torch import load_file
 
 from vae_demo.core import hub
-from vae_demo.generative import inference
-from vae_demo.demo.examples import digit_image, face_image
 from vae_demo.core.hub import GENERATIVE_MODELS, load_model
 from vae_demo.core.images import to_model_input
-from vae_demo.generative.model import VAEConfig
+from vae_demo.demo.examples import digit_image, face_image
 from vae_demo.demo.generative import image_metrics
+from vae_demo.generative import inference
+from vae_demo.generative.model import VAEConfig
 
 pytestmark = pytest.mark.needs_checkpoints
 MAX_FILE_BYTES = 10_000_000  # "under 10 MB", in decimal megabytes to be strict

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_demo.restoration import classical
-from vae_demo.restoration import degradations
+from vae_demo.restoration import classical, degradations
 
 
 def smooth_image(channels: int = 1, size: int = 64) -> np.ndarray:
@@ -77,8 +76,8 @@ def test_unknown_method():
 
 
 def test_every_task_has_a_classical_method():
-    assert set(classical.METHODS_BY_TASK) == set(degradations.TASKS)
-    assert all(m in classical.METHODS for ms in classical.METHODS_BY_TASK.values() for m in ms)
+    assert set(classical.METHODS_FOR) == set(degradations.DEGRADATIONS)
+    assert all(m in classical.METHODS for ms in classical.METHODS_FOR.values() for m in ms)
 
 
 def test_unsharp_keeps_flat_regions_and_sharpens_edges():

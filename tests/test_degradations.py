@@ -171,16 +171,16 @@ def test_reduce_contrast_and_colour_cast():
     assert torch.equal(D.colour_cast(grey, (1.2, 1.0, 0.8)), grey), "a grey image stays grey"
 
 
-@pytest.mark.parametrize("task", list(D.TASKS))
+@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
 def test_every_named_task_runs_at_its_default_level(task):
-    out = D.degrade(PHOTO, task, D.TASKS[task][1], seeded(0))
+    out = D.degrade(PHOTO, task, D.DEGRADATIONS[task].default_level, seeded(0))
     assert out.dtype == PHOTO.dtype and 0 <= out.min() and out.max() <= 1
     if task != "sr":
         assert out.shape == PHOTO.shape
 
 
-def test_degrade_rejects_unknown_tasks_and_non_finite_levels():
-    with pytest.raises(ValueError, match="unknown task"):
+def test_degrade_rejects_unknown_degradations_and_non_finite_levels():
+    with pytest.raises(ValueError, match="unknown degradation"):
         D.degrade(PHOTO, "sharpen", 1.0)
     with pytest.raises(ValueError, match="finite"):
         D.degrade(PHOTO, "denoise", math.nan)

@@ -24,8 +24,8 @@ import pytest
 from conftest import bundled_marks, running_app
 from PIL import Image, ImageDraw
 
-from vae_demo.demo import generative
 from vae_demo.core.hub import GENERATIVE_MODELS, RESTORATION_MODELS
+from vae_demo.demo import generative
 
 CHROMIUM = Path(os.environ.get("VAE_DEMO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_demo.demo.examples import digit_image
 from vae_demo.core.images import ImageError, open_image, to_model_input, to_uint8
+from vae_demo.demo.examples import digit_image
 
 
 def check_tensor(t: torch.Tensor, channels: int, size: int) -> None:

@@ -12,6 +12,7 @@ from PIL import Image
 from vae_demo.core import hub
 from vae_demo.demo import photos
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.problems import PROBLEMS
 
 TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
 
@@ -49,7 +50,7 @@ def check_outputs(out, shape, k):
     return rows
 
 
-@pytest.mark.parametrize("problem", list(photos.PROBLEMS))
+@pytest.mark.parametrize("problem", list(PROBLEMS))
 def test_enhance_every_problem_simulated(tmp_path, problem):
     out = photos.enhance(photo_file(tmp_path), problem, 0.5, simulate=True, k=2, seed=0)
     rows = check_outputs(out, (48, 64, 3), k=2)

@@ -13,9 +13,10 @@ from conftest import ROOT, skip_without_bundled
 from PIL import Image
 
 from vae_demo.core import hub
+from vae_demo.core.trainer import TrainerConfig
 from vae_demo.restoration.degradations import gaussian_noise
-from vae_demo.restoration.restore import estimate_noise_sigma, restore
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.restore import estimate_noise_sigma, restore
 from vae_demo.restoration.train import (
     PatchBatches,
     RestorationRunConfig,
@@ -24,7 +25,6 @@ from vae_demo.restoration.train import (
     train_restoration,
     warm_start,
 )
-from vae_demo.core.trainer import TrainerConfig
 
 TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
 
@@ -175,9 +175,9 @@ def test_patch_batches_grey_patches_have_equal_channels(tmp_path):
     run = RestorationRunConfig(model=TINY, patch_size=16, batch_size=6, steps_per_epoch=2, grey_fraction=0.5)
     batches = list(PatchBatches(load_folder(tmp_path / "colour", False), load_folder(tmp_path / "grey", True), run))
     assert len(batches) == 2
-    clean, degraded, sigma, task = batches[0]
+    clean, degraded, sigma, condition = batches[0]
     assert clean.shape == degraded.shape == (6, 3, 16, 16) and sigma.shape == (6,)
-    assert task.shape == (6, 0), "TINY knows no tasks: every patch is blind"
+    assert condition.shape == (6, 0), "TINY knows no conditions: every patch is blind"
     grey = (clean[:, 0] == clean[:, 1]).flatten(1).all(dim=1) & (clean[:, 1] == clean[:, 2]).flatten(1).all(dim=1)
     assert grey.any(), "some patches are grey"
     assert (degraded[grey, 0] == degraded[grey, 2]).all(), "a grey patch is degraded as grey"
@@ -198,19 +198,19 @@ def test_train_restoration_writes_a_loadable_checkpoint(tmp_path):
 
 
 TASKED = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4,
-                           tasks=("noise", "jpeg", "sr"))
+                           conditions=("noise", "jpeg", "sr"))
 
 
 def test_task_conditioning_changes_the_output_and_checks_names():
     torch.manual_seed(0)
     model = RestorationVAE(TASKED).eval()
     y = photo(16, 16)
-    blind, jpeg = restore(model, y, 0, task=None).mode, restore(model, y, 0, task="jpeg").mode
+    blind, jpeg = restore(model, y, 0, condition=None).mode, restore(model, y, 0, condition="jpeg").mode
     assert not torch.equal(blind, jpeg)
-    assert torch.equal(restore(model, y, 0, task="deblur-not-known").mode, blind), "an unknown task is blind"
-    with pytest.raises(ValueError, match="knows the tasks"):
+    assert torch.equal(restore(model, y, 0, condition="deblur-not-known").mode, blind), "an unknown condition is blind"
+    with pytest.raises(ValueError, match="knows the conditions"):
         model.features(y, 0.0, "colourise")
-    assert model.task_code(["sr", None]).tolist() == [[0, 0, 1], [0, 0, 0]]
+    assert model.condition_code(["sr", None]).tolist() == [[0, 0, 1], [0, 0, 0]]
 
 
 def test_warm_start_keeps_what_the_old_model_computed(tmp_path):
@@ -221,8 +221,8 @@ def test_warm_start_keeps_what_the_old_model_computed(tmp_path):
     warm_start(new, tmp_path / "old")
     y = photo(16, 16)
     expected = restore(old, y, 10).mode
-    for task in (None, "noise", "jpeg"):
-        assert torch.allclose(restore(new, y, 10, task=task).mode, expected, atol=1e-6)
+    for condition in (None, "noise", "jpeg"):
+        assert torch.allclose(restore(new, y, 10, condition=condition).mode, expected, atol=1e-6)
     with pytest.raises(ValueError, match="cannot warm-start"):
         warm_start(RestorationVAE(RestorationConfig(widths=(8, 8), blocks=(1, 1))), tmp_path / "old")
 
@@ -233,7 +233,7 @@ def test_patch_batches_tell_the_task_unless_blind(tmp_path):
     (_, _, _, codes), = list(PatchBatches(load_folder(tmp_path / "colour", False), [], run))
     told = codes.sum(dim=1)
     assert set(told.tolist()) <= {0.0, 1.0}
-    assert 0.3 < told.mean().item() < 0.9, "noise/jpeg/sr patches are told their task, 25% of them blind"
+    assert 0.3 < told.mean().item() < 0.9, "noise/jpeg/sr patches are told their condition, 25% of them blind"
 
 
 def test_training_writes_a_restoration_png_each_epoch(tmp_path):

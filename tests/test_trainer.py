@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
+from vae_demo.core.trainer import Trainer, TrainerConfig, atomic_save
 from vae_demo.generative.losses import elbo_loss
 from vae_demo.generative.model import ConvVAE
-from vae_demo.core.trainer import Trainer, TrainerConfig, atomic_save
 
 
 def vae_loss(model, batch, step):

@@ -22,11 +22,11 @@ from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError, open_image, to_rgb_or_grey, to_uint8
 from vae_demo.demo.examples import photo_example
 from vae_demo.demo.generative import _number, heat_map, image_metrics
-from vae_demo.restoration import classical
-from vae_demo.restoration.degradations import TASK_OF, degrade, gaussian_blur, jpeg, resize, task_noise_sigma
+from vae_demo.restoration import classical, problems
+from vae_demo.restoration.degradations import degrade, gaussian_blur, jpeg, noise_sigma_of, resize
+from vae_demo.restoration.problems import GENERAL_MODEL
 from vae_demo.restoration.restore import Restoration, restore
 
-RESTORE_MODEL = "restore-vae"
 TILE, TILE_ABOVE_PIXELS = 512, 1024 * 1024  # restore bigger photos in 512 px tiles
 SAMPLE_CROP = 512  # K samples of a big photo cover its central 512 x 512 pixels
 MAX_OUTPUT_SIDE = 4096
@@ -35,27 +35,13 @@ MAX_CLASSICAL_PIXELS = 4_000_000  # non-local means and Richardson-Lucy take min
 MIN_SIDE = 8  # smaller photos are refused: SSIM and the filters need a 7x7 window
 GALLERY_SIDE = 384
 
-# What the Enhance tab can fix -> (task in degradations.TASKS, level from a strength s in [0, 1]).
-PROBLEMS: dict[str, tuple[str, Callable[[float], float]]] = {
-    "auto": ("denoise", lambda s: 5 + 45 * s),  # simulated as a phone photo: slight blur, noise, JPEG
-    "noise": ("denoise", lambda s: 5 + 45 * s),  # sigma 5-50 on the 0-255 scale
-    "blur": ("deblur", lambda s: 0.5 + 2.5 * s),  # Gaussian blur sigma 0.5-3 px
-    "jpeg": ("jpeg", lambda s: 60 - 50 * s),  # quality 60 down to 10
-    "x2": ("sr", lambda s: 2),
-    "x4": ("sr", lambda s: 4),
-    "lowlight": ("lowlight", lambda s: 0.6 - 0.5 * s),  # exposure 0.6 down to 0.1
-}
-# The classical method shown beside the VAE (fast enough to run on every click).
-CLASSICAL_FOR = {"denoise": "nlm", "poisson": "nlm", "salt_and_pepper": "median", "jpeg": "tv", "sr": "bicubic",
-                 "deblur": "richardson_lucy", "lowlight": "clahe", "auto": "nlm"}
-NOISE_KINDS = {"gaussian": "denoise", "poisson": "poisson", "salt_and_pepper": "salt_and_pepper", "real": None}
-
 Progress = Callable[..., object] | None
 
 
-@lru_cache(maxsize=1)
-def get_restorer():
-    return load_model(RESTORE_MODEL)
+@lru_cache(maxsize=4)
+def get_restorer(name: str = GENERAL_MODEL):
+    """The restoration model called ``name``, loaded once (a problem's row names it)."""
+    return load_model(name)
 
 
 def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
@@ -102,22 +88,22 @@ def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
     return resize(x, (h * scale, w * scale))
 
 
-def _simulate(clean: torch.Tensor, problem: str, task: str, level: float, seed: int) -> torch.Tensor:
+def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, seed: int) -> torch.Tensor:
     """Degrade a clean photo (same size out; SR is the bicubic upsampling of the small image)."""
     g = make_generator(seed)
-    if problem == "auto":
+    if key == "auto":
         return jpeg(degrade(gaussian_blur(clean, 0.8), "denoise", level, g), 70)
-    if task == "sr":
+    if degradation == "sr":
         h, w = (s - s % int(level) for s in clean.shape[-2:])
         return resize(degrade(clean[..., :h, :w], "sr", level, g), (h, w))
-    return degrade(clean, task, level, g)
+    return degrade(clean, degradation, level, g)
 
 
 def _run_vae(y: torch.Tensor, noise_sigma: float | None, k: int, seed: int, progress: Progress,
-             task: str | None) -> Restoration:
-    """The mode of the whole photo (tiled when big) and K samples (of its centre when big); ``task``
+             condition: str | None, model_name: str = GENERAL_MODEL) -> Restoration:
+    """The mode of the whole photo (tiled when big) and K samples (of its centre when big); ``condition``
     tells the model the problem (None: it works it out)."""
-    model = get_restorer()
+    model = get_restorer(model_name)
     big = y.shape[-2] * y.shape[-1] > TILE_ABOVE_PIXELS
 
     def tile_progress(frac: float, desc: str) -> None:
@@ -125,13 +111,14 @@ def _run_vae(y: torch.Tensor, noise_sigma: float | None, k: int, seed: int, prog
 
     _progress(progress, 0.1, "Restoring with the VAE")
     out = restore(model, y, noise_sigma, samples=0 if big else k, generator=make_generator(seed),
-                  tile=TILE if big else None, progress=tile_progress, task=task)
+                  tile=TILE if big else None, progress=tile_progress, condition=condition)
     if big and k > 0:
         _progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
         h, w = y.shape[-2:]
         top, left = max(0, (h - SAMPLE_CROP) // 2), max(0, (w - SAMPLE_CROP) // 2)
         crop = y[..., top : top + SAMPLE_CROP, left : left + SAMPLE_CROP]
-        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed), task=task)
+        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed),
+                       condition=condition)
         out.samples, out.mean, out.std = part.samples, part.mean, part.std
     return out
 
@@ -179,27 +166,26 @@ def enhance(image=None, problem: str = "noise", strength: float = 0.5, simulate:
             seed: int = 0, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0,
             progress: Progress = None):
     """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``)."""
-    if problem not in PROBLEMS:
-        raise ValueError(f"Unknown problem {problem!r}. Choose one of: {', '.join(PROBLEMS)}.")
+    row = problems.problem(problem)
     strength = _number(strength, "The strength", 0.0, 1.0)
     k = _number(k, "The number of samples", 0, 16, integer=True)
     seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
-    task, level = PROBLEMS[problem][0], PROBLEMS[problem][1](strength)
+    level = row.level(strength)
     _progress(progress, 0.0, "Reading the photo")
     photo = load_photo(image)
     if simulate:
-        clean, degraded = photo, _simulate(photo, problem, task, level, seed)
-        if task == "sr":
+        clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
+        if row.degradation == "sr":
             clean = clean[..., : degraded.shape[-2], : degraded.shape[-1]]
-        sigma = None if problem == "auto" else task_noise_sigma(task, level)
+        sigma = None if row.condition is None else noise_sigma_of(row.degradation, level)
     else:
-        clean, degraded = None, _upscale(photo, int(level)) if task == "sr" else photo
+        clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
         sigma = level if problem == "noise" else None
-    vae = _run_vae(degraded, sigma, k, seed, progress, None if problem == "auto" else TASK_OF[task])
-    method = CLASSICAL_FOR["auto" if problem == "auto" else task]
-    _progress(progress, 0.8, f"Classical baseline: {method}")
-    classical_out = _classical(method, degraded, task, level if simulate or problem == "noise" else None)
-    return _outputs(clean, degraded, classical_out, method, vae, k, (brightness, contrast, saturation),
+    vae = _run_vae(degraded, sigma, k, seed, progress, row.condition, row.model)
+    _progress(progress, 0.8, f"Classical baseline: {row.classical}")
+    classical_out = _classical(row.classical, degraded, row.degradation,
+                               level if simulate or problem == "noise" else None)
+    return _outputs(clean, degraded, classical_out, row.classical, vae, k, (brightness, contrast, saturation),
                     f"enhanced-{problem}", progress)
 
 
@@ -210,39 +196,36 @@ def denoise_photo(image=None, noise: str = "gaussian", level: float = 25.0, blin
     ``level``: Gaussian sigma (0-255 scale), Poisson peak photon count, or salt-and-pepper fraction
     in percent. ``blind`` makes the VAE estimate the noise level itself.
     """
-    if noise not in NOISE_KINDS:
-        raise ValueError(f"Unknown noise type {noise!r}. Choose one of: {', '.join(NOISE_KINDS)}.")
+    row = problems.noise(noise)
     k = _number(k, "The number of samples", 0, 16, integer=True)
     seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
-    task = NOISE_KINDS[noise]
-    limits = {"denoise": (0, 100), "poisson": (1, 1000), "salt_and_pepper": (0, 50), None: (0, 100)}[task]
-    level = _number(level, "The noise level", *limits)
+    level = _number(level, "The noise level", *row.level_range)
     _progress(progress, 0.0, "Reading the photo")
     photo = load_photo(image)
-    if task is None:
+    if row.degradation is None:
         clean, degraded, sigma = None, photo, None
     else:
-        physical = level / 100 if task == "salt_and_pepper" else level
-        clean, degraded = photo, degrade(photo, task, physical, make_generator(seed))
-        sigma = None if blind else task_noise_sigma(task, physical)
-    vae = _run_vae(degraded, sigma, k, seed, progress, "noise")
-    method = CLASSICAL_FOR[task or "denoise"]
-    _progress(progress, 0.8, f"Classical baseline: {method}")
-    classical_out = _classical(method, degraded, task or "denoise", vae.noise_sigma)
-    return _outputs(clean, degraded, classical_out, method, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress)
+        physical = row.physical_level(level)
+        clean, degraded = photo, degrade(photo, row.degradation, physical, make_generator(seed))
+        sigma = None if blind else noise_sigma_of(row.degradation, physical)
+    vae = _run_vae(degraded, sigma, k, seed, progress, "noise", row.model)
+    _progress(progress, 0.8, f"Classical baseline: {row.classical}")
+    classical_out = _classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
+    return _outputs(clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}",
+                    progress)
 
 
 def _classical_skipped(x: torch.Tensor) -> bool:
     return x.shape[-2] * x.shape[-1] > MAX_CLASSICAL_PIXELS
 
 
-def _classical(method: str, x: torch.Tensor, task: str, level: float | None) -> torch.Tensor:
+def _classical(method: str, x: torch.Tensor, degradation: str, level: float | None) -> torch.Tensor:
     """The classical method's result; photos over MAX_CLASSICAL_PIXELS are returned unchanged (too slow)."""
     if _classical_skipped(x):
         return x.clone()
     a = x[0].permute(1, 2, 0).numpy().astype(np.float64)
     a = a[..., 0] if a.shape[-1] == 1 else a
-    out = torch.from_numpy(np.asarray(classical.run_classical(method, a, task, level), dtype=np.float32))
+    out = torch.from_numpy(np.asarray(classical.run_classical(method, a, degradation, level), dtype=np.float32))
     return (out[None] if out.ndim == 2 else out.permute(2, 0, 1))[None].clamp(0, 1)
 
 

@@ -1,16 +1,16 @@
 """Classical restoration baselines from scikit-image and the ``bm3d`` package, on numpy images.
 
-Every method takes a float image in [0, 1] shaped (H, W) or (H, W, 3), the task's ``level`` (the
-same units as ``degradations.TASKS``) and returns an image of the same shape, clipped to [0, 1].
-``METHODS_BY_TASK`` names the ones that fit each problem, best first; the app picks a fast one per
-problem (``photo_tasks.CLASSICAL_FOR``) and ``benchmarks/restore.py`` takes them by name.
+Every method takes a float image in [0, 1] shaped (H, W) or (H, W, 3), the degradation's ``level``
+(the units of ``degradations.DEGRADATIONS``) and returns an image of the same shape, clipped to [0, 1].
+``METHODS_FOR`` names the ones that fit each degradation, best first; the app shows the fast one its
+problem names (``problems.PROBLEMS``) and ``benchmarks/restore.py`` takes them by name.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from vae_demo.restoration.degradations import TASKS
+from vae_demo.restoration.degradations import DEGRADATIONS
 
 
 def _channel_axis(image: np.ndarray) -> int | None:
@@ -115,8 +115,8 @@ def identity(image: np.ndarray, _level: float | None = None) -> np.ndarray:
 METHODS = {"nlm": nlm, "tv": tv, "bm3d": bm3d, "median": median, "unsharp": unsharp,
            "richardson_lucy": richardson_lucy, "clahe": clahe, "gamma": gamma, "bicubic": identity}
 
-# The classical answers to each problem, best first.
-METHODS_BY_TASK: dict[str, tuple[str, ...]] = {
+# The classical answers to each degradation, best first.
+METHODS_FOR: dict[str, tuple[str, ...]] = {
     "denoise": ("bm3d", "nlm", "tv"),
     "poisson": ("bm3d", "nlm", "tv"),
     "salt_and_pepper": ("median", "tv"),
@@ -127,14 +127,14 @@ METHODS_BY_TASK: dict[str, tuple[str, ...]] = {
     "lowlight": ("gamma", "clahe"),
     "haze": ("clahe",),
 }
-assert set(METHODS_BY_TASK) == set(TASKS)
+assert set(METHODS_FOR) == set(DEGRADATIONS)
 
 
-def run_classical(method: str, image: np.ndarray, task: str, level: float | None) -> np.ndarray:
+def run_classical(method: str, image: np.ndarray, degradation: str, level: float | None) -> np.ndarray:
     """Run one classical method; the level is passed where the method uses it (noise sigma, blur sigma)."""
     if method not in METHODS:
         raise ValueError(f"unknown classical method {method!r}; choose one of {', '.join(METHODS)}")
     image = np.asarray(image, dtype=np.float64)
     uses_level = {"denoise": ("bm3d", "nlm", "tv"), "deblur": ("richardson_lucy",)}
-    known = level if method in uses_level.get(task, ()) else None
+    known = level if method in uses_level.get(degradation, ()) else None
     return METHODS[method](image, known)

@@ -176,41 +176,51 @@ def observed_mask(kind: str, clean: torch.Tensor, corrupted: torch.Tensor) -> to
 
 
 # --- named tasks and the random training mixture -----------------------------------------------
-# What each restoration task's ``level`` means, and a sensible default level.
-TASKS: dict[str, tuple[str, float]] = {
-    "denoise": ("Gaussian noise sigma (0-255 scale)", 25.0),
-    "poisson": ("Poisson peak photon count (lower is noisier)", 30.0),
-    "salt_and_pepper": ("fraction of pixels hit", 0.1),
-    "jpeg": ("JPEG quality (5-95)", 20.0),
-    "sr": ("downsampling factor (2, 3 or 4)", 2.0),
-    "deblur": ("Gaussian blur sigma in pixels", 1.6),
-    "motion_blur": ("motion length in pixels", 9.0),
-    "lowlight": ("exposure (0.05-1; lower is darker)", 0.3),
-    "haze": ("contrast lost (0-1)", 0.4),
+@dataclass(frozen=True)
+class Degradation:
+    """A named corruption: what its ``level`` means, a sensible default, and the condition code a
+    restoration model is told when it fixes it (``CONDITIONS``)."""
+
+    level_meaning: str
+    default_level: float
+    condition: str
+
+
+# The named degradations, in physical units. ``benchmarks/restore.py --task`` takes these names.
+DEGRADATIONS: dict[str, Degradation] = {
+    "denoise": Degradation("Gaussian noise sigma (0-255 scale)", 25.0, "noise"),
+    "poisson": Degradation("Poisson peak photon count (lower is noisier)", 30.0, "noise"),
+    "salt_and_pepper": Degradation("fraction of pixels hit", 0.1, "noise"),
+    "jpeg": Degradation("JPEG quality (5-95)", 20.0, "jpeg"),
+    "sr": Degradation("downsampling factor (2, 3 or 4)", 2.0, "sr"),
+    "deblur": Degradation("Gaussian blur sigma in pixels", 1.6, "blur"),
+    "motion_blur": Degradation("motion length in pixels", 9.0, "blur"),
+    "lowlight": Degradation("exposure (0.05-1; lower is darker)", 0.3, "lowlight"),
+    "haze": Degradation("contrast lost (0-1)", 0.4, "tone"),
 }
 
 
-def degrade(x: torch.Tensor, task: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Apply one named task's degradation at ``level`` (see ``TASKS``); ``sr`` returns the small image."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+def degrade(x: torch.Tensor, name: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply the degradation named ``name`` at ``level`` (see ``DEGRADATIONS``); ``sr`` returns the small image."""
+    if name not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {name!r}; choose one of {', '.join(DEGRADATIONS)}")
     if not math.isfinite(level):
         raise ValueError(f"the level must be a finite number, got {level}")
-    if task == "denoise":
+    if name == "denoise":
         return gaussian_noise(x, level, generator)
-    if task == "poisson":
+    if name == "poisson":
         return poisson_noise(x, level, generator)
-    if task == "salt_and_pepper":
+    if name == "salt_and_pepper":
         return salt_and_pepper(x, level, generator)
-    if task == "jpeg":
+    if name == "jpeg":
         return jpeg(x, round(level))
-    if task == "sr":
+    if name == "sr":
         return downsample(x, round(level))
-    if task == "deblur":
+    if name == "deblur":
         return gaussian_blur(x, level)
-    if task == "motion_blur":
+    if name == "motion_blur":
         return motion_blur(x, level, 30.0)
-    if task == "lowlight":
+    if name == "lowlight":
         return low_light(x, level, gamma=1.2, sigma=4.0, generator=generator)
     return reduce_contrast(x, level)
 
@@ -240,15 +250,11 @@ DEFAULT_STEPS = (
     Step("colour_cast", 0.02, 0.0, 0.25),
 )
 NOISY_EXTRAS = ("gaussian_blur", "motion_blur", "low_resolution", "reduce_contrast", "colour_cast")
-# The problem each step poses, as a restoration model conditioned on the task is told it.
-RESTORATION_TASKS = ("noise", "jpeg", "sr", "blur", "lowlight", "tone")
-STEP_TASK = {"gaussian_noise": "noise", "poisson_noise": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg",
+# The condition codes a restoration model can be told (one input map each), and each training step's.
+CONDITIONS = ("noise", "jpeg", "sr", "blur", "lowlight", "tone")
+STEP_CONDITION = {"gaussian_noise": "noise", "poisson_noise": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg",
              "low_resolution": "sr", "gaussian_blur": "blur", "motion_blur": "blur", "low_light": "lowlight",
              "reduce_contrast": "tone", "colour_cast": "tone"}
-# benchmark / app task names (degradations.TASKS) -> RESTORATION_TASKS
-TASK_OF = {"denoise": "noise", "poisson": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg", "sr": "sr",
-           "deblur": "blur", "motion_blur": "blur", "lowlight": "lowlight", "haze": "tone"}
-
 
 class DegradationPipeline:
     """A random mixture of degradations for training, each ``Step`` with a probability and a strength range.
@@ -268,13 +274,13 @@ class DegradationPipeline:
         self.steps, self.exclusive, self.extra_noise = steps, exclusive, extra_noise
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        y, sigmas, _ = self.with_tasks(x, generator)
+        y, sigmas, _ = self.with_conditions(x, generator)
         return y, sigmas
 
-    def with_tasks(
+    def with_conditions(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        """Like ``__call__``, plus each image's main problem (a ``RESTORATION_TASKS`` name, "" if clean)."""
+        """Like ``__call__``, plus each image's main problem (a ``CONDITIONS`` code, "" if clean)."""
         out, sigmas, tasks = zip(*(self.one(x[i : i + 1], generator) for i in range(x.shape[0])), strict=True)
         return torch.cat(out), torch.tensor(sigmas, dtype=x.dtype, device=x.device), list(tasks)
 
@@ -325,15 +331,15 @@ class DegradationPipeline:
                 x = jpeg(x, round(s))
             else:
                 raise ValueError(f"unknown degradation step {step.name!r}")
-        return x, noise_var**0.5, STEP_TASK[steps[0].name] if steps else ""
+        return x, noise_var**0.5, STEP_CONDITION[steps[0].name] if steps else ""
 
 
-def task_noise_sigma(task: str, level: float) -> float | None:
-    """The noise std (0-255 scale) a task adds, as a restoration model is told; None means estimate it."""
-    if task == "denoise":
+def noise_sigma_of(name: str, level: float) -> float | None:
+    """The noise std (0-255 scale) the degradation ``name`` adds, as a restoration model is told; None means estimate it."""
+    if name == "denoise":
         return float(level)
-    if task == "lowlight":
+    if name == "lowlight":
         return 4.0  # the sensor noise ``degrade`` adds to a dark image
-    if task in ("poisson", "salt_and_pepper"):
+    if name in ("poisson", "salt_and_pepper"):
         return None
     return 0.0

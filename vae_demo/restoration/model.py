@@ -37,12 +37,18 @@ class RestorationConfig(Config):
     blocks: tuple[int, ...] = (1, 1, 2)  # residual blocks per resolution, in the encoder and the decoder
     latent_channels: int = 4  # channels of z at the lowest resolution
     posterior_width: int = 32
-    tasks: tuple[str, ...] = ()  # problems the model can be told (one input map each); none of them = blind
+    conditions: tuple[str, ...] = ()  # problems the model can be told (one input map each); none of them = blind
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RestorationConfig:
+        if isinstance(d, dict) and "tasks" in d:  # config.json written before 0.2 called the conditions "tasks"
+            d = {("conditions" if k == "tasks" else k): v for k, v in d.items()}
+        return super().from_dict(d)
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
         self.blocks = tuple(int(b) for b in self.blocks)
-        self.tasks = tuple(self.tasks)
+        self.conditions = tuple(self.conditions)
         if len(self.widths) != len(self.blocks) or not self.widths:
             raise ValueError(f"widths {self.widths} and blocks {self.blocks} need one entry per resolution")
 
@@ -62,11 +68,11 @@ class UNetResBlock(nn.Module):
 
 
 class ConditionEncoder(nn.Module):
-    """(y, noise map, task maps) -> U-Net features at every resolution, finest first."""
+    """(y, noise map, condition maps) -> U-Net features at every resolution, finest first."""
 
     def __init__(self, cfg: RestorationConfig) -> None:
         super().__init__()
-        self.head = nn.Conv2d(cfg.image_channels + 1 + len(cfg.tasks), cfg.widths[0], 3, padding=1)
+        self.head = nn.Conv2d(cfg.image_channels + 1 + len(cfg.conditions), cfg.widths[0], 3, padding=1)
         self.levels = nn.ModuleList(nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
                                     for width, n in zip(cfg.widths, cfg.blocks, strict=True))
         self.downs = nn.ModuleList(
@@ -163,26 +169,26 @@ class RestorationVAE(
         return next(self.parameters()).device
 
     # --- the conditional VAE's parts --------------------------------------------------------
-    def task_code(self, task: str | None | list) -> torch.Tensor:
-        """One-hot rows (N or 1, len(config.tasks)) for task names; None or "" is blind (all zeros)."""
-        names = task if isinstance(task, (list, tuple)) else [task]
-        code = torch.zeros(len(names), len(self.config.tasks))
+    def condition_code(self, condition: str | None | list) -> torch.Tensor:
+        """One-hot rows (N or 1, len(config.conditions)) for condition names; None or "" is blind (all zeros)."""
+        names = condition if isinstance(condition, (list, tuple)) else [condition]
+        code = torch.zeros(len(names), len(self.config.conditions))
         for i, name in enumerate(names):
             if name:
-                if name not in self.config.tasks:
-                    raise ValueError(f"this model knows the tasks {self.config.tasks}, not {name!r}")
-                code[i, self.config.tasks.index(name)] = 1.0
+                if name not in self.config.conditions:
+                    raise ValueError(f"this model knows the conditions {self.config.conditions}, not {name!r}")
+                code[i, self.config.conditions.index(name)] = 1.0
         return code
 
     def features(
-        self, y: torch.Tensor, noise_sigma: torch.Tensor | float, task: str | None | list | torch.Tensor = None
+        self, y: torch.Tensor, noise_sigma: torch.Tensor | float, condition: str | None | list | torch.Tensor = None
     ) -> list[torch.Tensor]:
         """U-Net features of the degraded image; ``noise_sigma`` is the noise std on the 0-1 scale and
-        ``task`` the problem to fix (a name from ``config.tasks``, one per image, a one-hot tensor, or None: blind)."""
+        ``condition`` the problem to fix (a name from ``config.conditions``, one per image, a one-hot tensor, or None: blind)."""
         n, _, h, w = y.shape
         sigma = torch.as_tensor(noise_sigma, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1).expand(n, 1, h, w)
-        code = task if isinstance(task, torch.Tensor) else self.task_code(task)
-        code = code.to(y.device, y.dtype).reshape(code.shape[0], len(self.config.tasks), 1, 1).expand(n, -1, h, w)
+        code = condition if isinstance(condition, torch.Tensor) else self.condition_code(condition)
+        code = code.to(y.device, y.dtype).reshape(code.shape[0], len(self.config.conditions), 1, 1).expand(n, -1, h, w)
         return self.condition(y, torch.cat([sigma, code], dim=1))
 
     def prior(self, feats: list[torch.Tensor]) -> DiagonalGaussian:
@@ -205,10 +211,10 @@ class RestorationVAE(
 
     def forward(
         self, x: torch.Tensor, y: torch.Tensor, noise_sigma: torch.Tensor | float,
-        task: str | None | list | torch.Tensor = None, generator: torch.Generator | None = None,
+        condition: str | None | list | torch.Tensor = None, generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, DiagonalGaussian, DiagonalGaussian, list[torch.Tensor]]:
         """Training pass: (reconstruction from z ~ q, posterior q, prior p, features)."""
-        feats = self.features(y, noise_sigma, task)
+        feats = self.features(y, noise_sigma, condition)
         posterior = self.encode(x, y, feats)
         recon = self.decode(self.reparameterize(posterior, generator), feats, y)
         return recon, posterior, self.prior(feats), feats

@@ -42,10 +42,10 @@ def estimate_noise_sigma(y: torch.Tensor) -> float:
 
 
 def _run(
-    model: RestorationVAE, y: torch.Tensor, sigma01: float, eps: torch.Tensor | None, task: str | None = None
+    model: RestorationVAE, y: torch.Tensor, sigma01: float, eps: torch.Tensor | None, condition: str | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Mode and samples of a padded 3-channel batch; ``eps`` (K, N, zc, h, w) gives the samples' noise."""
-    feats = model.features(y, sigma01, task)
+    feats = model.features(y, sigma01, condition)
     prior = model.prior(feats)
     mode = model.decode(prior.mode(), feats, y)
     if eps is None:
@@ -84,7 +84,7 @@ def _starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:
 
 def _run_tiled(
     model: RestorationVAE, y: torch.Tensor, sigma01: float, eps: torch.Tensor | None,
-    tile: int, overlap: int, progress: Progress | None, task: str | None = None,
+    tile: int, overlap: int, progress: Progress | None, condition: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``_run`` over overlapping tiles of a padded batch, blended with linear ramps."""
     m = model.multiple
@@ -99,7 +99,7 @@ def _run_tiled(
             th, tw = min(tile, h), min(tile, w)
             crop = y[..., top : top + th, left : left + tw]
             e = None if eps is None else eps[..., top // m : (top + th) // m, left // m : (left + tw) // m]
-            out, outs = _run(model, crop, sigma01, e, task)
+            out, outs = _run(model, crop, sigma01, e, condition)
             wt = (_ramp(th, overlap, i == 0, i == len(rows) - 1)[:, None]
                   * _ramp(tw, overlap, j == 0, j == len(cols) - 1)[None, :]).to(y)
             mode[..., top : top + th, left : left + tw] += out * wt
@@ -121,22 +121,22 @@ def restore(
     tile: int | None = None,
     overlap: int = 64,
     progress: Progress | None = None,
-    task: str | None = None,
+    condition: str | None = None,
 ) -> Restoration:
     """Restore a degraded batch ``y`` (N, 1 or 3, H, W) in [0, 1].
 
     ``noise_sigma`` (0-255 scale) tells the model how noisy the input is; None estimates it.
     ``samples`` > 0 also draws that many restorations from p(z | y) and their per-pixel std.
     ``tile`` (pixels) restores big images tile by tile with ``overlap`` pixels blended.
-    ``task`` names the problem (one of ``model.config.tasks``: noise, jpeg, sr, blur, lowlight, tone);
-    None lets the model work it out (blind). Models trained without tasks ignore it.
+    ``condition`` names the problem (one of ``model.config.conditions``: noise, jpeg, sr, blur, lowlight, tone);
+    None lets the model work it out (blind). Models trained without conditions ignore it.
     """
     if y.ndim != 4 or y.shape[1] not in (1, 3):
         raise ValueError(f"expected a batch of grey or RGB images (N, 1|3, H, W), got shape {tuple(y.shape)}")
     model.eval()
     device = model.device
     grey = y.shape[1] == 1
-    task = task if task in model.config.tasks else None
+    condition = condition if condition in model.config.conditions else None
     sigma = estimate_noise_sigma(y) if noise_sigma is None else float(noise_sigma)
     x = y.to(device, torch.float32).expand(-1, 3, -1, -1) if grey else y.to(device, torch.float32)
     x, h, w = _pad(x, model.multiple)
@@ -147,9 +147,9 @@ def restore(
         shape = (samples, x.shape[0], zc, x.shape[-2] // m, x.shape[-1] // m)
         eps = torch.randn(shape, generator=generator, device=generator.device if generator else "cpu").to(device)
     if tile and max(x.shape[-2:]) > tile:
-        mode, draws = _run_tiled(model, x, sigma / 255, eps, tile, overlap, progress, task)
+        mode, draws = _run_tiled(model, x, sigma / 255, eps, tile, overlap, progress, condition)
     else:
-        mode, draws = _run(model, x, sigma / 255, eps, task)
+        mode, draws = _run(model, x, sigma / 255, eps, condition)
 
     def finish(t: torch.Tensor) -> torch.Tensor:
         t = t[..., :h, :w]
@@ -165,7 +165,7 @@ def restore(
 @torch.no_grad()
 def posterior_stats(
     model: RestorationVAE, clean: torch.Tensor, y: torch.Tensor, noise_sigma: float | None, samples: int = 4,
-    generator: torch.Generator | None = None, task: str | None = None,
+    generator: torch.Generator | None = None, condition: str | None = None,
 ) -> dict[str, float]:
     """KL(q(z | clean, y) || p(z | y)) in nats per image (how much the latent carries beyond the degraded
     image: near 0 would mean posterior collapse) and the mean per-pixel std of K samples (0-255 scale)."""
@@ -174,8 +174,8 @@ def posterior_stats(
     x, yy = (t.to(model.device, torch.float32).expand(-1, 3, -1, -1) for t in (clean, y))
     x, _, _ = _pad(x, model.multiple)
     yy, _, _ = _pad(yy, model.multiple)
-    task = task if task in model.config.tasks else None
-    feats = model.features(yy, sigma / 255, task)
+    condition = condition if condition in model.config.conditions else None
+    feats = model.features(yy, sigma / 255, condition)
     kl = model.encode(x, yy, feats).kl(model.prior(feats), dims=(1, 2, 3)).mean().item()
-    spread = restore(model, y, sigma, samples=samples, generator=generator, task=task).std.mean().item() * 255
+    spread = restore(model, y, sigma, samples=samples, generator=generator, condition=condition).std.mean().item() * 255
     return {"kl_per_image": kl, "sample_std_255": spread}

@@ -49,7 +49,7 @@ class RestorationRunConfig(Config):
     beta: float = 1.0  # weight of KL(q(z|x,y) || p(z|y))
     kl_warmup_steps: int = 1000  # beta rises linearly from 0, so the decoder learns to use z first
     free_bits: float = 0.25  # nats per latent element and channel below which KL is not penalised
-    blind_fraction: float = 0.25  # share of patches whose task is hidden from the model (the blind / auto mode)
+    blind_fraction: float = 0.25  # share of patches whose condition is hidden from the model (the blind / auto mode)
     init_from: str | None = None  # warm start: a checkpoint folder whose matching weights are copied in
     gsnn_weight: float = 0.5  # share of the prior-mode reconstruction term (Sohn et al. 2015, hybrid objective)
     # The training mixture: a list of {"name", "probability", "low", "high"} (degradations.Step); empty: the
@@ -105,20 +105,20 @@ class PatchBatches:
         return x.flip(2) if self._randint(2) else x
 
     def __iter__(self):
-        tasks = self.run.model.tasks
+        conditions = self.run.model.conditions
         for _ in range(len(self)):
             clean, degraded, sigmas = [], [], []
-            codes = torch.zeros(self.run.batch_size, len(tasks))
+            codes = torch.zeros(self.run.batch_size, len(conditions))
             for i in range(self.run.batch_size):
                 grey = float(torch.rand(1, generator=self.generator)) < self.run.grey_fraction
                 x = self.patch(grey)[None]
-                y, sigma, (task,) = self.pipeline.with_tasks(x, self.generator)
+                y, sigma, (condition,) = self.pipeline.with_conditions(x, self.generator)
                 clean.append(x.expand(1, 3, -1, -1))
                 degraded.append(y.expand(1, 3, -1, -1))
                 sigmas.append(sigma)
                 blind = float(torch.rand(1, generator=self.generator)) < self.run.blind_fraction
-                if task in tasks and not blind:
-                    codes[i, tasks.index(task)] = 1.0
+                if condition in conditions and not blind:
+                    codes[i, conditions.index(condition)] = 1.0
             yield torch.cat(clean), torch.cat(degraded), torch.cat(sigmas), codes
 
 
@@ -134,9 +134,9 @@ def restoration_loss(model: RestorationVAE, batch, run: RestorationRunConfig, st
     uses free bits (Kingma et al. 2016, IAF, eq. 15): each latent channel's mean KL per element is
     floored at ``free_bits``, so encoding that much costs nothing and the posterior does not collapse.
     """
-    x, y, sigma, task = batch
+    x, y, sigma, condition = batch
     x, y = (t.contiguous(memory_format=torch.channels_last) for t in (x, y))
-    recon, posterior, prior, feats = model(x, y, sigma, task)
+    recon, posterior, prior, feats = model(x, y, sigma, condition)
     nll = laplace_nll(x, recon, model.log_scale).mean()
     kl_map = posterior.kl(prior, dims=())  # (N, channels, h, w)
     elements_per_pixel = kl_map[0, 0].numel() / x[0].numel()
@@ -149,7 +149,7 @@ def restoration_loss(model: RestorationVAE, batch, run: RestorationRunConfig, st
 
 def warm_start(model: RestorationVAE, folder: str | Path) -> None:
     """Copy a checkpoint's weights into ``model``: same-shaped tensors as they are; an input layer that
-    gained channels (new task maps) keeps its old channels and starts the new ones at zero, so the
+    gained channels (new condition maps) keeps its old channels and starts the new ones at zero, so the
     warm-started model first computes exactly what the old one did."""
     from safetensors.torch import load_file
 
@@ -180,7 +180,7 @@ def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 2
         x = x[..., : x.shape[-2] // model.multiple * model.multiple, : x.shape[-1] // model.multiple * model.multiple]
         noisy = gaussian_noise(x.cpu(), sigma, torch.Generator().manual_seed(i)).to(x.device)
         x3, y = x.expand(1, 3, -1, -1), noisy.expand(1, 3, -1, -1)
-        feats = model.features(y, sigma / 255, "noise" if "noise" in model.config.tasks else None)
+        feats = model.features(y, sigma / 255, "noise" if "noise" in model.config.conditions else None)
         prior = model.prior(feats)
         restored = model.decode(prior.mode(), feats, y)
         psnrs.append(psnr(x, restored.mean(dim=1, keepdim=True) if x.shape[1] == 1 else restored))

@@ -1,0 +1,33 @@
+"""The one table of photo problems names things that exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from vae_demo.core.hub import RESTORATION_MODELS
+from vae_demo.restoration import classical, problems
+from vae_demo.restoration.degradations import CONDITIONS, DEGRADATIONS
+
+
+@pytest.mark.parametrize("key", list(problems.PROBLEMS))
+def test_every_problem_names_a_degradation_condition_method_and_model_that_exist(key):
+    row = problems.PROBLEMS[key]
+    assert row.degradation in DEGRADATIONS and row.classical in classical.METHODS
+    assert row.condition is None or row.condition in CONDITIONS
+    assert row.model in RESTORATION_MODELS
+    assert 0 <= row.level(0.0) and 0 <= row.level(1.0)
+
+
+@pytest.mark.parametrize("key", list(problems.NOISES))
+def test_every_noise_kind_names_things_that_exist(key):
+    row = problems.NOISES[key]
+    assert row.degradation is None or row.degradation in DEGRADATIONS
+    assert row.classical in classical.METHODS and row.model in RESTORATION_MODELS
+    assert row.level_range[0] < row.level_range[1]
+
+
+def test_unknown_problems_get_a_sentence_naming_the_choices():
+    with pytest.raises(ValueError, match="Choose one of: auto, noise"):
+        problems.problem("sharpen")
+    with pytest.raises(ValueError, match="Unknown noise type"):
+        problems.noise("pink")

@@ -1,0 +1,87 @@
+"""The one table of photo problems: what a person can ask the app to fix, and how each is served.
+
+Words used across the restoration code, each with one meaning:
+- a **problem** is what the user wants fixed in a photo (a row of ``PROBLEMS`` or ``NOISES``);
+- a **degradation** is a named corruption in physical units (``degradations.DEGRADATIONS``): the
+  app applies it to a clean photo to simulate the problem, and the benchmark to make its inputs;
+- a **condition** is the code a restoration model is told (``degradations.CONDITIONS``), one input
+  map each; none means the model works the problem out itself (blind).
+
+Each row says how a strength slider in [0, 1] maps to the degradation's level, which condition the
+model is told, which checkpoint serves the problem, and which classical method is shown beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vae_demo.restoration.degradations import DEGRADATIONS
+
+GENERAL_MODEL = "restore-vae"  # one model for every problem (conditions tell it which)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a person can ask to have fixed."""
+
+    label: str  # as the app shows it
+    degradation: str  # the DEGRADATIONS name that simulates it
+    level: Callable[[float], float]  # strength in [0, 1] -> the degradation's level
+    condition: str | None  # told to the model; None: blind
+    classical: str  # the classical method shown beside the VAE (classical.METHODS)
+    model: str = GENERAL_MODEL  # the checkpoint that serves it
+
+    def __post_init__(self) -> None:
+        if self.degradation not in DEGRADATIONS:
+            raise ValueError(f"unknown degradation {self.degradation!r}")
+
+
+# What the Enhance tab can fix.
+PROBLEMS: dict[str, Problem] = {
+    "auto": Problem("Auto (a phone photo: blur, noise, JPEG)", "denoise", lambda s: 5 + 45 * s, None, "nlm"),
+    "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm"),  # sigma 5-50 (0-255 scale)
+    "blur": Problem("Blur", "deblur", lambda s: 0.5 + 2.5 * s, "blur", "richardson_lucy"),  # sigma 0.5-3 px
+    "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv"),  # quality 60 down to 10
+    "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic"),
+    "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic"),
+    "lowlight": Problem("Too dark", "lowlight", lambda s: 0.6 - 0.5 * s, "lowlight", "clahe"),  # exposure 0.6-0.1
+}
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A kind of noise the Denoise tab adds (or, ``real``, finds in the photo) and removes."""
+
+    label: str
+    degradation: str | None  # None: the photo's own noise, nothing is added
+    level_range: tuple[float, float]  # of the tab's level slider, in the units below
+    level_unit: str
+    classical: str
+    model: str = GENERAL_MODEL
+
+    def physical_level(self, level: float) -> float:
+        """The slider's level in the degradation's units (salt and pepper: percent -> fraction)."""
+        return level / 100 if self.degradation == "salt_and_pepper" else level
+
+
+NOISES: dict[str, Noise] = {
+    "gaussian": Noise("Gaussian", "denoise", (0, 100), "sigma on the 0-255 scale", "nlm"),
+    "poisson": Noise("Poisson (photon)", "poisson", (1, 1000), "peak photon count", "nlm"),
+    "salt_and_pepper": Noise("Salt and pepper", "salt_and_pepper", (0, 50), "percent of pixels", "median"),
+    "real": Noise("The photo's own noise", None, (0, 100), "ignored: the level is estimated", "nlm"),
+}
+
+
+def problem(key: str) -> Problem:
+    """The Enhance problem called ``key``, or a sentence naming the choices."""
+    if key not in PROBLEMS:
+        raise ValueError(f"Unknown problem {key!r}. Choose one of: {', '.join(PROBLEMS)}.")
+    return PROBLEMS[key]
+
+
+def noise(key: str) -> Noise:
+    """The Denoise tab's noise kind called ``key``, or a sentence naming the choices."""
+    if key not in NOISES:
+        raise ValueError(f"Unknown noise type {key!r}. Choose one of: {', '.join(NOISES)}.")
+    return NOISES[key]
