@@ -37,6 +37,9 @@ class RestorationConfig(Config):
     blocks: tuple[int, ...] = (1, 1, 2)  # residual blocks per resolution, in the encoder and the decoder
     latent_channels: int = 4  # channels of z at the lowest resolution
     posterior_width: int = 32
+    # How z reaches the finer levels: "nearest" repeats each latent cell over a block (the first models;
+    # their sample spread shows the block grid), "bilinear" blends neighbouring cells smoothly.
+    latent_upsample: str = "nearest"
     conditions: tuple[str, ...] = ()  # problems the model can be told (one input map each); none of them = blind
 
     @classmethod
@@ -49,6 +52,8 @@ class RestorationConfig(Config):
         self.widths = tuple(int(w) for w in self.widths)
         self.blocks = tuple(int(b) for b in self.blocks)
         self.conditions = tuple(self.conditions)
+        if self.latent_upsample not in ("nearest", "bilinear"):
+            raise ValueError(f"latent_upsample is 'nearest' or 'bilinear', got {self.latent_upsample!r}")
         if len(self.widths) != len(self.blocks) or not self.widths:
             raise ValueError(f"widths {self.widths} and blocks {self.blocks} need one entry per resolution")
 
@@ -127,11 +132,13 @@ class RestorationDecoder(nn.Module):
         # easily ignore it behind the skip connections.
         self.inject = nn.ModuleList(nn.Conv2d(cfg.latent_channels, w, 1) for w in widths[:-1])
         self.tail = nn.Conv2d(widths[0], cfg.image_channels, 3, padding=1)
+        self.latent_upsample = cfg.latent_upsample
 
     def forward(self, z: torch.Tensor, feats: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
         h = self.levels[-1](self.join(torch.cat([feats[-1], z], dim=1)))
         for i in reversed(range(len(feats) - 1)):
-            z_up = F.interpolate(z, size=feats[i].shape[-2:], mode="nearest")
+            z_up = F.interpolate(z, size=feats[i].shape[-2:], mode=self.latent_upsample,
+                                 **({"align_corners": False} if self.latent_upsample == "bilinear" else {}))
             h = self.levels[i](self.ups[i](h) + feats[i] + self.inject[i](z_up))
         return y + self.tail(h)
 
