@@ -15,7 +15,7 @@ def test_every_problem_names_a_degradation_condition_method_and_model_that_exist
     assert row.degradation in DEGRADATIONS and row.classical in classical.METHODS
     assert row.condition is None or row.condition in CONDITIONS
     assert row.model in RESTORATION_MODELS
-    assert 0 <= row.level(0.0) and 0 <= row.level(1.0)
+    assert row.level(0.0) >= 0 and row.level(1.0) >= 0
 
 
 @pytest.mark.parametrize("key", list(problems.NOISES))
