@@ -99,9 +99,13 @@ def test_unknown_method_is_refused(tmp_path, data):
                     "--json", str(tmp_path / "x.json")])
 
 
-def test_a_missing_folder_is_one_line(tmp_path):
+def test_a_missing_folder_or_a_broken_image_is_one_line(tmp_path, data):
     with pytest.raises(SystemExit, match="no image folder at"):
         bench.main(["--task", "denoise", "--level", "25", "--data", str(tmp_path / "nowhere"), "--methods", "noisy",
+                    "--json", str(tmp_path / "x.json")])
+    (data / "c_broken.png").write_text("not a PNG")
+    with pytest.raises(SystemExit, match="c_broken.png cannot be read as an image"):
+        bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy",
                     "--json", str(tmp_path / "x.json")])
 
 

@@ -54,7 +54,11 @@ def load_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]
         raise SystemExit(f"no images in {folder}")
     out = []
     for p in paths:
-        im = Image.open(p)
+        try:
+            im = Image.open(p)
+            im.load()
+        except (OSError, ValueError) as err:  # a benchmark scores every image: a broken one stops it, in one line
+            raise SystemExit(f"{p} cannot be read as an image ({err}); remove it or fix it") from None
         out.append((p.name, np.asarray(im.convert("L" if im.mode in ("L", "I;16", "I", "1") else "RGB"))))
     return out
 
