@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from vae_demo.core.hub import bundled_path, load_checkpoint, load_model
 from vae_demo.generative.inference import interpolate, sample
+
+ROOT = Path(__file__).resolve().parent.parent
 
 GOALS = {"app_start_to_first_request_s": 5.0, "sample64_ms": 50.0, "interp16_ms": 100.0}
 MODELS = {"mnist-vae": "", "faces-vae": "faces_"}  # model name -> prefix of its metric names
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for i, r in enumerate([header, *rows]):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
     for k, why in skipped.items():

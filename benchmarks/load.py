@@ -28,10 +28,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from vae_demo.demo.examples import PHOTO_EXAMPLES, skimage_data_path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PHOTOS = [str(skimage_data_path(f)) for f in PHOTO_EXAMPLES.values()]
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from vae_demo.generative.data import dynamic_binarize, load_mnist
 from vae_demo.core.device import pick_device
-from vae_demo.generative.evaluate import evaluate
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.generative.data import dynamic_binarize, load_mnist
+from vae_demo.generative.evaluate import evaluate
 
 # Test NLL in nats on dynamically binarised MNIST, as reproduced by pythae (Chadebec et al., 2022).
 REFERENCES = {"VAE": 89.78, "IWAE": 86.82, "VAMP": 85.79}
@@ -47,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -19,25 +19,23 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.restoration.restore import restore
 
+ROOT = Path(__file__).resolve().parent.parent
 GOAL_512_S = 0.5
 
 BIG_SCRIPT = """
 import json, resource, sys, time, torch
-sys.path.insert(0, sys.argv[1])
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.restoration.restore import restore
-torch.set_num_threads(int(sys.argv[3]))
-model = load_checkpoint(sys.argv[2], sys.argv[4])
+torch.set_num_threads(int(sys.argv[2]))
+model = load_checkpoint(sys.argv[1], sys.argv[3])
 y = torch.rand(1, 3, 4096, 4096)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 restore(model, y, 25, tile=512, overlap=64)
-if sys.argv[4] == "cuda":
+if sys.argv[3] == "cuda":
     torch.cuda.synchronize()
 seconds = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -86,8 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
         report["metrics"][name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     report["metrics"]["megapixels_per_s_512"] = 512 * 512 / 1e6 / report["metrics"]["restore_512_mode_s"]["median"]
     if not args.skip_big:
-        done = subprocess.run([sys.executable, "-c", BIG_SCRIPT, str(ROOT), args.checkpoint, str(args.threads),
-                               args.device], capture_output=True, text=True, check=True)
+        done = subprocess.run([sys.executable, "-c", BIG_SCRIPT, args.checkpoint, str(args.threads), args.device],
+                              capture_output=True, text=True, check=True)
         big = json.loads(done.stdout.strip().splitlines()[-1])
         big["megapixels_per_s"] = 4096 * 4096 / 1e6 / big["seconds"]
         report["metrics"]["restore_4096_tiled"] = big

@@ -10,30 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 from vae_demo.core.model_card import write_restoration_card
-
-ORDER = ("noisy", "bicubic", "vae", "vae_mean", "bm3d", "nlm", "tv", "median", "richardson_lucy", "unsharp",
-         "gamma", "clahe")
-TASK_NAMES = {"denoise": "Gaussian noise sigma", "jpeg": "JPEG quality", "sr": "SR x", "deblur": "Gaussian blur sigma",
-              "lowlight": "low light, exposure"}
-
-
-def table(reports: list[dict]) -> str:
-    methods = [m for m in ORDER if any(m in r["methods"] for r in reports)]
-    methods += sorted({m for r in reports for m in r["methods"]} - set(methods))
-    lines = ["| task | data (images) | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-    for r in reports:
-        label = f"{TASK_NAMES.get(r['task'], r['task'])} {r['level']:g}".replace("x ", "x")
-        cells = []
-        for m in methods:
-            v = r["methods"].get(m)
-            cells.append(f"{v['psnr']:.2f} / {v['ssim']:.3f} ({v['sec_per_image']:.2f} s)" if v else "")
-        lines.append(f"| {label} | {Path(r['data']).name} ({r['n_images']}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+from vae_demo.restoration.benchmark import sort_reports, table
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -41,10 +21,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("results", nargs="+", type=Path)
     p.add_argument("--card", type=Path, help="checkpoint folder whose README.md to rewrite with the table")
     args = p.parse_args(argv)
-    reports = [json.loads(path.read_text()) for path in args.results]
-    reports = [r for r in reports if "task" in r and "methods" in r]  # skip other JSON (e.g. restore_speed.json)
-    reports.sort(key=lambda r: (list(TASK_NAMES).index(r["task"]) if r["task"] in TASK_NAMES else 99,
-                                Path(r["data"]).name, r["level"]))
+    reports = sort_reports([json.loads(path.read_text()) for path in args.results])
     text = "PSNR (dB) / SSIM (seconds per image), from `benchmarks/restore.py`:\n\n" + table(reports)
     print(text)
     if args.card:

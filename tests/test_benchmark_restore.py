@@ -1,9 +1,13 @@
-"""benchmarks/restore.py keeps its interface: arguments, table, JSON layout, protocol details."""
+"""benchmarks/restore.py keeps its interface (arguments, table, JSON layout); the protocol details of
+vae_demo.restoration.benchmark behind it."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
+from vae_demo.restoration import benchmark
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 spec = importlib.util.spec_from_file_location("restore_benchmark", ROOT / "benchmarks" / "restore.py")
@@ -83,7 +88,7 @@ def test_sr_is_scored_on_luma_without_the_border():
     out = ref.copy()
     out[:2] = 0  # damage only inside the 2-pixel border
     out[..., 2] = 50  # and only blue, which Y weighs little
-    psnr, _ = bench.score(out / 255, ref / 255, "sr", 2)
+    psnr, _ = benchmark.score(out / 255, ref / 255, "sr", 2)
     y_error = 24.966 * 50 / 255  # BT.601: the blue change moves Y by this much; the black rows are cropped
     assert psnr == pytest.approx(20 * np.log10(255 / y_error), abs=0.05)
 
@@ -92,3 +97,29 @@ def test_unknown_method_is_refused(tmp_path, data):
     with pytest.raises(SystemExit, match="unknown methods"):
         bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "magic",
                     "--json", str(tmp_path / "x.json")])
+
+
+def test_a_missing_folder_or_a_broken_image_is_one_line(tmp_path, data):
+    with pytest.raises(SystemExit, match="no image folder at"):
+        bench.main(["--task", "denoise", "--level", "25", "--data", str(tmp_path / "nowhere"), "--methods", "noisy",
+                    "--json", str(tmp_path / "x.json")])
+    (data / "c_broken.png").write_text("not a PNG")
+    with pytest.raises(SystemExit, match="c_broken.png cannot be read as an image"):
+        bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy",
+                    "--json", str(tmp_path / "x.json")])
+
+
+def test_the_table_has_one_row_per_run_in_task_order(tmp_path, data):
+    sr = run(tmp_path, "--task", "sr", "--level", "2", "--data", str(data), "--methods", "bicubic")
+    noise = run(tmp_path, "--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy,tv")
+    text = benchmark.table(benchmark.sort_reports([sr, {"not": "a report"}, noise]))
+    lines = text.splitlines()
+    assert lines[0] == "| task | data (images) | noisy | bicubic | tv |"
+    assert lines[2].startswith("| Gaussian noise sigma 25 | images (2) |") and lines[3].startswith("| SR x2 |")
+
+
+def test_the_script_runs_as_a_command():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # CI installs the project (pip install -e .); this works either way
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "restore.py"), "--help"], capture_output=True,
+                          text=True, env=env, timeout=120, check=True)
+    assert "--task {denoise,jpeg,sr,deblur,lowlight}" in done.stdout and "--json JSON" in done.stdout

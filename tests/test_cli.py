@@ -1,12 +1,17 @@
-"""``python -m vae_demo``: config overrides, a short training run, sampling and evaluation."""
+"""``vae-demo`` / ``python -m vae_demo``: config overrides, training, sampling, evaluation, restore, app."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from conftest import folder_run, write_checkpoint
+from conftest import ROOT, folder_run, skip_without_bundled, write_checkpoint
 from PIL import Image
 
 from vae_demo.cli import apply_overrides, main
@@ -113,3 +118,140 @@ def test_with_an_ema_the_exported_weights_are_the_average(tmp_path, monkeypatch)
     plain, ema = load_checkpoint(tmp_path / "plain", "cpu"), load_checkpoint(tmp_path / "ema", "cpu")
     assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), ema.state_dict().values(),
                                                        strict=True))
+
+
+# --- vae-demo restore -------------------------------------------------------------------------------------------
+
+
+def photo_folder(tmp_path) -> Path:
+    """Two small photos (colour PNG, grey JPEG) and a file named like an image that is not one."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    smooth = Image.fromarray(rng.integers(0, 255, (5, 7, 3), dtype=np.uint8)).resize((56, 40), Image.BICUBIC)
+    smooth.save(folder / "a.png")
+    smooth.convert("L").resize((32, 48)).save(folder / "b.jpg")
+    (folder / "broken.png").write_text("this is not a picture")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@skip_without_bundled("restore-vae")
+def test_restore_a_folder_writes_pngs_and_reports_the_unreadable_file(tmp_path, capsys):
+    folder = photo_folder(tmp_path)
+    before = snapshot(folder)
+    out = tmp_path / "restored"
+    main(["restore", str(folder), "--out", str(out), "--problem", "noise", "--samples", "2", "--std-maps"])
+    assert snapshot(folder) == before, "the inputs are untouched"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["a_restored.png", "a_sample1.png", "a_sample2.png", "a_std.png",
+                     "b_restored.png", "b_sample1.png", "b_sample2.png", "b_std.png"]
+    with Image.open(out / "a_restored.png") as a, Image.open(out / "b_restored.png") as b:
+        assert (a.size, a.mode, b.size, b.mode) == ((56, 40), "RGB", (32, 48), "L")
+    with Image.open(out / "a_std.png") as std:
+        assert std.size == (56, 40)
+    captured = capsys.readouterr()
+    reported = [line for line in captured.err.splitlines() if "broken.png" in line]
+    assert len(reported) == 1 and reported[0].startswith("skipped ") and "not an image" in reported[0]
+    assert "restored 2 of 3 inputs" in captured.out
+
+
+@skip_without_bundled("restore-vae")
+def test_restore_x2_enlarges_and_nothing_restored_exits_nonzero(tmp_path):
+    folder = photo_folder(tmp_path)
+    main(["restore", str(folder / "a.png"), "--out", str(tmp_path / "big"), "--problem", "x2"])
+    with Image.open(tmp_path / "big" / "a_restored.png") as img:
+        assert img.size == (112, 80)
+    with pytest.raises(SystemExit, match="nothing was restored"):
+        main(["restore", str(folder / "broken.png"), str(tmp_path / "missing.png"), "--out", str(tmp_path / "none")])
+
+
+def test_restore_refuses_to_overwrite_an_input(tmp_path):
+    folder = photo_folder(tmp_path)
+    Image.new("RGB", (20, 20)).save(folder / "a_restored.png")  # a.png's output name, already an input
+    before = snapshot(folder)
+    with pytest.raises(SystemExit, match="refusing to overwrite the input .*a_restored.png"):
+        main(["restore", str(folder), "--out", str(folder)])
+    with pytest.raises(SystemExit, match="is a file"):
+        main(["restore", str(folder / "a.png"), "--out", str(folder / "b.jpg")])
+    assert snapshot(folder) == before, "nothing was written"
+
+
+def test_restore_checks_its_options(tmp_path):
+    folder = photo_folder(tmp_path)
+    with pytest.raises(SystemExit, match="--level is the noise level"):
+        main(["restore", str(folder), "--out", str(tmp_path / "o"), "--problem", "blur", "--level", "2"])
+    with pytest.raises(SystemExit, match="--std-maps needs --samples 2"):
+        main(["restore", str(folder), "--out", str(tmp_path / "o"), "--samples", "1", "--std-maps"])
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_command_lines_choices_are_the_modules(tmp_path):
+    from vae_demo import batch_restore, cli
+    from vae_demo.restoration import benchmark, problems
+
+    assert cli.PROBLEMS == tuple(problems.PROBLEMS) == batch_restore.PROBLEMS
+    assert cli.EVAL_TASKS == benchmark.BENCH_TASKS
+    assert batch_restore.STD_MAP_SAMPLES == 4  # the number restore --help gives
+
+
+# --- eval without data, train --download, app ------------------------------------------------------------------
+
+
+@skip_without_bundled("mnist-vae")
+def test_eval_without_data_is_one_clear_line(tmp_path):
+    checkpoint = str(ROOT / "checkpoints" / "mnist-vae")
+    with pytest.raises(SystemExit) as nowhere:
+        main(["eval", "--checkpoint", checkpoint, "--data", str(tmp_path / "nowhere")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as empty:
+        main(["eval", "--checkpoint", checkpoint, "--data", str(tmp_path / "empty")])
+    for err, says in ((nowhere, "no test data at"), (empty, "no MNIST test set under")):
+        message = str(err.value.code)
+        assert says in message and "\n" not in message and "--download" not in message
+
+
+def test_eval_without_data_through_python_m(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # CI installs the project (pip install -e .); this works either way
+    done = subprocess.run([sys.executable, "-m", "vae_demo", "eval", "--checkpoint", str(ROOT / "checkpoints" /
+                           "restore-vae"), "--data", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"eval: no test data at {tmp_path / 'nowhere'}: give --data a folder "
+                                                "of clean photos"]
+
+
+def test_train_download_with_the_restoration_config_is_a_note(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"task": "restoration", "model": {"name": "tiny-restore"}, "batch_size": 2}))
+    with pytest.raises(SystemExit, match="^train: .*CBSD432"):
+        main(["train", "--config", str(config), "--data", str(tmp_path / "nodata"), "--download", "--max-steps", "1"])
+    assert "--download is ignored" in capsys.readouterr().err
+
+
+def test_app_help_and_a_missing_app(tmp_path, monkeypatch, capsys):
+    from vae_demo import cli
+
+    with pytest.raises(SystemExit) as done:
+        main(["app", "--help"])
+    assert done.value.code == 0 and "--port" in capsys.readouterr().out
+    assert cli.APP_PATH == ROOT / "app.py", "the app at the root of the checkout the package lives in"
+    monkeypatch.setattr(cli, "APP_PATH", tmp_path / "app.py")
+    with pytest.raises(SystemExit, match="no app.py at"):
+        main(["app"])
+
+
+def test_app_runs_app_py_as_a_script(tmp_path, monkeypatch):
+    from vae_demo import cli
+
+    fake = tmp_path / "app.py"
+    fake.write_text("import os, pathlib\nif __name__ == '__main__':\n"
+                    "    pathlib.Path(__file__).with_name('ran').write_text(os.environ['GRADIO_SERVER_PORT'])\n")
+    monkeypatch.setattr(cli, "APP_PATH", fake)
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7860")  # restored after the test
+    main(["app", "--port", "7999"])
+    assert (tmp_path / "ran").read_text() == "7999"

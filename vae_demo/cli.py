@@ -1,16 +1,20 @@
-"""Command line: ``python -m vae_demo {train,eval,sample,push} ...``.
+"""Command line: ``vae-demo {train,eval,sample,push,restore,app} ...`` (or ``python -m vae_demo ...``).
 
-    python -m vae_demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
+    vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
         [--max-steps N] [--resume] [model.latent_dim=16 trainer.lr=0.0005 ...]
-    python -m vae_demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
-    python -m vae_demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
-    HF_TOKEN=... python -m vae_demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
+    vae-demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
+    vae-demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
+    HF_TOKEN=... vae-demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
+    vae-demo restore photos/ scan.jpg "old/*.png" --out restored/ --problem noise [--samples 4] [--std-maps]
+    vae-demo app [--port 7860]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from pathlib import Path
 
 import torch
@@ -18,6 +22,11 @@ import torch
 # Where --data points when it is not given (the layout of this project's development machines).
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "olivetti": "../shared/data/olivetti-faces",
                 "restoration": "../shared/data/train", "fashion-mnist": "data", "cifar10": "data"}
+DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/data/val/Set12"}
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
+# Spelled out so that --help stays fast (tests check them against the modules behind them).
+EVAL_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")  # vae_demo.restoration.benchmark.BENCH_TASKS
+PROBLEMS = ("auto", "noise", "blur", "jpeg", "x2", "x4", "lowlight")  # vae_demo.restoration.problems.PROBLEMS
 
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
@@ -78,10 +87,17 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_steps = args.max_steps
     run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
     extra = {"download": True} if args.download else {}
+    if args.download and raw["family"] == "restoration":
+        print("note: --download is ignored: the restoration data are image folders (CBSD432, Train400) that "
+              "torchvision cannot fetch", file=sys.stderr)
+        extra = {}
     data = args.data or DEFAULT_DATA.get(raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist"))
     if data is None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
-    train_fn(run, data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
+    try:
+        train_fn(run, data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
+    except FileNotFoundError as err:  # the data are missing: one line, not a traceback
+        raise SystemExit(f"train: {err}") from None
 
 
 def eval_command(args: argparse.Namespace) -> None:
@@ -89,18 +105,30 @@ def eval_command(args: argparse.Namespace) -> None:
     from vae_demo.restoration.model import RestorationVAE
 
     model = load_checkpoint(args.checkpoint, "cpu")
-    if isinstance(model, RestorationVAE):
-        import runpy
+    restoration = isinstance(model, RestorationVAE)
+    data = args.data or DEFAULT_EVAL_DATA["restoration" if restoration else "vae"]
+    if not Path(data).is_dir():
+        raise SystemExit(f"eval: no test data at {data}: give --data "
+                         + ("a folder of clean photos" if restoration else "the folder that holds MNIST/raw"))
+    if restoration:
+        from vae_demo.restoration.benchmark import print_summary, run_benchmark
 
-        bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "restore.py"))
-        bench["main"](["--task", args.task, "--level", str(args.level), "--data", args.data, "--methods", "noisy,vae",
-                       "--checkpoint", args.checkpoint, "--json", args.json or "/dev/null"]
-                      + (["--limit", str(args.limit)] if args.limit else []))
+        report = run_benchmark(args.task, args.level, data, methods="noisy,vae", limit=args.limit,
+                               checkpoint=args.checkpoint)
+        print_summary(report)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         return
     from vae_demo.generative.data import dynamic_binarize, load_mnist
     from vae_demo.generative.evaluate import evaluate
 
-    images, _ = load_mnist(args.data, train=False)
+    if (model.config.image_size, model.config.in_channels) != (28, 1):
+        raise SystemExit(f"eval: the test ELBO / NLL is measured on MNIST digits; {model.config.name} is a "
+                         f"{model.config.image_size}x{model.config.image_size} model")
+    try:
+        images, _ = load_mnist(data, train=False)
+    except FileNotFoundError:
+        raise SystemExit(f"eval: no MNIST test set under {data} (expected {data}/MNIST/raw/t10k-*-ubyte.gz)") from None
     images = images[: args.limit] if args.limit else images
     if model.config.likelihood in ("bernoulli", "continuous_bernoulli"):
         images = dynamic_binarize(images, torch.Generator().manual_seed(0))
@@ -132,8 +160,40 @@ def push_command(args: argparse.Namespace) -> None:
     print(f"pushed {args.checkpoint} to {args.repo_id}: {url}")
 
 
+def restore_command(args: argparse.Namespace) -> None:
+    from vae_demo.batch_restore import restore_files
+
+    outcome = restore_files(args.inputs, args.out, problem=args.problem, samples=args.samples or 0,
+                            std_maps=args.std_maps, level=args.level, seed=args.seed, checkpoint=args.checkpoint)
+    total = len(outcome.restored) + len(outcome.skipped)
+    print(f"restored {len(outcome.restored)} of {total} inputs into {args.out}"
+          + (f"; skipped {len(outcome.skipped)} (reasons above)" if outcome.skipped else ""))
+    if not outcome.restored:
+        raise SystemExit("nothing was restored")
+
+
+def app_command(args: argparse.Namespace) -> None:
+    import importlib.util
+    import runpy
+
+    if not APP_PATH.is_file():
+        raise SystemExit(f"no app.py at {APP_PATH}: `vae-demo app` runs the app of a source checkout "
+                         "(git clone, then pip install -e .); or run `python app.py` there")
+    if importlib.util.find_spec("gradio") is None:
+        raise SystemExit("the app needs Gradio: pip install -r requirements.txt (or pip install -e '.[app]')")
+    if args.host:
+        os.environ["GRADIO_SERVER_NAME"] = args.host
+    if args.port:
+        os.environ["GRADIO_SERVER_PORT"] = str(args.port)
+    runpy.run_path(str(APP_PATH), run_name="__main__")  # exactly `python app.py`: its own launch settings
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vae_demo")
+    """Parse the command line and run the command (a failure the user can fix exits with one line)."""
+    from vae_demo.core.hub import CheckpointError
+
+    prog = "python -m vae_demo" if Path(sys.argv[0]).name == "__main__.py" else "vae-demo"
+    parser = argparse.ArgumentParser(prog=prog, description="What variational autoencoders can do for images.")
     parser.add_argument("--threads", type=int, help="CPU threads for torch")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -151,9 +211,11 @@ def main(argv: list[str] | None = None) -> None:
 
     ev = sub.add_parser("eval", help="test ELBO / NLL of a VAE, or restoration PSNR of a restoration model")
     ev.add_argument("--checkpoint", required=True)
-    ev.add_argument("--data", required=True, help="MNIST root, or a folder of clean photos")
+    ev.add_argument("--data", help="MNIST root, or a folder of clean photos (default: ../shared/data/mnist, "
+                    "../shared/data/val/Set12)")
     ev.add_argument("--k", type=int, default=0, help="importance samples for the NLL (0: ELBO only)")
-    ev.add_argument("--task", default="denoise", help="restoration task (see benchmarks/restore.py)")
+    ev.add_argument("--task", default="denoise", choices=EVAL_TASKS,
+                    help="restoration task (as benchmarks/restore.py)")
     ev.add_argument("--level", type=float, default=25.0)
     ev.add_argument("--limit", type=int)
     ev.add_argument("--json", help="also write the metrics here")
@@ -175,10 +237,35 @@ def main(argv: list[str] | None = None) -> None:
     pu.add_argument("--revision", help="branch to commit to")
     pu.set_defaults(fn=push_command)
 
+    re_ = sub.add_parser("restore", help="restore photo files, folders or globs with the restoration VAE",
+                         description="Restore photos into --out as NAME_restored.png (PNG). Unreadable files are "
+                         "skipped with a reason; the exit code is nonzero only if nothing was restored. An input "
+                         "is never overwritten.")
+    re_.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (not recursive) or glob patterns")
+    re_.add_argument("--out", required=True, help="folder for the outputs (created if missing)")
+    re_.add_argument("--problem", default="auto", choices=PROBLEMS,
+                     help="what to fix (default auto: the model works it out); x2 / x4 enlarge the photo")
+    re_.add_argument("--level", type=float, metavar="SIGMA",
+                     help="noise level (sigma, 0-255 scale) for --problem noise; default: estimated from the photo")
+    re_.add_argument("--samples", type=int, metavar="K", help="also write K posterior samples, NAME_sample1.png ...")
+    re_.add_argument("--std-maps", action="store_true", help="also write NAME_std.png, the per-pixel std of the "
+                     "samples as a heat map (K = 4 without --samples)")
+    re_.add_argument("--seed", type=int, default=0, help="seed of the posterior samples")
+    re_.add_argument("--checkpoint", help="restoration model folder (default: restore-vae, bundled or from the Hub)")
+    re_.set_defaults(fn=restore_command)
+
+    ap = sub.add_parser("app", help="run the Gradio app (app.py) on http://127.0.0.1:7860")
+    ap.add_argument("--host", help="address to bind (default 127.0.0.1; sets GRADIO_SERVER_NAME)")
+    ap.add_argument("--port", type=int, help="port (default 7860; sets GRADIO_SERVER_PORT)")
+    ap.set_defaults(fn=app_command)
+
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    args.fn(args)
+    try:
+        args.fn(args)
+    except CheckpointError as err:
+        raise SystemExit(f"{args.command}: {err}") from None
 
 
 if __name__ == "__main__":

@@ -21,9 +21,13 @@ def to_8bit(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.round(np.clip(a.astype(np.float64), 0.0, 1.0) * 255.0)
 
 
-def psnr(reference: torch.Tensor | np.ndarray, x: torch.Tensor | np.ndarray) -> float:
-    """PSNR in dB of ``x`` against ``reference`` (same shape, values in [0, 1]) after rounding to 8 bits."""
-    mse = float(np.mean((to_8bit(reference) - to_8bit(x)) ** 2))
+def psnr(reference: torch.Tensor | np.ndarray, x: torch.Tensor | np.ndarray, rounded: bool = True) -> float:
+    """PSNR in dB of ``x`` against ``reference`` (same shape, values in [0, 1]) after rounding to 8 bits;
+    ``rounded=False`` skips the rounding, for values derived from 8-bit images (the luma of an RGB photo)."""
+    if rounded:
+        mse = float(np.mean((to_8bit(reference) - to_8bit(x)) ** 2))
+    else:
+        mse = float(np.mean((np.asarray(reference, np.float64) - np.asarray(x, np.float64)) ** 2)) * 255.0**2
     return PSNR_CAP if mse == 0 else min(PSNR_CAP, 10 * math.log10(255.0**2 / mse))
 
 

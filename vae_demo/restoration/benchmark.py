@@ -1,0 +1,198 @@
+"""The restoration benchmark protocol: the VAE beside classical methods on the same degraded inputs.
+
+Every image of a folder (sorted by name; grey images stay grey) is degraded once with one generator
+seeded by ``seed``, every method restores those same inputs, and the report gives the mean PSNR,
+mean SSIM and seconds per image of each. Outputs are clipped to [0, 1] and rounded to 8 bits against
+the 8-bit original; denoising and the other tasks are scored on the full image in its own colour
+space; SR (``level`` = scale) on the Y channel (ITU-R BT.601, as MATLAB's rgb2ycbcr) with ``scale``
+pixels cropped from each border, from the bicubic upsampling of the bicubic (antialiased)
+downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1].
+
+``benchmarks/restore.py`` (one run) and ``benchmarks/restore_table.py`` (the markdown table) are
+command lines over this module, and so is ``vae-demo eval`` on a restoration checkpoint.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vae_demo.core.device import make_generator
+from vae_demo.core.hub import load_checkpoint
+from vae_demo.core.images import IMAGE_SUFFIXES
+from vae_demo.core.metrics import psnr, ssim
+from vae_demo.restoration.classical import METHODS, run_classical
+from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
+from vae_demo.restoration.restore import posterior_stats, restore
+
+BENCH_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")
+DEFAULT_METHODS = {
+    "denoise": "noisy,vae,bm3d,nlm,tv",
+    "jpeg": "noisy,vae,tv",
+    "sr": "bicubic,vae",
+    "deblur": "noisy,vae,richardson_lucy,unsharp",
+    "lowlight": "noisy,vae,gamma,clahe",
+}
+# The table's column order and row labels.
+ORDER = ("noisy", "bicubic", "vae", "vae_mean", "bm3d", "nlm", "tv", "median", "richardson_lucy", "unsharp",
+         "gamma", "clahe")
+TASK_NAMES = {"denoise": "Gaussian noise sigma", "jpeg": "JPEG quality", "sr": "SR x", "deblur": "Gaussian blur sigma",
+              "lowlight": "low light, exposure"}
+
+
+def load_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
+    """(file name, uint8 HxW or HxWx3 array) of the first ``limit`` images of ``folder``, by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SystemExit(f"no image folder at {folder}: give --data a folder of clean images")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    if not paths:
+        raise SystemExit(f"no images in {folder}")
+    out = []
+    for p in paths:
+        try:
+            im = Image.open(p)
+            im.load()
+        except (OSError, ValueError) as err:  # a benchmark scores every image: a broken one stops it, in one line
+            raise SystemExit(f"{p} cannot be read as an image ({err}); remove it or fix it") from None
+        out.append((p.name, np.asarray(im.convert("L" if im.mode in ("L", "I;16", "I", "1") else "RGB"))))
+    return out
+
+
+def to_tensor(a: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    return t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
+
+
+def to_array(t: torch.Tensor) -> np.ndarray:
+    a = t[0].permute(1, 2, 0).cpu().numpy()
+    return a[..., 0] if a.shape[-1] == 1 else a
+
+
+def quantise(a: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+
+
+def y_channel(a: np.ndarray) -> np.ndarray:
+    """BT.601 luma on the 16-235 scale, as MATLAB's rgb2ycbcr (the SR convention)."""
+    if a.ndim == 2:
+        return a.astype(np.float64)
+    a = a.astype(np.float64) / 255
+    return 16 + 65.481 * a[..., 0] + 128.553 * a[..., 1] + 24.966 * a[..., 2]
+
+
+def score(out: np.ndarray, ref: np.ndarray, task: str, scale: int) -> tuple[float, float]:
+    """(PSNR, SSIM) of an output in [0, 1] against the reference, both rounded to 8 bits first."""
+    out, ref = quantise(out), quantise(ref)
+    if task == "sr":
+        out, ref = y_channel(out), y_channel(ref)
+        out, ref = out[scale:-scale, scale:-scale], ref[scale:-scale, scale:-scale]
+    return psnr(ref / 255, out / 255, rounded=False), ssim(ref, out)
+
+
+def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, degraded input at the reference's size)."""
+    x = to_tensor(clean / 255.0)
+    if task == "sr":
+        s = round(level)
+        h, w = (d - d % s for d in x.shape[-2:])
+        x = x[..., :h, :w]
+        y = resize(degrade(x, "sr", s, g), (h, w))
+    else:
+        y = degrade(x, task, level, g)
+    return to_array(x), to_array(y)
+
+
+def run_benchmark(task: str, level: float, data: str | Path, methods: str | None = None, limit: int | None = None,
+                  seed: int = 0, checkpoint: str = "checkpoints/restore-vae", samples: int = 8,
+                  blind: bool = False) -> dict:
+    """One benchmark run: the report (JSON-ready), printing each method's line as it finishes.
+
+    ``methods`` is comma-separated (default: ``DEFAULT_METHODS[task]``); ``samples`` is K for
+    ``vae_mean``; ``blind`` does not tell the VAE the task (the noise level is still given).
+    """
+    chosen = (methods or DEFAULT_METHODS[task]).split(",")
+    unknown = [m for m in chosen if m not in {"noisy", "vae", "vae_mean", *METHODS}]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}")
+    model = load_checkpoint(checkpoint, "cpu") if {"vae", "vae_mean"} & set(chosen) else None
+    images = load_images(Path(data), limit)
+    g = make_generator(seed)
+    cases = [(name, *degrade_one(a, task, level, g)) for name, a in images]
+    sigma = noise_sigma_of(task, level)
+    scale = round(level) if task == "sr" else 0
+    told = None if blind else DEGRADATIONS[task].condition
+
+    results = {}
+    for method in chosen:
+        per_image, seconds, stats = [], [], []
+        for name, ref, inp in cases:
+            start = time.perf_counter()
+            if method == "noisy":
+                out = inp
+            elif method in ("vae", "vae_mean"):
+                k = samples if method == "vae_mean" else 0
+                r = restore(model, to_tensor(inp), noise_sigma=sigma, samples=k, generator=make_generator(seed),
+                            condition=told)
+                out = to_array(r.mean if k else r.mode)
+            else:
+                out = run_classical(method, inp, task, level)
+            seconds.append(time.perf_counter() - start)
+            if method == "vae":  # not timed: how much the latent carries, and how much samples differ
+                stats.append(posterior_stats(model, to_tensor(ref), to_tensor(inp), sigma, 4, make_generator(seed),
+                                             told))
+            psnr, ssim = score(out, ref, task, scale)
+            per_image.append({"name": name, "psnr": round(psnr, 4), "ssim": round(ssim, 5)})
+        results[method] = {
+            "psnr": round(statistics.fmean(r["psnr"] for r in per_image), 3),
+            "ssim": round(statistics.fmean(r["ssim"] for r in per_image), 4),
+            "sec_per_image": round(statistics.fmean(seconds), 4),
+            "per_image": per_image,
+        }
+        if stats:  # KL(q(z|clean, degraded) || p(z|degraded)) per image, and the spread of 4 samples
+            results[method]["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
+            results[method]["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
+        print(f"  {method:16s} PSNR {results[method]['psnr']:7.3f}  SSIM {results[method]['ssim']:.4f}  "
+              f"{results[method]['sec_per_image']:.3f} s/image", flush=True)
+        if stats:
+            print(f"  {'':16s} KL per image {results[method]['kl_per_image']:.1f} nats, "
+                  f"sample spread {results[method]['sample_std_255']:.2f} (0-255)", flush=True)
+
+    return {"task": task, "level": level, "data": str(data), "n_images": len(cases), "blind": blind, "seed": seed,
+            "checkpoint": checkpoint if model else None, "threads": torch.get_num_threads(), "methods": results}
+
+
+def print_summary(report: dict) -> None:
+    """The run's table: one line per method."""
+    header = (f"{report['task']} level {report['level']:g} on {report['data']} ({report['n_images']} images, "
+              f"seed {report['seed']})")
+    print(f"\n{header}\n{'method':16s} {'PSNR':>8s} {'SSIM':>7s} {'s/image':>9s}")
+    for m, r in report["methods"].items():
+        print(f"{m:16s} {r['psnr']:8.3f} {r['ssim']:7.4f} {r['sec_per_image']:9.3f}")
+
+
+def table(reports: list[dict]) -> str:
+    """A markdown table: one row per run (task, level, data), one column per method."""
+    methods = [m for m in ORDER if any(m in r["methods"] for r in reports)]
+    methods += sorted({m for r in reports for m in r["methods"]} - set(methods))
+    lines = ["| task | data (images) | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+    for r in reports:
+        label = f"{TASK_NAMES.get(r['task'], r['task'])} {r['level']:g}".replace("x ", "x")
+        cells = []
+        for m in methods:
+            v = r["methods"].get(m)
+            cells.append(f"{v['psnr']:.2f} / {v['ssim']:.3f} ({v['sec_per_image']:.2f} s)" if v else "")
+        lines.append(f"| {label} | {Path(r['data']).name} ({r['n_images']}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sort_reports(reports: list[dict]) -> list[dict]:
+    """Benchmark reports only (other JSON, e.g. restore_speed.json, is dropped), in the table's order."""
+    reports = [r for r in reports if "task" in r and "methods" in r]
+    return sorted(reports, key=lambda r: (list(TASK_NAMES).index(r["task"]) if r["task"] in TASK_NAMES else 99,
+                                          Path(r["data"]).name, r["level"]))
