@@ -30,6 +30,7 @@ from vae_demo.demo.gradio_support import (
     patch_gradio,
     quiet_inputs,
     same_for_everyone,
+    set_queue_size,
 )
 
 MAX_FILE_SIZE = "20mb"
@@ -299,7 +300,7 @@ def build_demo() -> gr.Blocks:
         model.change(endpoints.examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]],
                      api_name="examples", **HIDDEN, **LIGHT_QUEUE)
     _quiet_every_input(demo)
-    return demo.queue(max_size=MAX_QUEUE)
+    return set_queue_size(demo, MAX_QUEUE)
 
 
 @functools.cache
@@ -328,6 +329,8 @@ def main() -> None:
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), share=False,
                 max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(), mcp_server=mcp_setting(),
                 prevent_thread_lock=True)
+    # Started only now: started before build_demo(), its imports (torch, torchvision) delayed the page by half
+    # and did not bring the first /sample any sooner (2 busy cores).
     threading.Thread(target=endpoints.warm_up, name="warm-up", daemon=True).start()
     demo.block_thread()
 

@@ -372,6 +372,7 @@ def test_photos_queue_apart_from_the_small_models(demo):
     queues = {f.api_name: f.concurrency_id for f in demo.fns.values() if not f.api_name.startswith("load_example")}
     assert {name for name, queue in queues.items() if queue == "photo"} == {"enhance", "show_enhance", "denoise"}
     assert set(queues.values()) == {"photo", "light"}
+    assert demo._queue.max_size == 256, "at most 256 waiting events (set without rebuilding the app)"
 
 
 def test_first_views_are_computed_once_per_set_of_inputs(demo):
