@@ -133,7 +133,8 @@ def test_mcp_server_only_when_asked_and_possible(monkeypatch, capsys, env, insta
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: object() if installed and n == "mcp" else real(n, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda n, *a: (object() if installed else None) if n == "mcp" else real(n, *a))
     assert gradio_support.mcp_setting() is expected
     out = capsys.readouterr().out
     assert (said in out and out.count("\n") == 1) if said else out == ""
@@ -459,3 +460,19 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
     assert peak["cache"] <= len(start) + 40, summary
     assert after["cache"][0] <= before["cache"][0] + 10, summary
     assert not output.exists(), "the output folder outlived the server"
+
+
+@needs_weights
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("mcp") is None,
+                    reason='the mcp package (pip install "gradio[mcp]") is not installed')
+def test_mcp_tools_are_the_documented_endpoints(tmp_path):
+    """VAE_DEMO_MCP=1: the MCP server lists one tool per documented endpoint, described by its docstring."""
+    import json
+    import urllib.request
+
+    with running_app(tmp_path, {"VAE_DEMO_MCP": "1"}) as (url, _proc), \
+            urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=60) as response:
+        tools = {t["name"]: t for t in json.load(response)}
+    assert {f"/{name}" for name in tools} == DOCUMENTED
+    assert list(tools["sample"]["inputSchema"]["properties"]) == ["model_name", "n", "temperature", "seed"]
+    assert tools["enhance"]["description"].startswith("Fix one problem of a photo")
