@@ -29,10 +29,14 @@ def test_importing_writes_nothing():
     assert out.stdout.split() == ["None", "False"]
 
 
+def results(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name != "examples"]
+
+
 def test_one_folder_per_process(fresh_folder):
     a, b = outputs.new_path("a", ".png"), outputs.new_path("a", ".png")
-    assert a != b and a.parent == b.parent == fresh_folder
-    assert a.name.startswith("a-") and a.suffix == ".png" and a.exists()
+    assert a != b and a.parent.parent == b.parent.parent == fresh_folder
+    assert a.name == b.name == "a.png" and a.exists(), "a download keeps its plain name"
 
 
 def test_the_oldest_files_go_beyond_the_cap(fresh_folder, monkeypatch):
@@ -40,10 +44,8 @@ def test_the_oldest_files_go_beyond_the_cap(fresh_folder, monkeypatch):
     paths = []
     for i in range(12):
         paths.append(outputs.new_path(f"f{i}", ".txt"))
-        os.utime(paths[-1], (time.time() - 100 + i, time.time() - 100 + i))  # distinct, increasing times
-    left = sorted(p.name for p in fresh_folder.iterdir())
-    assert len(left) == 5
-    assert left == sorted(p.name for p in paths[-5:])
+        os.utime(paths[-1].parent, (time.time() - 100 + i, time.time() - 100 + i))  # distinct, increasing times
+    assert sorted(results(fresh_folder)) == sorted(p.parent for p in paths[-5:])
 
 
 def test_old_files_go_and_examples_stay(fresh_folder, monkeypatch):
@@ -51,7 +53,7 @@ def test_old_files_go_and_examples_stay(fresh_folder, monkeypatch):
     examples = outputs.subdir("examples")
     (examples / "digit.png").write_bytes(b"x")
     old = outputs.new_path("old", ".png")
-    os.utime(old, (time.time() - 120, time.time() - 120))
+    os.utime(old.parent, (time.time() - 120, time.time() - 120))
     os.utime(examples / "digit.png", (time.time() - 120, time.time() - 120))
     new = outputs.new_path("new", ".png")
     assert not old.exists() and new.exists() and (examples / "digit.png").exists()
@@ -62,8 +64,8 @@ def test_the_folder_is_removed_at_exit(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "TMPDIR": str(tmp_path)})
     path = Path(out.stdout.strip())
-    assert path.parent.parent == tmp_path
-    assert not path.parent.exists()
+    assert path.parent.parent.parent == tmp_path
+    assert not path.parent.parent.exists()
 
 
 def test_fifty_touch_ups_keep_the_folder_bounded(fresh_folder, monkeypatch):
@@ -75,8 +77,7 @@ def test_fifty_touch_ups_keep_the_folder_bounded(fresh_folder, monkeypatch):
     sizes = []
     for i in range(50):
         _, png = photos.touch_up(photo, 0.6 + 0.016 * i)
-        assert Path(png).parent == fresh_folder and Path(png).is_file()
+        assert Path(png).parent.parent == fresh_folder and Path(png).name == "touched-up.png"
         sizes.append(outputs.usage(fresh_folder))
-    size = sizes[-1][1]
-    assert max(f for f, _ in sizes) <= 8
-    assert size <= 8 * max(os.path.getsize(p) for p in fresh_folder.iterdir())
+    assert max(files for files, _ in sizes) <= 8
+    assert sizes[-1][1] <= 8 * max(os.path.getsize(p) for p in fresh_folder.rglob("*.png"))
