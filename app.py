@@ -1,26 +1,37 @@
 """vae-demo: a Gradio app over the ``vae_demo`` core.
 
-Run ``python app.py`` and open http://127.0.0.1:7860. Every tab calls a plain function from
-``vae_demo.demo.photos`` (Enhance, Denoise) or ``vae_demo.demo.generative`` (Sampling, Latent interpolation,
-Reconstruct); nothing heavy happens at import, so tests can ``from app import demo``.
+Run ``python app.py`` and open http://127.0.0.1:7860 (``VAE_DEMO_MCP=1`` also serves the tools over MCP).
+``build_demo()`` returns the Blocks, one ``create_<tab>()`` per tab; ``app.demo`` builds it on first access, so
+tests can ``from app import demo``. Importing this module builds nothing, writes nothing and does not import
+torch: the endpoints (``vae_demo.demo.endpoints``) import the models' code on first use, so the page is served
+first while a background thread loads torch and the models.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
-import tempfile
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import gradio as gr
-from gradio import processing_utils
+from gradio_client import handle_file
 
-from vae_demo.demo import photos
-from vae_demo.demo import generative
-from vae_demo.restoration.degradations import NOISE_TYPES
+from vae_demo.demo import endpoints, outputs
 from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
-from vae_demo.core.hub import GENERATIVE_MODELS
+from vae_demo.demo.gradio_support import (
+    delete_cache_setting,
+    log,
+    mcp_setting,
+    patch_gradio,
+    quiet_inputs,
+    same_for_everyone,
+    set_queue_size,
+)
 
 MAX_FILE_SIZE = "20mb"
 # Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes about 1.8 s of the CPU,
@@ -30,24 +41,27 @@ MAX_FILE_SIZE = "20mb"
 PHOTO_QUEUE = {"concurrency_id": "photo", "concurrency_limit": int(os.environ.get("VAE_DEMO_PHOTO_WORKERS", "2"))}
 LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
 MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
-DEFAULT_MODEL = "mnist-vae"
-NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
-MODEL_NOTES = {
+HIDDEN = {"api_visibility": "private"}  # first views and helpers: the page calls them, the API does not list them
+# Written out so the page is built without importing torch; tests/test_app.py checks them against the core.
+MODEL_NOTES = {  # keys: vae_demo.core.hub.GENERATIVE_MODELS
     "mnist-vae": "Handwritten digits, 32-D latent.",
     "mnist-vae-2d": "Handwritten digits, 2-D latent: the whole latent space fits in one picture.",
     "faces-vae": "Olivetti faces (64x64 grey), 32-D latent; tested on people it never saw.",
 }
-
-
+NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
 PROBLEM_LABELS = {"auto": "Auto (a phone photo: blur, noise, JPEG)", "noise": "Noise", "blur": "Blur",
                   "jpeg": "JPEG blocks", "x2": "Low resolution x2", "x4": "Low resolution x4", "lowlight": "Too dark"}
 PHOTO_NOISE_LABELS = {"gaussian": "Gaussian", "poisson": "Poisson (photon)", "salt_and_pepper": "Salt and pepper",
                       "real": "The photo's own noise"}
+DEFAULT_MODEL = endpoints.DEFAULT_MODEL
+ASTRONAUT_URL = "https://raw.githubusercontent.com/scikit-image/scikit-image/main/skimage/data/astronaut.png"
+DEFAULT_PAIR, DEFAULT_SINGLE = (3, 8), 5  # generative.example_pair / example_single of mnist-vae: typed digits
 
 
+@functools.cache
 def example_files() -> dict[str, str]:
-    """Clickable examples, made in code (typed digits) or copied from scikit-image's sample photos."""
-    folder = Path(tempfile.mkdtemp(prefix="vae-demo-examples-"))
+    """Clickable examples in the output folder's ``examples/``: typed digits, a face, scikit-image's photos."""
+    folder = outputs.subdir("examples")
     images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut-face": face_image()}
     paths = {}
     for name, img in images.items():
@@ -58,165 +72,6 @@ def example_files() -> dict[str, str]:
     return {k: str(v) for k, v in paths.items()}
 
 
-EXAMPLES = example_files()
-
-
-try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
-    import spaces
-
-    gpu = spaces.GPU
-except ImportError:  # anywhere else the decorator does nothing
-
-    def gpu(fn):
-        return fn
-
-
-def save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
-    """Gradio's ``save_pil_to_cache``, but a cached file is never rewritten in place.
-
-    Gradio 6.31 names a cached output after the hash of its bytes and rewrites that file on every call.
-    When two people get the same picture (the same seed), the second rewrite truncates the file while
-    the first person's browser is still downloading it, and that download fails ("peer closed connection
-    without sending complete message body"; 6 of 262 requests in ``benchmarks/load.py --same-inputs``).
-    Here an existing copy is reused, and a new one is written under a temporary name and renamed.
-    """
-    data = processing_utils.encode_pil_to_bytes(img, format)
-    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
-    folder.mkdir(exist_ok=True, parents=True)
-    path = (folder / f"{name}.{format}").resolve()
-    if not path.exists():
-        fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(staging, path)
-    return str(path)
-
-
-processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
-
-
-def user_errors(fn):
-    """Show problems with the input as a message in the page (gr.Error), not as a stack trace."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except (ValueError, RuntimeError, OSError) as err:
-            raise gr.Error(str(err), title="Cannot do that") from None
-
-    return wrapper
-
-
-def same_for_everyone(fn):
-    """For page-load and model-change events: every visitor's first view has the same inputs, so each set
-    of inputs is computed once (a class opening the page together costs one computation, not thirty)."""
-    remembered = functools.lru_cache(maxsize=8)(fn)
-
-    def first_view(*args):
-        try:
-            hash(args)
-        except TypeError:  # an input that cannot be a key (an edited image): compute it
-            return fn(*args)
-        return remembered(*args)
-
-    return first_view
-
-
-def readable_upload_errors(component: gr.ImageEditor) -> gr.ImageEditor:
-    """Make a component's undecodable uploads give a clear message instead of a generic error."""
-    decode = component.preprocess
-
-    def preprocess(payload):
-        try:
-            return decode(payload)
-        except gr.Error:
-            raise
-        except Exception:  # noqa: BLE001 - whatever PIL raised, the user needs the same sentence
-            raise gr.Error(
-                "That file could not be read as an image (it may be damaged, empty, far too large, or not an "
-                "image at all). Please upload a PNG, JPEG, GIF, BMP, TIFF or WebP picture.",
-                title="Not an image",
-            ) from None
-
-    component.preprocess = preprocess
-    return component
-
-
-def editor_image(value):
-    """The picture in an ImageEditor: what was drawn over what was uploaded (None when empty)."""
-    if value is None or isinstance(value, str):
-        return value
-    return value.get("composite") or value.get("background")
-
-
-# --- plain functions wired to the widgets ------------------------------------------------------
-@user_errors
-@gpu
-def sample(model_name: str, n: int, temperature: float, seed: int, progress=gr.Progress()):
-    progress(0, desc="Loading the model")
-    return generative.sample_grid(model_name, n, temperature, seed)
-
-
-@user_errors
-@gpu
-def traverse(model_name: str, seed: int, dim: int, span: float, steps: int):
-    return generative.traversal(model_name, seed, dim, span, steps)
-
-
-@user_errors
-@gpu
-def manifold(n: int, progress=gr.Progress()):
-    progress(0, desc="Decoding the latent grid")
-    return generative.manifold(n)
-
-
-@user_errors
-@gpu
-def interpolate(model_name: str, image_a, image_b, steps: int, method: str, progress=gr.Progress()):
-    progress(0, desc="Encoding the two images")
-    strip, gif = generative.interpolation(model_name, editor_image(image_a), editor_image(image_b), steps, method)
-    return strip, gif, gif
-
-
-@user_errors
-@gpu
-def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=gr.Progress()):
-    progress(0, desc="Corrupting and reconstructing")
-    return generative.denoise(model_name, editor_image(image), noise, level, k, seed)
-
-
-@user_errors
-@gpu
-def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: int, brightness: float,
-            contrast: float, saturation: float, progress=gr.Progress()):
-    return photos.enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
-                               progress=progress)
-
-
-@user_errors
-@gpu
-def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, progress=gr.Progress()):
-    return photos.denoise_photo(image, noise, level, blind, k, seed, progress=progress)
-
-
-@user_errors
-def touch_up(restored, before_after, brightness: float, contrast: float, saturation: float):
-    touched, png = photos.touch_up(restored, brightness, contrast, saturation)
-    before = before_after[0] if before_after else None
-    return (before, touched) if before is not None else (touched, touched), png
-
-
-@user_errors
-def examples_for(model_name: str):
-    """New default images (and latent-dimension range) when the model changes."""
-    a, b = generative.example_pair(model_name)
-    latent_dim = generative.get_model(model_name).config.latent_dim
-    return a, b, generative.example_single(model_name), gr.Slider(maximum=latent_dim - 1, value=0)
-
-
 # --- one function per tab ---------------------------------------------------------------------
 def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse_fn, manifold_fn) -> dict:
     with gr.Tab("Sampling"):
@@ -224,49 +79,49 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                     "cleaner, more typical images; the same seed always gives the same grid.")
         with gr.Row():
             with gr.Column(scale=1):
-                n = gr.Slider(1, 256, value=64, step=1, label="Number of samples", elem_id="sample-n")
+                n = gr.Slider(1, 256, value=64, step=1, precision=0, label="Number of samples", elem_id="sample-n")
                 temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
             grid = gr.Image(label="Samples from the prior", format="png", scale=2, elem_id="sample-grid")
         button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
         gr.on([demo.load, model.change], same_for_everyone(sample_fn), [model, n, temperature, seed], grid,
-              api_name="show_samples", **LIGHT_QUEUE)
+              api_name="show_samples", **HIDDEN, **LIGHT_QUEUE)
 
         gr.Markdown("### Latent traversal\nTake the prior sample of a seed and move along one latent "
                     "dimension from -span to +span (other dimensions fixed).")
         with gr.Row():
             with gr.Column(scale=1):
                 t_seed = gr.Number(0, precision=0, minimum=0, label="Seed of the starting sample")
-                dim = gr.Slider(0, 31, value=0, step=1, label="Latent dimension")
+                dim = gr.Slider(0, 31, value=0, step=1, precision=0, label="Latent dimension")
                 span = gr.Slider(0.5, 5.0, value=3.0, step=0.5, label="Span (standard deviations)")
-                t_steps = gr.Slider(3, 21, value=11, step=1, label="Steps")
+                t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
                 t_button = gr.Button("Traverse")
             row = gr.Image(label="One dimension, left to right", format="png", scale=2)
         t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
         gr.on([demo.load, model.change], same_for_everyone(traverse_fn), [model, t_seed, dim, span, t_steps], row,
-              api_name="show_traversal", **LIGHT_QUEUE)
+              api_name="show_traversal", **HIDDEN, **LIGHT_QUEUE)
 
         gr.Markdown("### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
                     "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land.")
         with gr.Row():
-            grid_n = gr.Slider(5, 30, value=20, step=1, label="Grid size")
+            grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
             m_button = gr.Button("Draw the manifold")
         with gr.Row():
             manifold_img = gr.Image(label="Latent manifold", format="png")
             scatter_img = gr.Image(label="Test digits by class", format="png")
         m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
         demo.load(same_for_everyone(manifold_fn), grid_n, [manifold_img, scatter_img], api_name="show_manifold",
-                  **LIGHT_QUEUE)
+                  **HIDDEN, **LIGHT_QUEUE)
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
 
 
 def _endpoint_editor(label: str, value, elem_id: str) -> gr.ImageEditor:
-    return readable_upload_errors(gr.ImageEditor(
+    return gr.ImageEditor(
         value=value, label=label, type="filepath", format="png", sources=["upload", "clipboard"],
         brush=gr.Brush(colors=["#000000", "#ffffff"], default_size=12), canvas_size=(280, 280),
         height=320, layers=False, elem_id=elem_id,
-    ))
+    )
 
 
 def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn) -> dict:
@@ -274,32 +129,36 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
         gr.Markdown("Encode two images, walk in a straight line (linear) or along the sphere "
                     "(spherical) between their encodings, and decode every step. Upload an image or "
                     "draw on the canvas (for digits: dark strokes on a light canvas).")
-        a, b = generative.example_pair(DEFAULT_MODEL)
+        examples = example_files()
         with gr.Row():
-            image_a = _endpoint_editor("Start", a, "interp-start")
-            image_b = _endpoint_editor("End", b, "interp-end")
-        gr.Examples([[EXAMPLES[f"digit-{a}"], EXAMPLES[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+            image_a = _endpoint_editor("Start", examples[f"digit-{DEFAULT_PAIR[0]}"], "interp-start")
+            image_b = _endpoint_editor("End", examples[f"digit-{DEFAULT_PAIR[1]}"], "interp-end")
+        gr.Examples([[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
                     [image_a, image_b], label="Example pairs (typed digits: the model redraws them by hand)")
         with gr.Row():
-            steps = gr.Slider(2, 32, value=10, step=1, label="Steps", elem_id="interp-steps")
+            steps = gr.Slider(2, 32, value=10, step=1, precision=0, label="Steps", elem_id="interp-steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
         strip = gr.Image(label="Path through latent space", format="png", elem_id="interp-strip")
         with gr.Row():
             animation = gr.Image(label="Animation", type="filepath")
             download = gr.File(label="Download the GIF", elem_id="interp-download")
-        outputs = [strip, animation, download]
-        button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs, api_name="interpolate",
+        outputs_ = [strip, animation, download]
+        button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate",
                      **LIGHT_QUEUE)
         # On load and when the model changes: the new model's example images (inputs left empty).
         gr.on([demo.load, model.change], same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
-              [model, steps, method], outputs, api_name="show_interpolation", **LIGHT_QUEUE)
+              [model, steps, method], outputs_, api_name="show_interpolation", **HIDDEN, **LIGHT_QUEUE)
     return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
 
 
 def _photo_input(label: str, tab: str) -> gr.Image:
-    return readable_upload_errors(gr.Image(value=EXAMPLES["photo-astronaut"], label=label, type="filepath",
-                                           sources=["upload", "clipboard"], height=320, elem_id=f"{tab}-photo"))
+    image = gr.Image(value=example_files()["photo-astronaut"], label=label, type="filepath",
+                     sources=["upload", "clipboard"], height=320, elem_id=f"{tab}-photo")
+    # The API docs show a default file by the URL of the component's example, Gradio's bus.png: show the
+    # public copy of the photo that really is the default instead.
+    image.example_payload = lambda: handle_file(ASTRONAUT_URL)
+    return image
 
 
 def _photo_outputs(tab: str) -> list:
@@ -318,13 +177,14 @@ def _photo_outputs(tab: str) -> list:
 
 
 def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Button]:
-    k = gr.Slider(0, 16, value=4, step=1, label="Posterior samples K", elem_id=f"{action.lower()}-k")
+    k = gr.Slider(0, 16, value=4, step=1, precision=0, label="Posterior samples K", elem_id=f"{action.lower()}-k")
     seed = gr.Number(0, precision=0, minimum=0, label="Seed")
     return k, seed, gr.Button(action, variant="primary", elem_id=f"{action.lower()}-button")
 
 
 def _photo_examples(image: gr.Image, names: tuple[str, ...]) -> None:
-    gr.Examples([[EXAMPLES[f"photo-{n}"]] for n in names], [image], label="Example photos (scikit-image's samples)")
+    gr.Examples([[example_files()[f"photo-{n}"]] for n in names], [image],
+                label="Example photos (scikit-image's samples)")
 
 
 def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
@@ -343,19 +203,19 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                 simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first")
                 k, seed, button = _sample_seed_button("Enhance")
             with gr.Column(scale=2):
-                outputs = _photo_outputs("enhance")
+                outputs_ = _photo_outputs("enhance")
                 with gr.Accordion("Final touches (applied to the VAE result and the download)", open=True), gr.Row():
                     brightness = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Brightness")
                     contrast = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Contrast")
                     saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Saturation")
         touches = [brightness, contrast, saturation]
         inputs = [image, problem, strength, simulate, k, seed, *touches]
-        button.click(enhance_fn, inputs, outputs, api_name="enhance", **PHOTO_QUEUE)
-        demo.load(same_for_everyone(enhance_fn), inputs, outputs, api_name="show_enhance", **PHOTO_QUEUE)
-        slider, vae_img, download = outputs[0], outputs[2], outputs[-1]
+        button.click(enhance_fn, inputs, outputs_, api_name="enhance", **PHOTO_QUEUE)
+        demo.load(same_for_everyone(enhance_fn), inputs, outputs_, api_name="show_enhance", **HIDDEN, **PHOTO_QUEUE)
+        slider, vae_img, download = outputs_[0], outputs_[2], outputs_[-1]
         gr.on([t.release for t in touches], touch_up_fn, [vae_img, slider, *touches], [slider, download],
               api_name="touch_up", **LIGHT_QUEUE)
-    return {"image": image, "outputs": outputs}
+    return {"image": image, "outputs": outputs_}
 
 
 def create_photo_denoise_tab(denoise_fn) -> dict:
@@ -374,9 +234,9 @@ def create_photo_denoise_tab(denoise_fn) -> dict:
                 blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level")
                 k, seed, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
-                outputs = _photo_outputs("denoise")
-        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs, api_name="denoise", **PHOTO_QUEUE)
-    return {"image": image, "outputs": outputs}
+                outputs_ = _photo_outputs("denoise")
+        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs_, api_name="denoise", **PHOTO_QUEUE)
+    return {"image": image, "outputs": outputs_}
 
 
 def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
@@ -385,16 +245,17 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     "(one pass), or search the latent space for the image that best explains the "
                     "corrupted one under the known noise model (latent fit). The heat map shows where "
                     "K posterior samples disagree: the model's uncertainty.")
+        examples = example_files()
         with gr.Row():
             with gr.Column(scale=1):
-                image = _endpoint_editor("Clean image", generative.example_single(DEFAULT_MODEL), "reconstruct-image")
-                gr.Examples([[EXAMPLES[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
+                image = _endpoint_editor("Clean image", examples[f"digit-{DEFAULT_SINGLE}"], "reconstruct-image")
+                gr.Examples([[examples[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
                             label="Examples (the astronaut is for faces-vae)")
-                noise = gr.Radio([(NOISE_LABELS[n], n) for n in NOISE_TYPES], value="gaussian", label="Corruption",
+                noise = gr.Radio([(v, k) for k, v in NOISE_LABELS.items()], value="gaussian", label="Corruption",
                                  elem_id="reconstruct-noise")
                 level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
                                   label="Level (noise std / fraction of pixels / masked area)", elem_id="reconstruct-level")
-                k = gr.Slider(2, 64, value=16, step=1, label="Posterior samples K")
+                k = gr.Slider(2, 64, value=16, step=1, precision=0, label="Posterior samples K")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Corrupt and reconstruct", variant="primary", elem_id="reconstruct-button")
             with gr.Column(scale=2):
@@ -403,34 +264,76 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                 spread = gr.Image(label="Per-pixel spread of K samples", format="png")
                 metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image",
                                        elem_id="reconstruct-metrics")
-        outputs = [panel, spread, metrics]
-        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs, api_name="reconstruct", **LIGHT_QUEUE)
+        outputs_ = [panel, spread, metrics]
+        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs_, api_name="reconstruct", **LIGHT_QUEUE)
         gr.on([demo.load, model.change], same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
-              [model, noise, level, k, seed], outputs, api_name="show_reconstruct", **LIGHT_QUEUE)
+              [model, noise, level, k, seed], outputs_, api_name="show_reconstruct", **HIDDEN, **LIGHT_QUEUE)
     return {"image": image, "panel": panel, "spread": spread, "metrics": metrics}
 
 
-with gr.Blocks(title="vae-demo: what a VAE can do") as demo:
-    gr.Markdown("# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
-                "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
-                "All models are small, bundled with the app and run on a CPU.")
-    enh = create_enhance_tab(demo, enhance, touch_up)
-    photo_den = create_photo_denoise_tab(denoise)
-    with gr.Tab("Digits & faces"):
-        model = gr.Dropdown(list(GENERATIVE_MODELS), value=DEFAULT_MODEL, label="Generative model", elem_id="model",
-                            info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
-        with gr.Tabs():
-            sampling = create_sampling_tab(demo, model, sample, traverse, manifold)
-            interp = create_interpolation_tab(demo, model, interpolate)
-            den = create_reconstruct_tab(demo, model, reconstruct)
+def _quiet_every_input(demo: gr.Blocks) -> None:
+    """Bad input to any event becomes one sentence in the page and one line in the log (not a traceback)."""
+    seen: set[int] = set()
+    for fn in demo.fns.values():
+        for component in fn.inputs:
+            if id(component) not in seen and isinstance(component, gr.components.Component):
+                seen.add(id(component))
+                quiet_inputs(component, image=isinstance(component, (gr.Image, gr.ImageEditor, gr.ImageSlider)))
 
-    model.change(examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]], api_name="examples",
-                 **LIGHT_QUEUE)
+
+def build_demo() -> gr.Blocks:
+    """The whole app, queued but not launched (Gradio's cache fix installed, examples written, no torch)."""
+    patch_gradio()
+    with gr.Blocks(title="vae-demo: what a VAE can do", delete_cache=delete_cache_setting()) as demo:
+        gr.Markdown("# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
+                    "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
+                    "All models are small, bundled with the app and run on a CPU.")
+        create_enhance_tab(demo, endpoints.enhance, endpoints.touch_up)
+        create_photo_denoise_tab(endpoints.denoise)
+        with gr.Tab("Digits & faces"):
+            model = gr.Dropdown(list(MODEL_NOTES), value=DEFAULT_MODEL, label="Generative model", elem_id="model",
+                                info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
+            with gr.Tabs():
+                sampling = create_sampling_tab(demo, model, endpoints.sample, endpoints.traverse, endpoints.manifold)
+                interp = create_interpolation_tab(demo, model, endpoints.interpolate)
+                den = create_reconstruct_tab(demo, model, endpoints.reconstruct)
+        model.change(endpoints.examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]],
+                     api_name="examples", **HIDDEN, **LIGHT_QUEUE)
+    _quiet_every_input(demo)
+    return set_queue_size(demo, MAX_QUEUE)
+
+
+@functools.cache
+def _demo() -> gr.Blocks:
+    return build_demo()
+
+
+def __getattr__(name: str):
+    """``app.demo`` (built on first access) and ``app.EXAMPLES`` (written on first access)."""
+    if name == "demo":
+        return _demo()
+    if name == "EXAMPLES":
+        return example_files()
+    raise AttributeError(f"module 'app' has no attribute {name!r}")
+
+
+def main() -> None:
+    """Serve the app on 127.0.0.1 (``GRADIO_SERVER_NAME`` says otherwise) until Ctrl-C or SIGTERM."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # close the server: Gradio's cache and ours go
+    demo = _demo()
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), share=False,
+                max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(), mcp_server=mcp_setting(),
+                prevent_thread_lock=True)
+    # Started only now: started before build_demo(), its imports (torch, torchvision) delayed the page by half
+    # and did not bring the first /sample any sooner (2 busy cores).
+    threading.Thread(target=endpoints.warm_up, name="warm-up", daemon=True).start()
+    demo.block_thread()
+
 
 if __name__ == "__main__":
-    demo.queue(max_size=MAX_QUEUE).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        share=False,
-        max_file_size=MAX_FILE_SIZE,
-        theme=gr.themes.Soft(),
-    )
+    main()

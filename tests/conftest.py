@@ -137,8 +137,9 @@ def folder_run(tmp_path: Path, name: str, images: int = 12, batch_size: int = 2)
 
 
 @contextlib.contextmanager
-def running_app(tmp: Path):
-    """``python app.py`` on a free loopback port, offline, on the CPU: yields (url, process)."""
+def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
+    """``python app.py`` on a free loopback port, offline, on the CPU (``extra_env`` added to its environment):
+    yields (url, process); its output goes to ``tmp / "app.log"``."""
     port = free_port()
     env = {
         **os.environ,
@@ -152,6 +153,7 @@ def running_app(tmp: Path):
         "TQDM_DISABLE": "1",
         "OMP_NUM_THREADS": "1",  # tiny models; a shared CPU makes extra threads much slower
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     env.pop("VAE_DEMO_HUB_REPO", None)
     log_path = tmp / "app.log"

@@ -18,6 +18,8 @@ from vae_demo.demo.examples import digit_image
 from vae_demo.demo.generative import DISPLAY_PX
 
 ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise")
+DOCUMENTED = {*ENDPOINTS, "/touch_up"}  # everything else (first views, helpers) is private
+COUNTS = {"n", "k", "steps", "dim", "seed"}  # parameters that are whole numbers
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
@@ -60,11 +62,95 @@ def test_api_lists_every_endpoint(demo):
     assert "/touch_up" in named, "touch-ups of a restored photo (its inputs are that photo: no default)"
 
 
+def test_api_documents_only_the_user_facing_endpoints(demo):
+    """Real parameter names and labels, whole numbers typed int, outputs labelled, a description each; the
+    page-load and helper events are private (not in view_api(), not MCP tools)."""
+    named = demo.get_api_info()["named_endpoints"]
+    assert set(named) == DOCUMENTED
+    assert set(demo.get_api_info(all_endpoints=True)["named_endpoints"]) - DOCUMENTED <= {
+        f"/load_example{s}" for s in ("", "_1", "_2", "_3")}  # gr.Examples' own, undocumented
+    for name, info in named.items():
+        assert info["description"], f"{name} has no description"
+        for p in info["parameters"]:
+            assert not p["parameter_name"].startswith("param_") and p["label"], (name, p)
+            if p["parameter_name"] in COUNTS:
+                assert p["python_type"]["type"] == "int", (name, p["parameter_name"], p["python_type"])
+        assert info["returns"] and all(r["label"] for r in info["returns"]), name
+    photo = next(p for p in named["/enhance"]["parameters"] if p["parameter_name"] == "image")
+    assert "bus.png" not in str(photo["example_input"]) and "astronaut.png" in str(photo["example_input"])
+
+
+def test_importing_app_builds_nothing(tmp_path):
+    """No Blocks, no example files, no torch until app.demo or build_demo() is asked for."""
+    import subprocess
+    import sys
+
+    code = ("import sys, app; assert app._demo.cache_info().currsize == 0; assert 'torch' not in sys.modules; "
+            "d = app.demo; assert d is app.demo and d is not app.build_demo(); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={**os.environ, "TMPDIR": str(tmp_path)},
+                   capture_output=True, timeout=300)
+    assert not list(tmp_path.glob("vae-demo-*")), "the examples' folder outlived the process"
+
+
+def test_labels_written_in_app_match_the_core():
+    """app.py spells out the choices (building the page imports no torch); they must agree with the core."""
+    import app
+    from vae_demo.core.hub import GENERATIVE_MODELS
+    from vae_demo.demo import generative
+    from vae_demo.restoration.degradations import NOISE_TYPES
+    from vae_demo.restoration.problems import NOISES, PROBLEMS
+
+    assert tuple(app.MODEL_NOTES) == GENERATIVE_MODELS and app.DEFAULT_MODEL in GENERATIVE_MODELS
+    assert tuple(app.NOISE_LABELS) == NOISE_TYPES
+    assert app.PROBLEM_LABELS == {k: p.label for k, p in PROBLEMS.items()}
+    assert app.PHOTO_NOISE_LABELS == {k: n.label for k, n in NOISES.items()}
+    assert generative.example_pair(app.DEFAULT_MODEL) == tuple(digit_image(d) for d in app.DEFAULT_PAIR)
+    assert generative.example_single(app.DEFAULT_MODEL) == digit_image(app.DEFAULT_SINGLE)
+
+
+def test_another_gradio_version_is_named_in_one_warning(caplog):
+    from vae_demo.demo import gradio_support
+
+    with caplog.at_level("WARNING", logger="vae_demo.app"):
+        assert gradio_support.gradio_version_ok("6.31.2")
+        assert not gradio_support.gradio_version_ok("6.40.0")
+    assert len(caplog.records) == 1 and "6.40.0" in caplog.text and "6.31" in caplog.text
+
+
+@pytest.mark.parametrize(("env", "installed", "expected", "said"), [
+    ({}, False, False, ""),
+    ({"VAE_DEMO_MCP": "1"}, True, True, ""),
+    ({"VAE_DEMO_MCP": "1"}, False, False, "mcp package is not installed"),
+    ({"GRADIO_MCP_SERVER": "true"}, False, False, "mcp package is not installed"),
+])
+def test_mcp_server_only_when_asked_and_possible(monkeypatch, capsys, env, installed, expected, said):
+    import importlib.util
+
+    from vae_demo.demo import gradio_support
+
+    for name in ("VAE_DEMO_MCP", "GRADIO_MCP_SERVER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda n, *a: (object() if installed else None) if n == "mcp" else real(n, *a))
+    assert gradio_support.mcp_setting() is expected
+    out = capsys.readouterr().out
+    assert (said in out and out.count("\n") == 1) if said else out == ""
+
+
 # --- a real server ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app")) as (url, _proc):
-        yield url
+def server_and_log(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    with running_app(tmp) as (url, _proc):
+        yield url, tmp / "app.log"
+
+
+@pytest.fixture(scope="module")
+def server(server_and_log):
+    return server_and_log[0]
 
 
 @pytest.fixture(scope="module")
@@ -245,11 +331,11 @@ def test_files_outside_the_app_are_refused(server, path):
 def test_spaces_gpu_is_a_no_op_without_the_spaces_package(demo):
     import importlib.util
 
-    import app
+    from vae_demo.demo import endpoints
 
     if importlib.util.find_spec("spaces") is not None:
-        pytest.skip("the spaces package is installed: app.gpu is spaces.GPU")
-    assert app.gpu(len) is len
+        pytest.skip("the spaces package is installed: endpoints.gpu is spaces.GPU")
+    assert endpoints.gpu(len) is len
 
 
 def test_a_cached_output_is_never_rewritten_in_place(demo, tmp_path):
@@ -287,6 +373,7 @@ def test_photos_queue_apart_from_the_small_models(demo):
     queues = {f.api_name: f.concurrency_id for f in demo.fns.values() if not f.api_name.startswith("load_example")}
     assert {name for name, queue in queues.items() if queue == "photo"} == {"enhance", "show_enhance", "denoise"}
     assert set(queues.values()) == {"photo", "light"}
+    assert demo._queue.max_size == 256, "at most 256 waiting events (set without rebuilding the app)"
 
 
 def test_first_views_are_computed_once_per_set_of_inputs(demo):
@@ -296,3 +383,99 @@ def test_first_views_are_computed_once_per_set_of_inputs(demo):
     view = app.same_for_everyone(lambda *args: calls.append(args) or len(calls))
     assert [view("mnist-vae", 64), view("mnist-vae", 64), view("faces-vae", 64)] == [1, 1, 2]
     assert [view({"background": "a.png"}), view({"background": "a.png"})] == [3, 4]  # not hashable: computed
+
+
+@needs_weights
+def test_view_api_shows_the_user_facing_endpoints(client):
+    text = client.view_api(print_info=False, return_format="str")
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == DOCUMENTED
+    assert "param_" not in text and "bus.png" not in text and "/show_" not in text
+    assert "astronaut.png" in text and "k: int" in text and "steps: int" in text
+
+
+@needs_weights
+def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
+    """Bad input ends as one line in the server's log, not a traceback (Gradio prints those for gr.Error)."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    fake = tmp_path / "words.png"
+    fake.write_text("not pixels")
+    for kwargs in ({"image": handle_file(str(fake)), "api_name": "/enhance"}, {"n": 1000, "api_name": "/sample"},
+                   {"model_name": "nope", "api_name": "/sample"}, {"steps": 100, "api_name": "/interpolate"}):
+        with pytest.raises(AppError):
+            client.predict(**kwargs)
+    log = server_and_log[1].read_text()
+    assert "Traceback" not in log, log[-3000:]
+    lines = [line for line in log.splitlines() if "user error in" in line]
+    for phrase in ("could not be read as an image", "greater than maximum value 256", "nope is not in the list", "value 32"):
+        assert sum(phrase in line for line in lines) >= 1, (phrase, lines)
+
+
+@needs_weights
+def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
+    """50 calls that each write new files (touch-ups of an upload, interpolation GIFs): the app's output folder
+    never holds more than VAE_DEMO_OUTPUT_MAX_FILES of them, Gradio's cache holds only the recent ones
+    (delete_cache: every 2 s, older than 6 s) and is back near its start size afterwards, and the output
+    folder is gone once the server stops."""
+    import time
+
+    from gradio_client import Client, handle_file
+
+    from vae_demo.demo.outputs import usage
+
+    tmpdir, cache = tmp_path / "tmp", tmp_path / "gradio"
+    tmpdir.mkdir()
+    env = {"TMPDIR": str(tmpdir), "VAE_DEMO_OUTPUT_MAX_FILES": "6", "VAE_DEMO_DELETE_CACHE": "2,6"}
+    photo = tmp_path / "restored.png"
+    Image.new("RGB", (40, 30), (100, 120, 140)).save(photo)
+
+    def cached() -> set[str]:
+        return {str(p) for p in cache.rglob("*") if p.is_file()}
+
+    with running_app(tmp_path, env) as (url, _proc):
+        client = Client(url, verbose=False, download_files=str(tmp_path / "dl"), analytics_enabled=False)
+        client.predict(steps=2, api_name="/interpolate")
+        (output,) = tmpdir.glob("vae-demo-*")
+        start, before = cached(), {"outputs": usage(output), "cache": usage(cache)}
+        seen, peak = set(start), {"outputs": 0, "cache": 0}
+        started = 0.0
+        for i in range(50):  # at least 0.5 s apart: at most 17 calls (34 files) are younger than 2 + 6 s
+            time.sleep(max(0.0, started + 0.5 - time.monotonic()))
+            started = time.monotonic()
+            if i % 2:
+                client.predict(handle_file(str(photo)), None, 0.6 + 0.016 * i, 1.0, 1.0, api_name="/touch_up")
+            else:
+                client.predict(steps=2 + i % 30, method=("linear", "spherical")[i % 4 // 2], api_name="/interpolate")
+            now = cached()
+            seen |= now
+            peak = {"outputs": max(peak["outputs"], sum(1 for p in output.iterdir() if p.name != "examples")),
+                    "cache": max(peak["cache"], len(now))}
+        waited = time.monotonic()
+        while usage(cache)[0] > before["cache"][0] + 10 and time.monotonic() < waited + 60:
+            time.sleep(1)
+        after = {"outputs": usage(output), "cache": usage(cache)}
+    summary = (f"(files, bytes) before {before}, {time.monotonic() - waited:.0f} s after the 50 calls {after}; "
+               f"at most {peak} files at once; {len(seen - start)} files passed through Gradio's cache")
+    print(summary)
+    assert peak["outputs"] <= 6, summary
+    assert len(seen - start) >= 50, f"the calls should have written many files: {summary}"
+    assert peak["cache"] <= len(start) + 40, summary
+    assert after["cache"][0] <= before["cache"][0] + 10, summary
+    assert not output.exists(), "the output folder outlived the server"
+
+
+@needs_weights
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("mcp") is None,
+                    reason='the mcp package (pip install "gradio[mcp]") is not installed')
+def test_mcp_tools_are_the_documented_endpoints(tmp_path):
+    """VAE_DEMO_MCP=1: the MCP server lists one tool per documented endpoint, described by its docstring."""
+    import json
+    import urllib.request
+
+    with running_app(tmp_path, {"VAE_DEMO_MCP": "1"}) as (url, _proc), \
+            urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=60) as response:
+        tools = {t["name"]: t for t in json.load(response)}
+    assert {f"/{name}" for name in tools} == DOCUMENTED
+    assert list(tools["sample"]["inputSchema"]["properties"]) == ["model_name", "n", "temperature", "seed"]
+    assert tools["enhance"]["description"].startswith("Fix one problem of a photo")

@@ -7,9 +7,7 @@ No Gradio here: ``app.py`` wires these to widgets and turns ``ValueError`` (``Im
 from __future__ import annotations
 
 import math
-import tempfile
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -158,6 +156,8 @@ def interpolation(
 
     ``None`` for an image means the built-in example for that model.
     """
+    from vae_demo.demo.outputs import new_path
+
     model = get_model(_check_name(model_name))
     steps = _number(steps, "The number of steps", 2, 64, integer=True)
     if method not in ("linear", "spherical"):
@@ -170,8 +170,8 @@ def interpolation(
     strip = grid_image(images, nrow=steps, scale=scale)
     frames = [Image.fromarray(to_uint8(im)).resize((DISPLAY_PX * 2,) * 2, Image.NEAREST) for im in images]
     frames = frames + frames[-2:0:-1]  # there and back again
-    gif = Path(tempfile.mkdtemp(prefix="vae-demo-")) / f"interpolation-{method}.gif"
-    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=120, loop=0)
+    gif = new_path(f"interpolation-{method}", ".gif")  # the process's output folder (pruned, removed at exit)
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=120, loop=0)
     return strip, str(gif)
 
 

@@ -8,10 +8,8 @@ Big photos are restored tile by tile; the K posterior samples of a big photo cov
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -67,8 +65,11 @@ def _progress(progress: Progress, frac: float, desc: str) -> None:
 
 
 def _save_png(x: torch.Tensor, name: str) -> str:
-    path = Path(tempfile.mkdtemp(prefix="vae-demo-")) / f"{name}.png"
-    Image.fromarray(to_uint8(x[0])).save(path)
+    """Write the full-resolution PNG into the process's output folder (pruned, removed at exit)."""
+    from vae_demo.demo.outputs import new_path
+
+    path = new_path(name, ".png")
+    Image.fromarray(to_uint8(x[0])).save(path, format="PNG")
     return str(path)
 
 
