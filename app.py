@@ -3,7 +3,7 @@
 Run ``python app.py`` and open http://127.0.0.1:7860 (``VAE_DEMO_MCP=1`` also serves the tools over MCP).
 ``build_demo()`` returns the Blocks, one ``create_<tab>()`` per tab; ``app.demo`` builds it on first access, so
 tests can ``from app import demo``. Importing this module builds nothing, writes nothing and does not import
-torch: the endpoints (``vae_demo.demo.endpoints``) import the models' code on first use, so the page is served
+torch: the endpoints (``ui.endpoints``) import the models' code on first use, so the page is served
 first while a background thread loads torch and the models.
 """
 
@@ -21,9 +21,8 @@ from pathlib import Path
 import gradio as gr
 from gradio_client import handle_file
 
-from vae_demo.demo import endpoints, outputs
-from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
-from vae_demo.demo.gradio_support import (
+from ui import endpoints
+from ui.gradio_support import (
     delete_cache_setting,
     log,
     mcp_setting,
@@ -32,6 +31,8 @@ from vae_demo.demo.gradio_support import (
     same_for_everyone,
     set_queue_size,
 )
+from vae_demo.demo import outputs
+from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
 
 MAX_FILE_SIZE = "20mb"
 # Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes about 1.8 s of the CPU,

@@ -109,7 +109,7 @@ def test_labels_written_in_app_match_the_core():
 
 
 def test_another_gradio_version_is_named_in_one_warning(caplog):
-    from vae_demo.demo import gradio_support
+    from ui import gradio_support
 
     with caplog.at_level("WARNING", logger="vae_demo.app"):
         assert gradio_support.gradio_version_ok("6.31.2")
@@ -126,7 +126,7 @@ def test_another_gradio_version_is_named_in_one_warning(caplog):
 def test_mcp_server_only_when_asked_and_possible(monkeypatch, capsys, env, installed, expected, said):
     import importlib.util
 
-    from vae_demo.demo import gradio_support
+    from ui import gradio_support
 
     for name in ("VAE_DEMO_MCP", "GRADIO_MCP_SERVER"):
         monkeypatch.delenv(name, raising=False)
@@ -331,7 +331,7 @@ def test_files_outside_the_app_are_refused(server, path):
 def test_spaces_gpu_is_a_no_op_without_the_spaces_package(demo):
     import importlib.util
 
-    from vae_demo.demo import endpoints
+    from ui import endpoints
 
     if importlib.util.find_spec("spaces") is not None:
         pytest.skip("the spaces package is installed: endpoints.gpu is spaces.GPU")

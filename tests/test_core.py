@@ -66,3 +66,13 @@ def test_config_round_trips_builds_nested_configs_and_refuses_unknown_run_keys()
         _Run.from_dict({"typo": 1})
     with pytest.raises(TypeError, match="JSON object"):
         _Inner.from_dict([1, 2])
+
+
+def test_the_core_package_imports_no_gradio():
+    """vae_demo is the Gradio-free core: the Gradio layer lives in app.py and ui/."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "vae_demo"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if any(line.strip().startswith(("import gradio", "from gradio")) for line in p.read_text().splitlines())]
+    assert offenders == []

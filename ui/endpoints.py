@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from vae_demo.demo.gradio_support import log, user_errors
+from ui.gradio_support import log, user_errors
 
 DEFAULT_MODEL = "mnist-vae"
 PROGRESS = gr.Progress()  # the default that makes Gradio pass a progress bar (it tracks each event by context)

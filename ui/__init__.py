@@ -1,0 +1,1 @@
+"""The Gradio layer: the endpoints app.py wires to its tabs, and what the pinned Gradio version needs."""
