@@ -31,6 +31,7 @@ from ui.gradio_support import (
     same_for_everyone,
     set_queue_size,
 )
+from ui.lab import create_lab_tab
 from vae_demo.demo import outputs
 from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
 
@@ -300,6 +301,7 @@ def build_demo() -> gr.Blocks:
                 den = create_reconstruct_tab(demo, model, endpoints.reconstruct)
         model.change(endpoints.examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]],
                      api_name="examples", **HIDDEN, **LIGHT_QUEUE)
+        create_lab_tab(demo, LIGHT_QUEUE, example_files())
     _quiet_every_input(demo)
     return set_queue_size(demo, MAX_QUEUE)
 

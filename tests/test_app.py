@@ -17,9 +17,10 @@ from PIL import Image
 from vae_demo.demo.examples import digit_image
 from vae_demo.demo.generative import DISPLAY_PX
 
-ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise")
+ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise",
+             "/train_live", "/locate", "/decode_point", "/elbo")
 DOCUMENTED = {*ENDPOINTS, "/touch_up"}  # everything else (first views, helpers) is private
-COUNTS = {"n", "k", "steps", "dim", "seed"}  # parameters that are whole numbers
+COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim"}  # parameters that are whole numbers
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
@@ -68,7 +69,7 @@ def test_api_documents_only_the_user_facing_endpoints(demo):
     named = demo.get_api_info()["named_endpoints"]
     assert set(named) == DOCUMENTED
     assert set(demo.get_api_info(all_endpoints=True)["named_endpoints"]) - DOCUMENTED <= {
-        f"/load_example{s}" for s in ("", "_1", "_2", "_3")}  # gr.Examples' own, undocumented
+        f"/load_example{s}" for s in ("", "_1", "_2", "_3", "_4")}  # gr.Examples' own, undocumented
     for name, info in named.items():
         assert info["description"], f"{name} has no description"
         for p in info["parameters"]:
@@ -102,8 +103,8 @@ def test_labels_written_in_app_match_the_core():
 
     assert tuple(app.MODEL_NOTES) == GENERATIVE_MODELS and app.DEFAULT_MODEL in GENERATIVE_MODELS
     assert tuple(app.NOISE_LABELS) == NOISE_TYPES
-    assert app.PROBLEM_LABELS == {k: p.label for k, p in PROBLEMS.items()}
-    assert app.PHOTO_NOISE_LABELS == {k: n.label for k, n in NOISES.items()}
+    assert {k: p.label for k, p in PROBLEMS.items()} == app.PROBLEM_LABELS
+    assert {k: n.label for k, n in NOISES.items()} == app.PHOTO_NOISE_LABELS
     assert generative.example_pair(app.DEFAULT_MODEL) == tuple(digit_image(d) for d in app.DEFAULT_PAIR)
     assert generative.example_single(app.DEFAULT_MODEL) == digit_image(app.DEFAULT_SINGLE)
 
@@ -479,3 +480,19 @@ def test_mcp_tools_are_the_documented_endpoints(tmp_path):
     assert {f"/{name}" for name in tools} == DOCUMENTED
     assert list(tools["sample"]["inputSchema"]["properties"]) == ["model_name", "n", "temperature", "seed"]
     assert tools["enhance"]["description"].startswith("Fix one problem of a photo")
+
+
+@needs_weights
+def test_lab_endpoints_answer_over_http(client):
+    """/train_live streams frames and ends with '(done)'; the explorer and the ELBO answer with their defaults."""
+    job = client.submit(seconds=5, api_name="/train_live")
+    status, *images = job.result()
+    assert "(done)" in status and all(image_size(p) for p in images)
+    assert len(job.outputs()) >= 2, "one frame about every second"
+    latent_map, recon, text = client.predict(api_name="/locate")
+    assert image_size(latent_map) == (480, 480) and "mu = (" in text
+    assert image_size(client.predict(1.0, -1.0, api_name="/decode_point")) == image_size(recon)
+    table, cost = client.predict(api_name="/elbo")
+    terms = {row[0].split()[0]: row[1] for row in table["data"]}
+    assert terms["ELBO"] == pytest.approx(terms["reconstruction"] - terms["KL(q(z|x)"], abs=0.02)
+    assert "bits" in cost

@@ -95,6 +95,11 @@ VALUES = [
     ("unknown noise", "/denoise", {"noise": "speckle"}, "not in the list of choices"),
     ("missing model name", "/sample", {"model_name": ""}, "not in the list of choices"),
     ("colour into a digit model", "/reconstruct", {}, None),
+    ("live run over the cap", "/train_live", {"seconds": 10_000}, "greater than maximum"),
+    ("negative beta", "/train_live", {"beta": -1.0}, "less than minimum"),
+    ("latent point far outside the map", "/decode_point", {"z1": 1e6}, "between -10 and 10"),
+    ("unknown model for the ELBO", "/elbo", {"model_name": "nope"}, "not in the list of choices"),
+    ("too many importance samples", "/elbo", {"k": 10**6}, "greater than maximum"),
 ]
 
 

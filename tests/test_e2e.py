@@ -354,3 +354,53 @@ def test_phone_width_stacks_the_layout(visit):
     assert wait_for_new_image(page, "#enhance-vae", old_src)[:2] == (512, 512)  # the astronaut example
     v.screenshot("phone")
     v.assert_no_js_errors()
+
+
+def open_lab_panel(page: Page, name: str) -> None:
+    page.get_by_role("tab", name="Lab", exact=True).click()
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def test_train_live_autoencoder_then_vae(visit):
+    """The preset buttons set beta; each run streams frames and ends with '(done)'; the previous run is kept."""
+    v = visit()
+    page = v.page
+    open_lab_panel(page, "Train live")
+    drag_slider(page, "#lab-seconds", 0.0)  # the shortest budget, 5 s
+    page.locator("#lab-preset-ae").click()
+    page.wait_for_timeout(500)
+    page.locator("#lab-train").click()
+    page.wait_for_function("() => document.querySelector('#lab-status').innerText.includes('(done)')")
+    assert "autoencoder" in page.locator("#lab-status").inner_text()
+    ae_samples = image_src(page, "#lab-samples")
+    assert ae_samples and image_src(page, "#lab-map") and image_src(page, "#lab-curves")
+    page.locator("#lab-preset-vae").click()
+    page.wait_for_timeout(500)
+    page.locator("#lab-train").click()
+    page.wait_for_function("() => document.querySelector('#lab-status').innerText.startsWith('VAE')")
+    page.wait_for_function("() => document.querySelector('#lab-status').innerText.includes('(done)')")
+    assert image_src(page, "#lab-samples") != ae_samples
+    v.screenshot("lab-train-live")
+    v.assert_no_js_errors()
+
+
+def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
+    v = visit()
+    page = v.page
+    open_lab_panel(page, "Latent explorer")
+    page.wait_for_selector("#lab-latent-map img")
+    wait_until_idle(page)
+    old_map, old_text = image_src(page, "#lab-latent-map"), page.locator("#lab-locate-text").inner_text()
+    draw_stroke(page, "#lab-draw")
+    page.locator("#lab-locate").click()
+    wait_for_new_image(page, "#lab-latent-map", old_map)
+    page.wait_for_function("(old) => document.querySelector('#lab-locate-text').innerText !== old", arg=old_text)
+    assert "mu = (" in page.locator("#lab-locate-text").inner_text()
+    box = page.locator("#lab-latent-map img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)  # z near (2, 2)
+    page.wait_for_selector("#lab-decoded img")
+    z1 = float(page.locator("#lab-z1 input").input_value())
+    z2 = float(page.locator("#lab-z2 input").input_value())
+    assert z1 == pytest.approx(2.0, abs=0.3) and z2 == pytest.approx(2.0, abs=0.3)
+    v.screenshot("lab-latent-explorer")
+    v.assert_no_js_errors()

@@ -1,0 +1,195 @@
+"""The Lab tab: train a VAE live, explore the 2-D latent space, write a digit in any style, the ELBO of one image.
+
+``create_lab_tab`` builds the tab; the endpoints below are thin wrappers over ``vae_demo.demo.lab`` and
+``vae_demo.demo.styles`` (imported on first use, like the other endpoints). Live training has a queue
+of its own with one worker and a per-run cap (``lab.MAX_SECONDS``), so a class pressing Train together is
+served in turn while the other tabs keep answering.
+"""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from ui.endpoints import PROGRESS, editor_image, gpu
+from ui.gradio_support import same_for_everyone, user_errors
+
+LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
+HIDDEN = {"api_visibility": "private"}
+ELBO_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")
+
+
+def _lab():
+    from vae_demo.demo import lab  # torch: imported on first use
+
+    return lab
+
+
+# --- endpoints ---------------------------------------------------------------------------------------------------
+def train_live(beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, seconds: float = 30.0, seed: int = 0):
+    """Train a small VAE on scikit-learn's 8x8 digits for a time budget, streaming what it learns about once a second.
+
+    Args:
+        beta: weight of the KL term: 0 = a plain autoencoder, 1 = a VAE, above 1 = a beta-VAE.
+        latent_dim: size of the latent space (2 draws the latent map directly).
+        lr: Adam's learning rate.
+        seconds: time budget (at most 180 s).
+        seed: random seed.
+    """
+    try:
+        for frame in _lab().train_live(beta, latent_dim, lr, seconds, seed):
+            yield frame.status, frame.curves, frame.samples, frame.reconstructions, frame.latent_map
+    except ValueError as err:
+        raise gr.Error(str(err), print_exception=False) from None
+
+
+@user_errors
+@gpu
+def locate(image):
+    """Encode a digit with mnist-vae-2d and draw its posterior N(mu, sigma^2) on the latent map.
+
+    Args:
+        image: a drawn or uploaded digit (default: a typed 3).
+    """
+    return _lab().locate(editor_image(image))
+
+
+@user_errors
+def decode_point(z1: float = 0.0, z2: float = 0.0):
+    """Decode the point z = (z1, z2) of mnist-vae-2d's latent space.
+
+    Args:
+        z1: first latent coordinate (-10 to 10).
+        z2: second latent coordinate (-10 to 10).
+    """
+    return _lab().decode_point(z1, z2)
+
+
+def _clicked(evt: gr.SelectData):
+    """A click on the latent map: the point it shows, then its decoding."""
+    z1, z2 = _lab().pixel_to_latent(*evt.index)
+    return round(z1, 3), round(z2, 3), _lab().decode_point(z1, z2)
+
+
+@user_errors
+@gpu
+def elbo(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0, progress=PROGRESS):
+    """The ELBO of one image split into its terms, and the importance-sampled log-likelihood, in nats and bits.
+
+    Args:
+        model_name: mnist-vae, mnist-vae-2d or faces-vae.
+        image: a digit or face (default: the model's example).
+        k: importance samples for log p(x).
+        seed: random seed (binarisation of digits, samples).
+    """
+    progress(0, desc="Encoding and sampling")
+    return _lab().elbo_of_image(model_name, editor_image(image), k, seed)
+
+
+# --- the tab -------------------------------------------------------------------------------------------------------
+def _editor(label: str, value: str, elem_id: str) -> gr.ImageEditor:
+    return gr.ImageEditor(value=value, label=label, type="filepath", format="png", sources=["upload", "clipboard"],
+                          brush=gr.Brush(colors=["#000000"], default_size=14), canvas_size=(280, 280), height=320,
+                          layers=False, elem_id=elem_id)
+
+
+def _train_live_panel(light_queue: dict) -> None:
+    gr.Markdown(
+        "Train a VAE in front of the class on scikit-learn's 1,797 handwritten 8x8 digits. The loss is the negative "
+        "ELBO = -E_q[log p(x|z)] + beta * KL(q(z|x) || N(0, I)): the first term wants faithful reconstructions, the "
+        "second pulls every code towards the prior. With **beta = 0** it is a plain autoencoder: codes spread "
+        "wherever they like, and the prior samples (z ~ N(0, I)) fall in holes and look like nothing. With "
+        "**beta = 1** the KL term fills the holes, so samples look like digits. Train one, then the other, and "
+        "compare with the previous run below.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            beta = gr.Slider(0.0, 4.0, value=1.0, step=0.1, label="beta (0 = autoencoder, 1 = VAE)", elem_id="lab-beta")
+            latent = gr.Slider(1, 16, value=2, step=1, precision=0, label="Latent size", elem_id="lab-latent")
+            lr = gr.Slider(0.0005, 0.01, value=0.003, step=0.0005, label="Learning rate")
+            seconds = gr.Slider(5, 180, value=30, step=5, label="Time budget (seconds)", elem_id="lab-seconds")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+            with gr.Row():
+                ae = gr.Button("Preset: autoencoder", size="sm", elem_id="lab-preset-ae")
+                vae = gr.Button("Preset: VAE", size="sm", elem_id="lab-preset-vae")
+            with gr.Row():
+                train = gr.Button("Train", variant="primary", elem_id="lab-train")
+                stop = gr.Button("Stop", variant="stop", elem_id="lab-stop")
+        with gr.Column(scale=2):
+            status = gr.Markdown("Press Train.", label="Status", elem_id="lab-status")
+            curves = gr.Image(label="Held-out ELBO and its two terms (nats per digit)", format="png",
+                              elem_id="lab-curves")
+    with gr.Row():
+        samples = gr.Image(label="Prior samples: decoded z ~ N(0, I)", format="png", elem_id="lab-samples")
+        recons = gr.Image(label="Held-out digits (top) and their reconstructions", format="png", elem_id="lab-recons")
+        latent_map = gr.Image(label="Held-out digits' codes, coloured by class (dashed: 95% of the prior)",
+                              format="png", elem_id="lab-map")
+    with gr.Accordion("Previous run, for comparison", open=False), gr.Row():
+        prev_status = gr.Markdown(label="Previous run")
+        prev_samples = gr.Image(label="Previous run: prior samples", format="png")
+        prev_map = gr.Image(label="Previous run: codes", format="png")
+    ae.click(lambda: (0.0, 2), None, [beta, latent], api_name="preset_autoencoder", **HIDDEN, **light_queue)
+    vae.click(lambda: (1.0, 2), None, [beta, latent], api_name="preset_vae", **HIDDEN, **light_queue)
+    keep = train.click(lambda s, a, b: (s, a, b), [status, samples, latent_map], [prev_status, prev_samples, prev_map],
+                       api_name="keep_previous_run", **HIDDEN, **light_queue)
+    run = keep.then(train_live, [beta, latent, lr, seconds, seed], [status, curves, samples, recons, latent_map],
+                    api_name="train_live", **LAB_QUEUE)
+    stop.click(None, None, None, cancels=[run], api_name="stop_training", **HIDDEN)
+
+
+def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
+    gr.Markdown(
+        "**Latent explorer** (mnist-vae-2d). The encoder does not give one point for a digit but a Gaussian "
+        "q(z|x) = N(mu, sigma^2): draw a digit and see its mean (+) and its 1- and 2-sigma ellipses over the 10,000 "
+        "test digits. Click anywhere on the map to decode that point: the decoder turns every z into a digit.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            drawing = _editor("Draw a digit (or upload one)", examples["digit-3"], "lab-draw")
+            locate_button = gr.Button("Locate in latent space", variant="primary", elem_id="lab-locate")
+            recon = gr.Image(label="Its reconstruction", format="png", elem_id="lab-locate-recon")
+            text = gr.Markdown(label="The posterior", elem_id="lab-locate-text")
+        with gr.Column(scale=2):
+            latent_map = gr.Image(label="Click to decode a point", format="png", interactive=False,
+                                  show_label=False, elem_id="lab-latent-map")
+            with gr.Row():
+                z1 = gr.Number(0.0, label="z1", elem_id="lab-z1")
+                z2 = gr.Number(0.0, label="z2", elem_id="lab-z2")
+                decode_button = gr.Button("Decode this point")
+                decoded = gr.Image(label="Decoded", format="png", elem_id="lab-decoded")
+    outputs = [latent_map, recon, text]
+    locate_button.click(locate, drawing, outputs, api_name="locate", **light_queue)
+    demo.load(same_for_everyone(lambda: locate(None)), None, outputs, api_name="show_locate", **HIDDEN, **light_queue)
+    gr.Examples([[examples[f"digit-{d}"]] for d in (0, 2, 7)], [drawing], label="Typed digits")
+    decode_button.click(decode_point, [z1, z2], decoded, api_name="decode_point", **light_queue)
+    latent_map.select(_clicked, None, [z1, z2, decoded], api_name="decode_click", **HIDDEN, **light_queue)
+
+
+def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
+    gr.Markdown(
+        "**The ELBO of one image.** log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)). The importance-"
+        "sampled estimate log p(x) ~ log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al. 2016) closes most of the "
+        "gap. For binarised digits -log2 p(x) is the number of bits an ideal entropy coder would need.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(list(ELBO_MODELS), value="mnist-vae", label="Model", elem_id="lab-elbo-model")
+            image = _editor("Digit or face", examples["digit-5"], "lab-elbo-image")
+            k = gr.Slider(10, 5000, value=1000, step=10, precision=0, label="Importance samples k")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+            button = gr.Button("Compute the ELBO", variant="primary", elem_id="lab-elbo-button")
+        with gr.Column(scale=2):
+            table = gr.Dataframe(headers=["term", "nats", "bits"], label="One image's ELBO", elem_id="lab-elbo-table")
+            text = gr.Markdown(label="What it costs", elem_id="lab-elbo-text")
+    button.click(elbo, [model, image, k, seed], [table, text], api_name="elbo", **light_queue)
+
+
+def create_lab_tab(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
+    """The Lab: a live training run, the latent explorer and the ELBO of one image, for a class.
+
+    ``examples``: the app's example files (``digit-3`` and ``digit-5`` are the editors' defaults)."""
+    with gr.Tab("Lab"), gr.Tabs():
+        with gr.Tab("Train live"):
+            _train_live_panel(light_queue)
+        with gr.Tab("Latent explorer"):
+            _explorer_panel(demo, light_queue, examples)
+        with gr.Tab("ELBO of one image"):
+            _elbo_panel(light_queue, examples)
