@@ -168,7 +168,8 @@ def _photo_outputs(tab: str) -> list:
     slider = gr.ImageSlider(label="Before | after (drag the handle)", type="numpy", format="png")
     with gr.Row():
         classical_img = gr.Image(label="Classical method", format="png", elem_id=f"{tab}-classical")
-        vae_img = gr.Image(label="VAE (mode of p(x | degraded))", format="png", type="filepath", elem_id=f"{tab}-vae")
+        vae_img = gr.Image(label="VAE (mode of p(x | degraded)), before the final touches", format="png",
+                           type="filepath", elem_id=f"{tab}-vae")
     gallery = gr.Gallery(label="Posterior samples: other restorations the VAE finds plausible", columns=4,
                          height=260, format="png")
     heat = gr.Image(label="Uncertainty: per-pixel std of the samples (bright = unsure)", format="png")
@@ -202,7 +203,7 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                                    elem_id="enhance-problem")
                 strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="How strong (simulated damage, or the "
                                      "noise level for Noise on your own photo)", elem_id="enhance-strength")
-                simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first")
+                simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first", elem_id="enhance-simulate")
                 k, seed, button = _sample_seed_button("Enhance")
             with gr.Column(scale=2):
                 outputs_ = _photo_outputs("enhance")
@@ -217,10 +218,18 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
         slider, vae_img, download = outputs_[0], outputs_[2], outputs_[-1]
         gr.on([t.release for t in touches], touch_up_fn, [vae_img, slider, *touches], [slider, download],
               api_name="touch_up", **LIGHT_QUEUE)
+        # An uploaded photo is restored as it is; a new photo or problem starts without touches.
+        image.upload(lambda: False, None, simulate, api_name="upload_is_real", **HIDDEN, **LIGHT_QUEUE)
+        gr.on([image.change, problem.change], lambda: (1.0, 1.0, 1.0), None, touches, api_name="reset_touches",
+              **HIDDEN, **LIGHT_QUEUE)
+        # The strength matters for simulated damage and for the noise level of Noise; not for x2 / x4.
+        gr.on([problem.change, simulate.change],
+              lambda p, sim: gr.Slider(interactive=p not in ("x2", "x4") and (sim or p == "noise")),
+              [problem, simulate], strength, api_name="strength_use", **HIDDEN, **LIGHT_QUEUE)
     return {"image": image, "outputs": outputs_}
 
 
-def create_photo_denoise_tab(denoise_fn) -> dict:
+def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
     with gr.Tab("Denoise"):
         gr.Markdown("Add noise of a known kind to a clean photo and remove it, or pick *The photo's own noise* to "
                     "clean a real noisy photo (no PSNR then: there is no clean original). *Blind* lets the VAE "
@@ -237,7 +246,13 @@ def create_photo_denoise_tab(denoise_fn) -> dict:
                 k, seed, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
                 outputs_ = _photo_outputs("denoise")
-        button.click(denoise_fn, [image, noise, level, blind, k, seed], outputs_, api_name="denoise", **PHOTO_QUEUE)
+        inputs = [image, noise, level, blind, k, seed]
+        button.click(denoise_fn, inputs, outputs_, api_name="denoise", **PHOTO_QUEUE)
+        demo.load(same_for_everyone(denoise_fn), inputs, outputs_, api_name="show_denoise", **HIDDEN, **PHOTO_QUEUE)
+        # An upload is a real photo: remove its own noise; the level and Blind mean nothing for that.
+        image.upload(lambda: "real", None, noise, api_name="upload_is_noisy", **HIDDEN, **LIGHT_QUEUE)
+        noise.change(lambda n: (gr.Slider(interactive=n != "real"), gr.Checkbox(interactive=n != "real")), noise,
+                     [level, blind], api_name="noise_controls", **HIDDEN, **LIGHT_QUEUE)
     return {"image": image, "outputs": outputs_}
 
 
@@ -291,7 +306,7 @@ def build_demo() -> gr.Blocks:
                     "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
                     "All models are small, bundled with the app and run on a CPU.")
         create_enhance_tab(demo, endpoints.enhance, endpoints.touch_up)
-        create_photo_denoise_tab(endpoints.denoise)
+        create_photo_denoise_tab(demo, endpoints.denoise)
         with gr.Tab("Digits & faces"):
             model = gr.Dropdown(list(MODEL_NOTES), value=DEFAULT_MODEL, label="Generative model", elem_id="model",
                                 info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))

@@ -245,6 +245,9 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
     old_src, old_metrics = image_src(page, "#enhance-vae"), metric_rows(page, "#enhance-metrics")
     upload(page, "#enhance-photo", cat_photo)
     page.wait_for_function("() => document.querySelector('#enhance-photo img')?.src.includes('cat')")
+    simulate = page.locator("#enhance-simulate input")
+    page.wait_for_function("() => !document.querySelector('#enhance-simulate input').checked")  # an upload is real
+    simulate.check()  # this person wants to see the damage simulated, and PSNR against the original
     choose(page, "#enhance-problem", "Blur")
     drag_slider(page, "#enhance-strength", 0.7)
     page.locator("#enhance-button").click()
@@ -266,7 +269,10 @@ def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
     page.get_by_role("tab", name="Denoise", exact=True).click()
     upload(page, "#denoise-photo", grey_photo)
     page.wait_for_function("() => document.querySelector('#denoise-photo img')?.src.includes('camera')")
+    page.wait_for_function("() => document.querySelector('#denoise-level input[type=range]').disabled")  # own noise
+    assert page.get_by_label("The photo's own noise", exact=True).is_checked()
     choose(page, "#denoise-noise", "Poisson (photon)")
+    page.wait_for_function("() => !document.querySelector('#denoise-level input[type=range]').disabled")
     peak = drag_slider(page, "#denoise-level", 0.3)
     old_src = image_src(page, "#denoise-vae")
     page.locator("#denoise-button").click()

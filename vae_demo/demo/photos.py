@@ -94,9 +94,12 @@ def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, see
     g = make_generator(seed)
     if key == "auto":
         return jpeg(degrade(gaussian_blur(clean, 0.8), "denoise", level, g), 70)
-    if degradation == "sr":
-        h, w = (s - s % int(level) for s in clean.shape[-2:])
-        return resize(degrade(clean[..., :h, :w], "sr", level, g), (h, w))
+    if degradation == "sr":  # edge-padded to a multiple of the factor, so the result keeps the photo's size
+        h, w = clean.shape[-2:]
+        f = int(level)
+        padded = torch.nn.functional.pad(clean, (0, (-w) % f, 0, (-h) % f), mode="replicate")
+        small = degrade(padded, "sr", level, g)
+        return resize(small, padded.shape[-2:])[..., :h, :w]
     return degrade(clean, degradation, level, g)
 
 
@@ -130,12 +133,16 @@ def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: 
     _progress(progress, 0.9, "Measuring")
     final = touch_up_tensor(vae.mode, *touch)
     rows = []
-    label = f"classical: {method}" + (" (skipped: photo over 4 megapixels)" if _classical_skipped(degraded) else "")
-    candidates = [("degraded input", degraded), (label, classical_out), ("VAE (mode)", vae.mode)]
+    skipped = _classical_skipped(degraded)
+    candidates = [("degraded input", degraded), ("VAE (mode)", vae.mode)]
+    if not skipped:  # a skipped method shows no picture and says why in the table
+        candidates.insert(1, (f"classical: {method}", classical_out))
     if vae.mean is not None and vae.mean.shape == vae.mode.shape:
         candidates.append((f"VAE (mean of {k} samples)", vae.mean))
     for label, x in candidates:
         rows.append([label, *(image_metrics(clean, x) if clean is not None else (None, None))])
+    if skipped:
+        rows.append([f"classical: {method} skipped (photo over {MAX_CLASSICAL_PIXELS / 1e6:.0f} megapixels)", None, None])
     rows.append(["noise level told to the VAE (0-255)", round(vae.noise_sigma, 2), None])
     gallery, spread = [], None
     if vae.samples is not None:
@@ -143,7 +150,7 @@ def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: 
         spread = heat_map(vae.std[0], 1)
         rows.append(["spread of the samples (mean std, 0-255)", round(float(vae.std.mean()) * 255, 2), None])
     before, after = to_uint8(degraded[0]), to_uint8(final[0])
-    return ((before, after), to_uint8(classical_out[0]), to_uint8(vae.mode[0]), gallery, spread, rows,
+    return ((before, after), None if skipped else to_uint8(classical_out[0]), to_uint8(vae.mode[0]), gallery, spread, rows,
             _save_png(final, name))
 
 
@@ -176,8 +183,6 @@ def enhance(image=None, problem: str = "noise", strength: float = 0.5, simulate:
     photo = load_photo(image)
     if simulate:
         clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
-        if row.degradation == "sr":
-            clean = clean[..., : degraded.shape[-2], : degraded.shape[-1]]
         sigma = None if row.condition is None else noise_sigma_of(row.degradation, level)
     else:
         clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
