@@ -161,3 +161,11 @@ def test_classical_method_is_skipped_for_very_big_photos(tmp_path, monkeypatch):
     _, classical_out, *_, rows, _ = photos.enhance(photo_file(tmp_path), "noise", k=0)
     assert classical_out is None, "no picture that would pass for the method's result"
     assert any("skipped" in row[0] and "megapixels" in row[0] for row in rows)
+
+
+
+@pytest.mark.parametrize("problem", ["x2", "x4"])
+def test_simulated_low_resolution_keeps_the_photos_size(tmp_path, problem):
+    """A 45x37 photo is not a multiple of 2 or 4: the simulated small image is padded, never cropped."""
+    (before, after), _, vae, *_ = photos.enhance(photo_file(tmp_path, (45, 37)), problem, k=0)
+    assert before.shape[:2] == after.shape[:2] == vae.shape[:2] == (37, 45)
