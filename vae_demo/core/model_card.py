@@ -37,7 +37,7 @@ def write_model_card(
     classes = model.get("num_classes", 0)
     conditional = (
         f" It is class-conditional (Kingma et al. 2014, M2; Sohn et al. 2015): the one-hot label of {classes} "
-        "classes is joined to the encoder's features before its linear head, q(z | x, y), and to z before the "
+        "classes enters the encoder as extra input channels, q(z | x, y), and is joined to z before the "
         "decoder, p(x | z, y), so z holds the style and y the class."
         if classes else ""
     )

@@ -9,8 +9,8 @@ and inherits ``PyTorchModelHubMixin`` so ``save_pretrained`` / ``from_pretrained
 ``config.json`` + ``model.safetensors``.
 
 With ``num_classes`` > 0 the VAE is class-conditional (Kingma et al. 2014, "M2"; Sohn et al. 2015): the
-one-hot label y is joined to the encoder's features before its linear head, q(z|x, y), and to z before
-the decoder, p(x|z, y), so z keeps the style and y the class. ``encode`` / ``posterior`` / ``decode`` /
+one-hot label y enters the encoder as extra input channels (constant maps), q(z|x, y), and is joined to z
+before the decoder, p(x|z, y), so z keeps the style and y the class. ``encode`` / ``posterior`` / ``decode`` /
 ``forward`` then need ``y`` (class indices, or one int for the whole batch); with ``num_classes`` 0
 (the default) the layers and weights are exactly those of an unconditional VAE.
 """
@@ -95,26 +95,25 @@ class PreActResBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Image (and one-hot label) -> (mu, logvar) of q(z|x) or q(z|x, y)."""
+    """Image (and one-hot label, as extra input channels) -> (mu, logvar) of q(z|x) or q(z|x, y)."""
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        prev = cfg.in_channels
+        prev = cfg.in_channels + cfg.num_classes
         for c in cfg.channels:
             layers += [nn.Conv2d(prev, c, 4, stride=2, padding=1), nn.SiLU()]
             layers += [PreActResBlock(c) for _ in range(cfg.blocks_per_level)]
             prev = c
         layers += [nn.SiLU(), nn.Flatten()]
         self.features = nn.Sequential(*layers)
-        features = cfg.channels[-1] * cfg.bottleneck_size**2
-        self.to_moments = nn.Linear(features + cfg.num_classes, 2 * cfg.latent_dim)
+        self.to_moments = nn.Linear(cfg.channels[-1] * cfg.bottleneck_size**2, 2 * cfg.latent_dim)
 
     def forward(self, x: torch.Tensor, y_onehot: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.features(x)  # (B, C * r * r)
-        if y_onehot is not None:
-            h = torch.cat([h, y_onehot.to(h)], dim=1)  # (B, C * r * r + K)
-        mu, logvar = self.to_moments(h).chunk(2, dim=1)  # (B, D) each
+        if y_onehot is not None:  # (B, K) -> K constant maps beside the image: (B, C_in + K, H, W)
+            maps = y_onehot.to(x)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            x = torch.cat([x, maps], dim=1)
+        mu, logvar = self.to_moments(self.features(x)).chunk(2, dim=1)  # (B, D) each
         return mu, logvar
 
 
