@@ -91,7 +91,8 @@ def _train(args: argparse.Namespace) -> None:
         print("note: --download is ignored: the restoration data are image folders (CBSD432, Train400) that "
               "torchvision cannot fetch", file=sys.stderr)
         extra = {}
-    data = args.data or DEFAULT_DATA.get(raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist"))
+    data_key = raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist")
+    data = args.data or DEFAULT_DATA.get(data_key)
     if data is None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
     try:
@@ -126,13 +127,14 @@ def eval_command(args: argparse.Namespace) -> None:
         raise SystemExit(f"eval: the test ELBO / NLL is measured on MNIST digits; {model.config.name} is a "
                          f"{model.config.image_size}x{model.config.image_size} model")
     try:
-        images, _ = load_mnist(data, train=False)
+        images, labels = load_mnist(data, train=False)
     except FileNotFoundError:
         raise SystemExit(f"eval: no MNIST test set under {data} (expected {data}/MNIST/raw/t10k-*-ubyte.gz)") from None
     images = images[: args.limit] if args.limit else images
+    labels = labels[: len(images)] if model.config.num_classes else None  # a class-conditional model: log p(x|y)
     if model.config.likelihood in ("bernoulli", "continuous_bernoulli"):
         images = dynamic_binarize(images, torch.Generator().manual_seed(0))
-    metrics = evaluate(model, images, k=args.k, progress=True)
+    metrics = evaluate(model, images, k=args.k, progress=True, labels=labels)
     print(json.dumps(metrics, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -147,8 +149,13 @@ def sample_command(args: argparse.Namespace) -> None:
     model = load_checkpoint(args.checkpoint, "cpu")
     if not hasattr(model, "decode_mean"):
         raise SystemExit(f"{args.checkpoint} is a restoration model: it restores photos, it does not sample them")
-    images = sample(model, args.n, args.temperature, args.seed)
-    save_image(images, args.out, nrow=max(1, round(args.n**0.5)), padding=2, pad_value=1.0)
+    classes = model.config.num_classes
+    if classes:  # a class-conditional model: column j shows label j
+        images = sample(model, args.n, args.temperature, args.seed, y=torch.arange(args.n) % classes)
+    else:
+        images = sample(model, args.n, args.temperature, args.seed)
+    nrow = classes or max(1, round(args.n**0.5))
+    save_image(images, args.out, nrow=nrow, padding=2, pad_value=1.0)
     print(f"wrote {args.n} samples to {args.out}")
 
 

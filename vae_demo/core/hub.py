@@ -2,8 +2,9 @@
 
 Order: an explicit local folder; else, when ``VAE_DEMO_HUB_REPO`` names a Hub repo, that repo's
 ``NAME/config.json`` and ``NAME/model.safetensors`` through ``hf_hub_download`` (which respects
-``HF_HUB_OFFLINE`` and ``HF_ENDPOINT``); else the bundled ``checkpoints/NAME`` (``VAE_DEMO_CHECKPOINT_DIR`` moves that folder). Any Hub failure
-(no network, missing file, corrupt weights) falls back to the bundled copy with a warning.
+``HF_HUB_OFFLINE`` and ``HF_ENDPOINT``); else the bundled ``checkpoints/NAME`` (``VAE_DEMO_CHECKPOINT_DIR``
+moves that folder). Any Hub failure (no network, missing file, corrupt weights) falls back to the bundled
+copy with a warning.
 Weights are read with safetensors only: nothing downloaded is ever unpickled.
 """
 
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
 GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
+CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
 RESTORATION_MODELS = ("restore-vae",)  # RestorationVAEs: enhance and denoise photos
-MODEL_NAMES = GENERATIVE_MODELS + RESTORATION_MODELS
+MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
 

@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 DATASETS = {
-    "mnist": ("mnist", "MNIST (Y. LeCun and C. Cortes), CC BY-SA 3.0", "60,000 training digits; the 10,000 test digits"),
+    "mnist": ("mnist", "MNIST (Y. LeCun and C. Cortes), CC BY-SA 3.0",
+              "60,000 training digits; the 10,000 test digits"),
     "olivetti": ("olivetti-faces", "AT&T Laboratories Cambridge Olivetti faces, free for research with credit",
                  "400 grey 64x64 faces of 40 people; training on 35 people, testing on the other 5"),
-    "fashion-mnist": ("fashion_mnist", "Fashion-MNIST (Zalando Research), MIT", "60,000 training images; the 10,000 test images"),
-    "cifar10": ("cifar10", "CIFAR-10 (A. Krizhevsky), see its web page", "50,000 training images; the 10,000 test images"),
+    "fashion-mnist": ("fashion_mnist", "Fashion-MNIST (Zalando Research), MIT",
+                      "60,000 training images; the 10,000 test images"),
+    "cifar10": ("cifar10", "CIFAR-10 (A. Krizhevsky), see its web page",
+                "50,000 training images; the 10,000 test images"),
 }
 
 
@@ -28,32 +31,43 @@ def write_model_card(
     likelihood = model["likelihood"]
     protocol = (
         "test images binarised once by Bernoulli sampling of their intensities (seed 0)"
-        if run_config.get("binarize") else "grey levels in [0, 1] (continuous density: nats are not comparable to the binary case)"
+        if run_config.get("binarize")
+        else "grey levels in [0, 1] (continuous density: nats are not comparable to the binary case)"
+    )
+    classes = model.get("num_classes", 0)
+    conditional = (
+        f" It is class-conditional (Kingma et al. 2014, M2; Sohn et al. 2015): the one-hot label of {classes} "
+        "classes enters the encoder as extra input channels, q(z | x, y), and is joined to z before the "
+        "decoder, p(x | z, y), so z holds the style and y the class."
+        if classes else ""
     )
     lines = [
         "---",
         "library_name: vae-demo",
         "license: other",
         f"datasets: [{hub_name}]",
-        "tags: [vae, image-generation, pytorch, safetensors]",
+        f"tags: [vae, {'conditional-vae, ' if classes else ''}image-generation, pytorch, safetensors]",
         "metrics: [elbo]",
         "---",
         f"# {model['name']}",
         "",
         (
-            f"A convolutional VAE ({model['latent_dim']}-D latent, channels {model['channels']}, "
-            f"{model['blocks_per_level']} residual block(s) per level, {likelihood} likelihood) from "
-            "[vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo)."
+            f"A convolutional {'class-conditional ' if classes else ''}VAE ({model['latent_dim']}-D latent, "
+            f"channels {model['channels']}, {model['blocks_per_level']} residual block(s) per level, {likelihood} "
+            "likelihood) from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo)." + conditional
         ),
         "",
         f"- Data: {split}. Licence of the data: {licence}.",
         (
             f"- Training: seed {trainer['seed']}, {trainer['max_epochs']} epochs ({steps} steps), batch "
-            f"{run_config['batch_size']}, AdamW lr {trainer['lr']}, KL warm-up over {run_config['kl_warmup_steps']} steps."
+            f"{run_config['batch_size']}, AdamW lr {trainer['lr']}, "
+            f"KL warm-up over {run_config['kl_warmup_steps']} steps."
         ),
         f"- Hardware: {hardware}; wall time {wall_seconds / 60:.1f} min"
         + (f" (from the resume at step {resumed_from} to the end)." if resumed_from else "."),
-        f"- Test metrics ({protocol}): ELBO {metrics['elbo_nats']:.2f} nats per image"
+        f"- Test metrics ({protocol}"
+        + ("; each image with its true label, so the ELBO bounds log p(x | y), not log p(x)" if classes else "")
+        + f"): ELBO {metrics['elbo_nats']:.2f} nats per image"
         + (f", importance-sampled log-likelihood -{metrics['nll_nats']:.2f} nats ({run_config['eval_k']} samples)"
            if "nll_nats" in metrics else "")
         + f" over {metrics['n_images']} images.",
@@ -61,7 +75,8 @@ def write_model_card(
         "Re-train with:",
         "",
         "```bash",
-        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA_ROOT --out checkpoints/{model['name']}",
+        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA_ROOT "
+        f"--out checkpoints/{model['name']}",
         "```",
         "",
         "Run config:",
@@ -124,7 +139,8 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         "Re-train with:",
         "",
         "```bash",
-        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train --out checkpoints/{model['name']}",
+        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train "
+        f"--out checkpoints/{model['name']}",
         "```",
         "",
     ]

@@ -8,13 +8,16 @@ import torch
 from tqdm.auto import tqdm
 
 from vae_demo.core.distributions import standard_normal_log_prob
-from vae_demo.generative.losses import elbo_terms, reconstruction_log_prob
+from vae_demo.generative.losses import elbo_terms, label_kwargs, reconstruction_log_prob
 
 
 @torch.no_grad()
-def elbo_per_image(model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One-sample ELBO estimate per image, in nats."""
-    recon, kl_per_dim = elbo_terms(model, x, generator)
+def elbo_per_image(
+    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None,
+    y: torch.Tensor | int | None = None,
+) -> torch.Tensor:
+    """One-sample ELBO estimate per image, in nats (of log p(x|y) when a conditional model is given ``y``)."""
+    recon, kl_per_dim = elbo_terms(model, x, generator, y)
     return recon - kl_per_dim.sum(dim=1)
 
 
@@ -25,16 +28,23 @@ def log_likelihood_per_image(
     k: int = 1000,
     chunk: int = 250,
     generator: torch.Generator | None = None,
+    y: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
-    """log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log k, z_k ~ q(z|x)."""
-    posterior = model.posterior(x)
+    """log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log k, z_k ~ q(z|x).
+
+    With a conditional model's labels ``y`` every term is conditioned on y: the estimate is of log p(x|y).
+    """
+    posterior = model.posterior(x, **label_kwargs(y))
     b = x.shape[0]
+    if y is not None:
+        y = torch.as_tensor(y, device=x.device).long().expand(b)  # (b,)
     log_w = []
     for start in range(0, k, chunk):
         s = min(chunk, k - start)
         eps = torch.randn((s, *posterior.mean.shape), generator=generator, device=x.device, dtype=x.dtype)
         z = posterior.mean + posterior.std * eps  # (s, b, d)
-        out = model.decode(z.reshape(s * b, -1))
+        y_rep = None if y is None else y.repeat(s)  # (s * b,), the same order as z.reshape
+        out = model.decode(z.reshape(s * b, -1), **label_kwargs(y_rep))
         x_rep = x.unsqueeze(0).expand(s, *x.shape).reshape(s * b, *x.shape[1:])
         log_px_z = reconstruction_log_prob(x_rep, out, model.config.likelihood, getattr(model, "log_scale", None))
         log_w.append(log_px_z.view(s, b) + standard_normal_log_prob(z) - posterior.log_prob(z, dims=(-1,)))
@@ -49,16 +59,21 @@ def evaluate(
     batch_size: int = 100,
     seed: int = 0,
     progress: bool = False,
+    labels: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Mean test ELBO (and log-likelihood when ``k`` > 0) in nats per image."""
+    """Mean test ELBO (and log-likelihood when ``k`` > 0) in nats per image.
+
+    A class-conditional model needs the images' ``labels``: the metrics are then of log p(x|y).
+    """
     model.eval()
     g = torch.Generator(device=model.device).manual_seed(seed)
     elbos, lls = [], []
     for start in tqdm(range(0, len(images), batch_size), disable=not progress, desc="evaluate"):
         x = images[start : start + batch_size].to(model.device)
-        elbos.append(elbo_per_image(model, x, g))
+        y = None if labels is None else labels[start : start + batch_size].to(model.device)
+        elbos.append(elbo_per_image(model, x, g, y))
         if k:
-            lls.append(log_likelihood_per_image(model, x, k, generator=g))
+            lls.append(log_likelihood_per_image(model, x, k, generator=g, y=y))
     result = {"elbo_nats": torch.cat(elbos).mean().item(), "n_images": len(images)}
     if k:
         result["nll_nats"] = -torch.cat(lls).mean().item()

@@ -57,12 +57,21 @@ def likelihood_mean(out: torch.Tensor, likelihood: str) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
+def label_kwargs(y: torch.Tensor | int | None) -> dict:
+    """``{"y": y}`` for a conditional model's methods; nothing for an unconditional one (older signatures)."""
+    return {} if y is None else {"y": y}
+
+
 def elbo_terms(
-    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None
+    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None,
+    y: torch.Tensor | int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One-sample estimate of log p(x|z), z ~ q(z|x), per image, and KL(q || p) per image and dimension."""
-    posterior = model.posterior(x)
-    out = model.decode(posterior.sample(generator))
+    """One-sample estimate of log p(x|z), z ~ q(z|x), per image, and KL(q || p) per image and dimension.
+
+    For a class-conditional model pass the labels ``y``: the terms are then of log p(x|y).
+    """
+    posterior = model.posterior(x, **label_kwargs(y))
+    out = model.decode(posterior.sample(generator), **label_kwargs(y))
     recon = reconstruction_log_prob(x, out, model.config.likelihood, getattr(model, "log_scale", None))
     return recon, posterior.kl(dims=())
 
@@ -73,18 +82,17 @@ def elbo_loss(
     beta: float = 1.0,
     free_bits: float = 0.0,
     generator: torch.Generator | None = None,
+    y: torch.Tensor | int | None = None,
 ) -> dict[str, torch.Tensor]:
     """Negative ELBO per image (with KL weight ``beta``) and its two terms, averaged over the batch.
 
     ``free_bits`` (nats per latent dimension, Kingma et al. 2016) stops the optimiser from pushing
-    any dimension's batch-mean KL below that floor; it changes only the training objective.
+    any dimension's batch-mean KL below that floor; it changes only the training objective. ``y``: the
+    labels of a class-conditional model.
     """
-    recon, kl_per_dim = elbo_terms(model, x, generator)
+    recon, kl_per_dim = elbo_terms(model, x, generator, y)
     kl = kl_per_dim.sum(dim=1)
-    if free_bits > 0:
-        kl_train = kl_per_dim.mean(dim=0).clamp(min=free_bits).sum()
-    else:
-        kl_train = kl.mean()
+    kl_train = kl_per_dim.mean(dim=0).clamp(min=free_bits).sum() if free_bits > 0 else kl.mean()
     loss = -recon.mean() + beta * kl_train
     return {"loss": loss, "recon": -recon.mean().detach(), "kl": kl.mean().detach(),
             "elbo": (recon - kl).mean().detach()}

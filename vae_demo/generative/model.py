@@ -7,6 +7,12 @@ full resolution, which keeps training and the 1000-sample likelihood estimate ch
 pytorch/examples naming (``encode``, ``reparameterize``, ``decode``, ``forward -> (recon, mu, logvar)``)
 and inherits ``PyTorchModelHubMixin`` so ``save_pretrained`` / ``from_pretrained`` write and read
 ``config.json`` + ``model.safetensors``.
+
+With ``num_classes`` > 0 the VAE is class-conditional (Kingma et al. 2014, "M2"; Sohn et al. 2015): the
+one-hot label y enters the encoder as extra input channels (constant maps), q(z|x, y), and is joined to z
+before the decoder, p(x|z, y), so z keeps the style and y the class. ``encode`` / ``posterior`` / ``decode`` /
+``forward`` then need ``y`` (class indices, or one int for the whole batch); with ``num_classes`` 0
+(the default) the layers and weights are exactly those of an unconditional VAE.
 """
 
 from __future__ import annotations
@@ -34,10 +40,13 @@ class VAEConfig(Config):
     likelihood: str = "bernoulli"
     name: str = "vae"
     labels: tuple[str, ...] = field(default_factory=tuple)
+    num_classes: int = 0  # > 0: class-conditional, q(z|x, y) and p(x|z, y) with a one-hot y
 
     def __post_init__(self) -> None:
         self.channels = tuple(int(c) for c in self.channels)
         self.labels = tuple(self.labels)
+        if self.num_classes < 0:
+            raise ValueError(f"num_classes must be 0 (unconditional) or more, got {self.num_classes}")
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.image_size % (2 ** len(self.channels)):
@@ -50,6 +59,26 @@ class VAEConfig(Config):
     def bottleneck_size(self) -> int:
         return self.image_size // 2 ** len(self.channels)
 
+
+def one_hot(y: torch.Tensor | int | None, num_classes: int, batch: int, device: torch.device) -> torch.Tensor | None:
+    """Labels as a (batch, num_classes) one-hot float tensor; None for an unconditional model.
+
+    ``y`` is a tensor of class indices shaped (batch,), or one int (or 0-D tensor) for the whole batch.
+    """
+    if num_classes == 0:
+        if y is not None:
+            raise ValueError("this VAE is unconditional (num_classes 0): it takes no label y")
+        return None
+    if y is None:
+        raise ValueError(f"this VAE is class-conditional: give the labels y (0 to {num_classes - 1})")
+    y = torch.as_tensor(y, device=device).long()
+    if y.ndim == 0:
+        y = y.expand(batch)
+    if y.shape != (batch,):
+        raise ValueError(f"y must hold one label per image: expected shape ({batch},), got {tuple(y.shape)}")
+    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"labels must be between 0 and {num_classes - 1}")
+    return nn.functional.one_hot(y, num_classes).float()
 
 
 class PreActResBlock(nn.Module):
@@ -66,12 +95,12 @@ class PreActResBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Image -> (mu, logvar) of q(z|x)."""
+    """Image (and one-hot label, as extra input channels) -> (mu, logvar) of q(z|x) or q(z|x, y)."""
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        prev = cfg.in_channels
+        prev = cfg.in_channels + cfg.num_classes
         for c in cfg.channels:
             layers += [nn.Conv2d(prev, c, 4, stride=2, padding=1), nn.SiLU()]
             layers += [PreActResBlock(c) for _ in range(cfg.blocks_per_level)]
@@ -80,18 +109,22 @@ class Encoder(nn.Module):
         self.features = nn.Sequential(*layers)
         self.to_moments = nn.Linear(cfg.channels[-1] * cfg.bottleneck_size**2, 2 * cfg.latent_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.to_moments(self.features(x)).chunk(2, dim=1)
+    def forward(self, x: torch.Tensor, y_onehot: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if y_onehot is not None:  # (B, K) -> K constant maps beside the image: (B, C_in + K, H, W)
+            maps = y_onehot.to(x)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            x = torch.cat([x, maps], dim=1)
+        mu, logvar = self.to_moments(self.features(x)).chunk(2, dim=1)  # (B, D) each
         return mu, logvar
 
 
 class Decoder(nn.Module):
-    """Latent z -> parameters of p(x|z) (logits or means), one value per pixel and channel."""
+    """Latent z (and one-hot label) -> parameters of p(x|z) or p(x|z, y) (logits or means), one value per pixel
+    and channel."""
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
         ch, r = cfg.channels, cfg.bottleneck_size
-        self.from_latent = nn.Linear(cfg.latent_dim, ch[-1] * r * r)
+        self.from_latent = nn.Linear(cfg.latent_dim + cfg.num_classes, ch[-1] * r * r)
         self.shape = (ch[-1], r, r)
         layers: list[nn.Module] = []
         for i in reversed(range(len(ch))):
@@ -100,8 +133,10 @@ class Decoder(nn.Module):
             layers += [nn.SiLU(), nn.ConvTranspose2d(ch[i], out, 4, stride=2, padding=1)]
         self.body = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.body(self.from_latent(z).view(-1, *self.shape))
+    def forward(self, z: torch.Tensor, y_onehot: torch.Tensor | None = None) -> torch.Tensor:
+        if y_onehot is not None:
+            z = torch.cat([z, y_onehot.to(z)], dim=1)  # (B, D + K)
+        return self.body(self.from_latent(z).view(-1, *self.shape))  # (B, C_in, H, W)
 
 
 class ConvVAE(
@@ -127,30 +162,39 @@ class ConvVAE(
             self.log_scale = nn.Parameter(torch.full((config.in_channels,), -2.0))
 
     # --- pytorch/examples names -------------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.encoder(x)
+    def _onehot(self, y: torch.Tensor | int | None, batch: int, device: torch.device) -> torch.Tensor | None:
+        return one_hot(y, self.config.num_classes, batch, device)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, H, W) [, labels y (B,)] -> mu, logvar (B, D)."""
+        return self.encoder(x, self._onehot(y, x.shape[0], x.device))
 
     def reparameterize(
         self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         return DiagonalGaussian(mu, logvar).sample(generator)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+    def decode(self, z: torch.Tensor, y: torch.Tensor | int | None = None) -> torch.Tensor:
+        """z (B, D) [, labels y (B,)] -> decoder output (B, C, H, W)."""
+        return self.decoder(z, self._onehot(y, z.shape[0], z.device))
 
     def forward(
-        self, x: torch.Tensor, generator: torch.Generator | None = None
+        self, x: torch.Tensor, generator: torch.Generator | None = None, y: torch.Tensor | int | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encode(x)
-        return self.decode(self.reparameterize(mu, logvar, generator)), mu, logvar
+        mu, logvar = self.encode(x, y)
+        return self.decode(self.reparameterize(mu, logvar, generator), y), mu, logvar
 
     # --- helpers used by training and inference ----------------------------------------------
-    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
-        return DiagonalGaussian(*self.encode(x))
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes > 0
 
-    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+    def posterior(self, x: torch.Tensor, y: torch.Tensor | int | None = None) -> DiagonalGaussian:
+        return DiagonalGaussian(*self.encode(x, y))
+
+    def decode_mean(self, z: torch.Tensor, y: torch.Tensor | int | None = None) -> torch.Tensor:
         """Decode to the mean image in [0, 1]."""
-        return likelihood_mean(self.decode(z), self.config.likelihood)
+        return likelihood_mean(self.decode(z, y), self.config.likelihood)
 
     @property
     def device(self) -> torch.device:

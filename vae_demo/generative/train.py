@@ -32,7 +32,7 @@ from vae_demo.generative.data import (
     split_by_subject,
 )
 from vae_demo.generative.evaluate import evaluate
-from vae_demo.generative.losses import elbo_loss
+from vae_demo.generative.losses import elbo_loss, label_kwargs
 from vae_demo.generative.model import ConvVAE, VAEConfig
 
 
@@ -56,16 +56,23 @@ class RunConfig(Config):
 
 
 
-def load_splits(run: RunConfig, root: str | Path, download: bool = False):
-    """(train images, test images, test labels) for the run's dataset."""
-    if run.dataset == "mnist":
-        train_x, _ = load_mnist(root, train=True, download=download)
-        test_x, test_y = load_mnist(root, train=False, download=download)
-        return train_x, test_x, test_y
-    if run.dataset in ("fashion-mnist", "cifar10"):
-        train_x, _ = load_torchvision(run.dataset, root, train=True, download=download)
-        test_x, test_y = load_torchvision(run.dataset, root, train=False, download=download)
-        return train_x, test_x, test_y
+LABELLED_DATASETS = ("mnist", "fashion-mnist", "cifar10")  # a class-conditional model trains on these
+
+
+def load_splits(run: RunConfig, root: str | Path, download: bool = False, train_labels: bool = False):
+    """(train images, test images, test labels) for the run's dataset; with ``train_labels``
+    (a class-conditional run) (train images, train labels, test images, test labels)."""
+    if train_labels and run.dataset not in LABELLED_DATASETS:
+        raise ValueError(f"a class-conditional model (num_classes > 0) needs labelled data: "
+                         f"{', '.join(LABELLED_DATASETS)}; got {run.dataset!r}")
+    if run.dataset in LABELLED_DATASETS:
+        if run.dataset == "mnist":
+            train_x, train_y = load_mnist(root, train=True, download=download)
+            test_x, test_y = load_mnist(root, train=False, download=download)
+        else:
+            train_x, train_y = load_torchvision(run.dataset, root, train=True, download=download)
+            test_x, test_y = load_torchvision(run.dataset, root, train=False, download=download)
+        return (train_x, train_y, test_x, test_y) if train_labels else (train_x, test_x, test_y)
     if run.dataset == "olivetti":
         images, subjects = load_olivetti(root)
         train_idx, test_idx = split_by_subject(subjects, run.test_subjects)
@@ -85,8 +92,14 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False):
 def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False,
           download: bool = False) -> ConvVAE:
     seed_everything(run.trainer.seed)
-    train_x, test_x, test_y = load_splits(run, data_root, download=download)
-    dataset = AugmentedImages(train_x) if run.dataset in ("olivetti", "folder") else TensorDataset(train_x)
+    conditional = run.model.num_classes > 0
+    if conditional:  # the loader yields (images, labels)
+        train_x, train_y, test_x, test_y = load_splits(run, data_root, download=download, train_labels=True)
+        dataset = TensorDataset(train_x, train_y)
+    else:
+        train_x, test_x, test_y = load_splits(run, data_root, download=download)
+        dataset = AugmentedImages(train_x) if run.dataset in ("olivetti", "folder") else TensorDataset(train_x)
+    test_labels = test_y if conditional else None
     if torch.distributed.is_initialized():  # torchrun: each rank reads its own share, reshuffled every epoch
         from torch.utils.data.distributed import DistributedSampler
 
@@ -101,10 +114,11 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
 
     def loss_fn(model: ConvVAE, batch, step: int) -> dict:
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
+        y = batch[1] if conditional else None
         if run.binarize:
             x = dynamic_binarize(x)
         beta = kl_weight(step, run.beta, run.kl_warmup_steps)
-        return elbo_loss(model, x, beta=beta, free_bits=run.free_bits)
+        return elbo_loss(model, x, beta=beta, free_bits=run.free_bits, y=y)
 
     eval_x = dynamic_binarize(test_x, torch.Generator().manual_seed(0)) if run.binarize else test_x
 
@@ -113,11 +127,15 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
             return
         model.eval()
         with torch.no_grad():
-            metrics = evaluate(model, eval_x[:1000])
-            z = torch.randn(64, run.model.latent_dim, generator=torch.Generator().manual_seed(0)).to(model.device)
-            save_image(model.decode_mean(z), trainer.out_dir / f"samples_epoch{trainer.epoch:03d}.png", nrow=8)
+            metrics = evaluate(model, eval_x[:1000], labels=None if test_labels is None else test_labels[:1000])
+            n, nrow = (80, 10) if conditional else (64, 8)  # conditional: column j shows digit j
+            z = torch.randn(n, run.model.latent_dim, generator=torch.Generator().manual_seed(0)).to(model.device)
+            y = (torch.arange(n, device=model.device) % nrow) if conditional else None
+            samples = model.decode_mean(z, **label_kwargs(y))
+            save_image(samples, trainer.out_dir / f"samples_epoch{trainer.epoch:03d}.png", nrow=nrow)
             x = eval_x[:8].to(model.device)  # top row: test images; bottom row: their reconstructions
-            recon = model.decode_mean(model.posterior(x).mode())
+            y = test_labels[:8].to(model.device) if conditional else None
+            recon = model.decode_mean(model.posterior(x, **label_kwargs(y)).mode(), **label_kwargs(y))
             save_image(torch.cat([x, recon]), trainer.out_dir / f"reconstructions_epoch{trainer.epoch:03d}.png", nrow=8)
         print(f"epoch {trainer.epoch}: step {trainer.step} test ELBO (1000 images) {metrics['elbo_nats']:.2f} nats",
               flush=True)
@@ -127,10 +145,11 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
     if not result.is_main:  # rank 0 evaluates and writes the checkpoint folder
         return model
 
-    metrics = evaluate(model, eval_x, k=run.eval_k, progress=True)
+    metrics = evaluate(model, eval_x, k=run.eval_k, progress=True, labels=test_labels)
     if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
         with torch.no_grad():
-            mu = torch.cat([model.encode(test_x[i : i + 500].to(model.device))[0].cpu()
+            mu = torch.cat([model.encode(test_x[i : i + 500].to(model.device),
+                                         **label_kwargs(test_y[i : i + 500] if conditional else None))[0].cpu()
                             for i in range(0, len(test_x), 500)])
         save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
     write_model_card(out, run_config=asdict(run), metrics=metrics, steps=result.steps,
