@@ -41,6 +41,11 @@ def test_augmented_images_keep_shape_and_range():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
+    if json.loads(path.read_text()).get("task") == "codec":
+        from vae_demo.codec.train import CodecRunConfig
+
+        assert CodecRunConfig.from_json(path).model.name == path.stem
+        return
     if json.loads(path.read_text()).get("task") == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
 

@@ -17,7 +17,7 @@ import torch
 
 # Where --data points when it is not given (the layout of this project's development machines).
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "olivetti": "../shared/data/olivetti-faces",
-                "restoration": "../shared/data/train", "fashion-mnist": "data", "cifar10": "data"}
+                "restoration": "../shared/data/train", "codec": "../shared/data/train/CBSD432", "fashion-mnist": "data", "cifar10": "data"}
 
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
@@ -66,6 +66,11 @@ def _train(args: argparse.Namespace) -> None:
         from vae_demo.restoration.train import train_restoration as train_fn
 
         run = RestorationRunConfig.from_dict(raw)
+    elif raw.get("task") == "codec":
+        from vae_demo.codec.train import CodecRunConfig
+        from vae_demo.codec.train import train_codec as train_fn
+
+        run = CodecRunConfig.from_dict(raw)
     else:
         from vae_demo.generative.train import RunConfig
         from vae_demo.generative.train import train as train_fn
