@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--checkpoint", help="the VAE codec's folder (default: the bundled codec-vae)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--repeats", type=int, default=5, help="runs of the 768 x 512 latency test")
+    ap.add_argument("--card", help="a codec checkpoint folder whose README.md gets these rows (needs its "
+                    "training_summary.json)")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -219,6 +221,11 @@ def main(argv: list[str] | None = None) -> dict:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(finite(result), indent=2) + "\n")
     plot(result, args.plot or Path(args.json).with_suffix(".png"))
+    if args.card:
+        from vae_demo.codec.card import write_codec_card
+
+        summary = json.loads(Path(args.card, "training_summary.json").read_text())
+        write_codec_card(args.card, summary, finite(result))
     return result
 
 

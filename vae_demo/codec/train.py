@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from vae_demo.codec.card import write_codec_card
 from vae_demo.codec.model import CodecConfig, HyperpriorCodec
 from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
 from vae_demo.restoration.train import load_folder
@@ -155,4 +156,5 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
                "resumed_from": resumed_from, "hardware": f"{platform.machine()}, {torch.get_num_threads()} CPU threads",
                "validation": history}
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
+    write_codec_card(out, json.loads(json.dumps(summary, default=list)))
     return model
