@@ -87,16 +87,11 @@ def test_crop_batches_shapes_and_levels():
 
 
 def test_gains_interpolate_between_levels(model):
-    g0, g1 = model.gains(0.0)[0], model.gains(1.0)[0]
-    with torch.no_grad():
-        model.gain[1].fill_(1.0)
-    try:
-        mid = model.gains(0.5)[0]
-        assert torch.allclose(mid, (model.gains(0.0)[0] * model.gains(1.0)[0]).sqrt())
-    finally:
-        with torch.no_grad():
-            model.gain[1].zero_()
+    g0, g1, mid = model.gains(0.0)[0], model.gains(1.0)[0], model.gains(0.5)[0]
     assert g0.shape == g1.shape == (1, 12, 1, 1)
+    assert torch.allclose(mid, (g0 * g1).sqrt())
+    assert torch.allclose(g1 / g0, torch.tensor(10**0.5))  # initial gains grow as sqrt(lambda)
+    assert torch.allclose(model.gains(2.0)[1] * model.gains(2.0)[0], torch.ones(1))  # inverse gains undo them
 
 
 @pytest.mark.parametrize("channels", [3, 1])

@@ -82,9 +82,11 @@ class HyperpriorCodec(CompressionModel):
                                  conv(n, m, stride=1, kernel_size=3), nn.ReLU())
         self.entropy_bottleneck = EntropyBottleneck(n)
         self.gaussian_conditional = GaussianConditional(None)
-        # Log gains: level k multiplies y by exp(gain[k]) before rounding and by exp(inv_gain[k]) after.
-        self.gain = nn.Parameter(torch.zeros(levels, m))
-        self.inv_gain = nn.Parameter(torch.zeros(levels, m))
+        # Log gains: level k multiplies y by exp(gain[k]) before rounding and by exp(inv_gain[k]) after. They
+        # start where high-rate theory puts them (MSE ~ step^2 / 12, best step^2 ~ 1 / lambda): gain ~ sqrt(lambda).
+        spread = 0.5 * (torch.tensor(config.lambdas).log() - torch.tensor(config.lambdas).log().mean())  # (levels,)
+        self.gain = nn.Parameter(spread[:, None].repeat(1, m))
+        self.inv_gain = nn.Parameter(-spread[:, None].repeat(1, m))
         self.hyper_gain = nn.Parameter(torch.zeros(levels, n))
         self.hyper_inv_gain = nn.Parameter(torch.zeros(levels, n))
         self._weights_hash: str | None = None

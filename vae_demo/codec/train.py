@@ -37,6 +37,7 @@ class CodecRunConfig:
     steps_per_epoch: int = 250
     aux_weight: float = 1.0  # weight of the entropy bottleneck's quantile loss
     val_images: int = 2  # Kodak24 images (centre 256 x 256) coded for real after every epoch
+    init_from: str | None = None  # warm start: a codec checkpoint folder whose weights, except the gains, are copied
 
     @classmethod
     def from_json(cls, path: str | Path) -> CodecRunConfig:
@@ -82,7 +83,7 @@ class CropBatches:
 def rd_loss(model: HyperpriorCodec, batch, run: CodecRunConfig) -> dict:
     """Per image bpp + lambda * 255^2 * MSE, averaged; plus ``aux_weight`` times the aux loss."""
     x, quality = batch
-    out = model(x, quality)
+    out = model(x.contiguous(memory_format=torch.channels_last), quality)
     pixels = x.shape[-2] * x.shape[-1]
     bits = sum(torch.log(lk).sum(dim=(1, 2, 3)) for lk in out["likelihoods"].values()) / -math.log(2)  # (B,)
     bpp = bits / pixels
@@ -117,6 +118,18 @@ def validate(model: HyperpriorCodec, images: list[torch.Tensor]) -> dict:
     return row
 
 
+def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
+    """Copy a codec checkpoint's transforms and entropy models into ``model``; the gain tables keep their
+    initial values (the levels may differ)."""
+    from safetensors.torch import load_file
+
+    weights = load_file(Path(folder) / "model.safetensors")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items() if "gain" not in k}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any("gain" not in k for k in missing):
+        raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
+
+
 def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, resume: bool = False) -> HyperpriorCodec:
     """Train, then write ``out`` (config.json, model.safetensors, training_summary.json, README.md)."""
     data_root, out = Path(data_root), Path(out)
@@ -129,6 +142,9 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
                   if p.is_dir()), None)
     val_images = load_folder(kodak, grey=False)[: run.val_images] if kodak and run.val_images else []
     model = HyperpriorCodec(run.model)
+    if run.init_from:
+        warm_start(model, run.init_from)
+    model = model.to(memory_format=torch.channels_last)  # about 30% faster convolutions on a CPU
     batches = CropBatches(images, run, seed=run.trainer.seed)
     history: list[dict] = []
 
