@@ -41,7 +41,13 @@ def test_augmented_images_keep_shape_and_range():
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
-    if json.loads(path.read_text()).get("family") == "restoration":
+    family = json.loads(path.read_text()).get("family")
+    if family == "codec":
+        from vae_demo.codec.train import CodecRunConfig
+
+        assert CodecRunConfig.from_json(path).model.name == path.stem
+        return
+    if family == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
 
         run = RestorationRunConfig.from_json(path)

@@ -21,7 +21,8 @@ import torch
 
 # Where --data points when it is not given (the layout of this project's development machines).
 DEFAULT_DATA = {"mnist": "../shared/data/mnist", "olivetti": "../shared/data/olivetti-faces",
-                "restoration": "../shared/data/train", "fashion-mnist": "data", "cifar10": "data"}
+                "restoration": "../shared/data/train", "codec": "../shared/data/train/CBSD432",
+                "fashion-mnist": "data", "cifar10": "data"}
 DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/data/val/Set12"}
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
 # Spelled out so that --help stays fast (tests check them against the modules behind them).
@@ -76,6 +77,11 @@ def _train(args: argparse.Namespace) -> None:
         from vae_demo.restoration.train import train_restoration as train_fn
 
         run = RestorationRunConfig.from_dict(raw)
+    elif raw["family"] == "codec":
+        from vae_demo.codec.train import CodecRunConfig
+        from vae_demo.codec.train import train_codec as train_fn
+
+        run = CodecRunConfig.from_dict(raw)
     else:
         from vae_demo.generative.train import RunConfig
         from vae_demo.generative.train import train as train_fn

@@ -29,7 +29,8 @@ BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).r
 GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
 CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
 RESTORATION_MODELS = ("restore-vae",)  # RestorationVAEs: enhance and denoise photos
-MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS
+CODEC_MODELS = ("codec-vae",)  # HyperpriorCodecs (vae_demo.codec): compress photos to .vaez files
+MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS + CODEC_MODELS
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
 
@@ -71,10 +72,18 @@ def load_checkpoint(folder: str | Path, device: torch.device | str | None = None
             raise CheckpointError(f"{p} is missing: a checkpoint folder holds config.json and model.safetensors")
     try:
         raw = json.loads(config_path.read_text())
+        codec = isinstance(raw, dict) and raw.get("architecture") == "codec-hyperprior"
         restoration = isinstance(raw, dict) and raw.get("architecture") == "restoration-vae"
-        config = RestorationConfig.from_dict(raw) if restoration else VAEConfig.from_dict(raw)
+        config = None if codec else RestorationConfig.from_dict(raw) if restoration else VAEConfig.from_dict(raw)
     except (ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{config_path} is not a valid model config: {err}") from None
+    if codec:  # a HyperpriorCodec, always on the CPU: its bitstreams must decode the same everywhere
+        from vae_demo.codec.model import load_codec
+
+        try:
+            return load_codec(folder)
+        except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as err:
+            raise CheckpointError(f"{folder} is not a loadable codec checkpoint: {err}") from None
     try:
         state = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as err:

@@ -1,0 +1,339 @@
+"""The learned codec: model, training loss, the .vaez format (round trips, bad files), benchmark, demo action."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vae_demo.codec import bitstream
+from vae_demo.codec.bitstream import VaezError, decode_image, encode_image, unpack
+from vae_demo.codec.model import CodecConfig, HyperpriorCodec, load_codec
+from vae_demo.codec.train import CodecRunConfig, CropBatches, rd_loss, train_codec
+from vae_demo.core import hub
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"name": "tiny-codec", "N": 8, "M": 12, "lambdas": [0.005, 0.05, 0.5]}
+
+
+def tiny(seed: int = 0, **overrides) -> HyperpriorCodec:
+    torch.manual_seed(seed)
+    model = HyperpriorCodec(CodecConfig.from_dict({**TINY, **overrides}))
+    model.finalize()
+    return model.eval()
+
+
+def photo(h: int = 70, w: int = 90, channels: int = 3, seed: int = 0) -> torch.Tensor:
+    """A smooth uint8 (C, H, W) picture with some edges."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.nn.functional.interpolate(torch.rand(1, channels, h // 8 + 2, w // 8 + 2, generator=g), size=(h, w),
+                                        mode="bilinear", align_corners=False)[0]
+    return (x * 255).round().to(torch.uint8)
+
+
+@pytest.fixture(scope="module")
+def model() -> HyperpriorCodec:
+    return tiny()
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, model) -> Path:
+    return model.save_pretrained(tmp_path_factory.mktemp("ckpt") / "tiny-codec")
+
+
+def test_forward_shapes_finite_and_a_gradient_on_every_parameter():
+    torch.manual_seed(0)
+    m = HyperpriorCodec(CodecConfig.from_dict(TINY)).train()
+    run = CodecRunConfig(model=m.config, crop_size=64, batch_size=2)
+    x, q = torch.rand(2, 3, 64, 64), torch.tensor([0, 2])
+    out = m(x, q)
+    assert out["x_hat"].shape == (2, 3, 64, 64)
+    assert out["likelihoods"]["y"].shape == (2, 12, 4, 4) and out["likelihoods"]["z"].shape == (2, 8, 1, 1)
+    losses = rd_loss(m, (x, q), run)
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    losses["loss"].backward()
+    missing = [n for n, p in m.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing, f"no finite gradient: {missing}"
+
+
+def test_quantiles_get_only_the_aux_gradient():
+    torch.manual_seed(0)
+    m = HyperpriorCodec(CodecConfig.from_dict(TINY)).train()
+    run = CodecRunConfig(model=m.config, crop_size=64, batch_size=2, aux_weight=0.0)
+    rd_loss(m, (torch.rand(2, 3, 64, 64), torch.tensor([0, 1])), run)["loss"].backward()
+    grad = m.entropy_bottleneck.quantiles.grad
+    assert grad is None or not grad.any()  # the rate-distortion loss never reaches them
+    m.zero_grad(set_to_none=True)
+    m.aux_loss().backward()
+    touched = {n for n, p in m.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert touched == {"entropy_bottleneck.quantiles"}
+
+
+def test_crop_batches_shapes_and_levels():
+    run = CodecRunConfig(model=CodecConfig.from_dict(TINY), crop_size=64, batch_size=3, steps_per_epoch=2)
+    x, q = next(iter(CropBatches([photo(80, 100)], run)))
+    assert x.shape == (3, 3, 64, 64) and x.min() >= 0 and x.max() <= 1
+    assert q.shape == (3,) and set(q.tolist()) <= {0, 1, 2}
+
+
+def test_gains_interpolate_between_levels(model):
+    g0, g1, mid = model.gains(0.0)[0], model.gains(1.0)[0], model.gains(0.5)[0]
+    assert g0.shape == g1.shape == (1, 12, 1, 1)
+    assert torch.allclose(mid, (g0 * g1).sqrt())
+    assert torch.allclose(g1 / g0, torch.tensor(10**0.5))  # initial gains grow as sqrt(lambda)
+    assert torch.allclose(model.gains(2.0)[1] * model.gains(2.0)[0], torch.ones(1))  # inverse gains undo them
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_round_trip_and_header_fields(model, channels):
+    x = photo(70, 90, channels)
+    data = encode_image(model, x, 1.25)
+    h = unpack(data)
+    assert data[:4] == b"VAEZ" and h.version == bitstream.VERSION == data[4]
+    assert h.model_name == "tiny-codec" and h.weights_hash == model.weights_hash()[:32]
+    assert (h.width, h.height, h.mode, h.quality) == (90, 70, "RGB" if channels == 3 else "L", 1.25)
+    assert len(h.strings) == 2 and all(len(s) % 4 == 0 for s in h.strings)
+    y = decode_image(model, data)
+    assert y.shape == (channels, 70, 90) and y.dtype == torch.uint8
+    assert torch.equal(decode_image(model, data), y)  # decoding is deterministic
+
+
+def test_higher_quality_gives_more_bytes_after_training_the_gains(model):
+    m = tiny()
+    with torch.no_grad():
+        m.gain.copy_(torch.tensor([[-4.0], [0.0], [6.0]]).expand(3, 12))
+        m.inv_gain.copy_(-m.gain)
+    m._weights_hash = None
+    sizes = [len(encode_image(m, photo(), q)) for q in (0, 1, 2)]
+    assert sizes[0] <= sizes[1] < sizes[2]
+
+
+CHILD_SCRIPT = """
+import sys, torch
+from vae_demo.codec.model import load_codec
+from vae_demo.codec.bitstream import VaezError, decode_image, encode_image
+folder, out = sys.argv[1], sys.argv[2]
+model = load_codec(folder)
+open(out + "/y.raw", "wb").write(decode_image(model, open(out + "/a.vaez", "rb").read()).numpy().tobytes())
+x = torch.frombuffer(bytearray(open(out + "/x.raw", "rb").read()), dtype=torch.uint8).reshape(3, 70, 90)
+open(out + "/b.vaez", "wb").write(encode_image(model, x, 1.5))
+for path in sys.argv[3:]:
+    try:
+        decode_image(model, open(path, "rb").read())
+    except VaezError:
+        pass
+print("ok")
+"""
+
+
+@pytest.fixture(scope="module")
+def child(saved, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One fresh Python process (imports cost seconds) that decodes our file, encodes our picture, and
+    decodes range-coder garbage that passes the CRC; a crash of the native decoder fails the tests."""
+    out = tmp_path_factory.mktemp("child")
+    m = load_codec(saved)
+    x = photo(70, 90)
+    (out / "a.vaez").write_bytes(encode_image(m, x, 1.5))
+    (out / "x.raw").write_bytes(x.numpy().tobytes())
+    h = unpack(encode_image(m, photo(), 1.0))
+    g = np.random.default_rng(0)
+    garbage = []
+    for i, n in enumerate((0, 3, 4, 64, 4096)):
+        h.strings = [g.integers(0, 256, n, dtype=np.uint8).tobytes(), h.strings[1] if i % 2 else b"\xff" * n]
+        garbage.append(out / f"g{i}.vaez")
+        garbage[-1].write_bytes(bitstream.pack(h))
+    proc = subprocess.run([sys.executable, "-c", CHILD_SCRIPT, str(saved), str(out), *map(str, garbage)], cwd=ROOT,
+                          timeout=300, capture_output=True, text=True)
+    return out, proc
+
+
+def test_round_trip_is_bit_exact_in_a_fresh_process(saved, child):
+    out, proc = child
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = load_codec(saved)
+    data = (out / "a.vaez").read_bytes()
+    assert (out / "y.raw").read_bytes() == decode_image(m, data).numpy().tobytes()
+    assert (out / "b.vaez").read_bytes() == data  # the encoder is deterministic too
+
+
+def test_save_and_load_through_the_hub(saved, model):
+    loaded = hub.load_checkpoint(saved, "cpu")
+    assert isinstance(loaded, HyperpriorCodec) and not loaded.training
+    assert loaded.weights_hash() == model.weights_hash()
+    (saved.parent / "broken").mkdir(exist_ok=True)
+    (saved.parent / "broken" / "config.json").write_text((saved / "config.json").read_text())
+    (saved.parent / "broken" / "model.safetensors").write_bytes((saved / "model.safetensors").read_bytes()[:100])
+    with pytest.raises(hub.CheckpointError):
+        hub.load_checkpoint(saved.parent / "broken", "cpu")
+
+
+# --- bad files: each ends in a VaezError sentence, fast -----------------------------------------
+def _with_crc(body: bytes) -> bytes:
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def test_a_file_from_another_model_is_refused(model):
+    data = encode_image(tiny(seed=1), photo(), 1.0)  # same name, other weights
+    with pytest.raises(VaezError, match="made by the model"):
+        decode_image(model, data)
+    other = encode_image(tiny(name="other-codec"), photo(), 1.0)
+    with pytest.raises(VaezError, match="other-codec"):
+        decode_image(model, other)
+
+
+def test_every_truncation_is_refused(model):
+    data = encode_image(model, photo(), 1.0)
+    start = time.perf_counter()
+    for n in range(len(data)):
+        with pytest.raises(VaezError):
+            decode_image(model, data[:n])
+    assert time.perf_counter() - start < 5
+
+
+def test_every_single_byte_tampering_is_refused(model):
+    data = bytearray(encode_image(model, photo(), 1.0))
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 0x5A
+        with pytest.raises(VaezError):
+            decode_image(model, bytes(bad))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (b"", "not a .vaez file"), (b"PK\x03\x04 a zip", "not a .vaez file"), (b"VAEZ", "truncated"),
+    (b"VAEZ\x07", "version 7"),
+])
+def test_junk_is_refused(model, bad, match):
+    with pytest.raises(VaezError, match=match):
+        decode_image(model, bad)
+
+
+def test_stray_bytes_after_the_checksum_are_refused(model):
+    with pytest.raises(VaezError, match="stray"):
+        decode_image(model, encode_image(model, photo(), 1.0) + b"\x00")
+
+
+def test_a_huge_claimed_size_is_refused_before_allocating(model):
+    h = unpack(encode_image(model, photo(), 1.0))
+    h.width = h.height = 100_000
+    data = bitstream.pack(h)  # a valid CRC: only the size check can stop it
+    start = time.perf_counter()
+    with pytest.raises(VaezError, match="100000x100000"):
+        decode_image(model, data)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_garbage_strings_with_a_valid_checksum_never_crash(child):
+    """Random range-coder bytes that pass the CRC: some picture or a sentence, never a crash (in the child)."""
+    _, proc = child
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr(bitstream, "MAX_FILE_BYTES", 10)
+    (tmp_path / "big.vaez").write_bytes(b"VAEZ" + bytes(100))
+    with pytest.raises(VaezError, match="at most 10 bytes"):
+        bitstream.read_file(tmp_path / "big.vaez")
+
+
+def test_encoding_a_too_large_picture_is_refused(model):
+    with pytest.raises(VaezError, match="megapixels"):
+        encode_image(model, torch.zeros(3, 1, bitstream.MAX_PIXELS + 1, dtype=torch.uint8), 1.0)
+
+
+# --- training, benchmark, demo ---------------------------------------------------------------
+def test_train_codec_writes_a_loadable_checkpoint(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(photo(80, 96, seed=i).permute(1, 2, 0).numpy()).save(data / f"{i}.png")
+    run = CodecRunConfig.from_dict({"model": TINY, "crop_size": 64, "batch_size": 2, "steps_per_epoch": 2,
+                                    "val_images": 0, "trainer": {"max_epochs": 1, "out_dir": str(tmp_path / "run")}})
+    train_codec(run, data, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "training_summary.json").read_text())
+    assert summary["steps"] == 2
+    m = hub.load_checkpoint(tmp_path / "out", "cpu")
+    assert decode_image(m, encode_image(m, photo(), 2)).shape == (3, 70, 90)
+
+
+def test_bd_rate_of_a_curve_with_half_the_bits_is_minus_50_percent():
+    from vae_demo.codec.benchmark import bd_rate
+
+    anchor = [{"bpp": b, "psnr": 25 + 4 * math.log2(b)} for b in (0.25, 0.5, 1, 2, 4)]
+    half = [{"bpp": p["bpp"] / 2, "psnr": p["psnr"]} for p in anchor]
+    assert bd_rate(anchor, anchor) == pytest.approx(0, abs=1e-6)
+    assert bd_rate(anchor, half) == pytest.approx(-50, abs=1e-3)
+
+
+def test_benchmark_writes_json_and_plot(tmp_path):
+    from vae_demo.codec.benchmark import main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.fromarray(photo(64, 80).permute(1, 2, 0).numpy()).save(data / "a.png")
+    result = main(["--data", str(data), "--codecs", "jpeg,webp", "--json", str(tmp_path / "r.json")])
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["n_images"] == 1 and set(saved["codecs"]) == {"jpeg", "webp"} == set(result["bd_rate_vs_jpeg"])
+    assert set(saved["codecs"]["jpeg"]["points"][0]) >= {"bpp", "psnr", "ssim", "encode_s", "decode_s"}
+    assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_compress_action_matches_sizes_and_decompresses(model, monkeypatch):
+    from vae_demo.demo import compress as action
+
+    monkeypatch.setattr(action, "get_codec", lambda: model)
+    image = Image.fromarray(photo(96, 128, seed=3).permute(1, 2, 0).numpy())
+    out = action.compress(image, quality=2)
+    assert out.vae.shape == out.jpeg.shape == (96, 128, 3)
+    rows = {r[0]: r for r in out.rows}
+    vae_bytes = Path(out.path).stat().st_size
+    assert rows["VAE (.vaez)"][1] == vae_bytes
+    for name in ("JPEG", "WebP"):
+        assert name in rows and (rows[name][1] <= vae_bytes or rows[name][-1] in ("quality 0", "quality 1"))
+    assert np.array_equal(action.decompress(out.path), out.vae)
+    assert out.zoom.shape[0] == 3 * 96 and out.zoom.ndim == 3
+    with pytest.raises(ValueError, match="quality"):
+        action.compress(image, quality=99)
+    with pytest.raises(VaezError):
+        action.decompress(None)
+
+
+def test_compress_refuses_a_photo_over_the_limit(model, monkeypatch):
+    from vae_demo.core.images import ImageError
+    from vae_demo.demo import compress as action
+
+    monkeypatch.setattr(action, "get_codec", lambda: model)
+    monkeypatch.setattr(bitstream, "MAX_PIXELS", 64 * 64)
+    with pytest.raises(ImageError, match="megapixels"):
+        action.compress(Image.new("RGB", (65, 64)), 1)
+
+
+def test_pillow_search_respects_the_budget():
+    from vae_demo.demo.compress import pillow_at_most
+
+    image = Image.fromarray(photo(96, 128).permute(1, 2, 0).numpy())
+    data, q = pillow_at_most(image, "JPEG", 2000)
+    assert len(data) <= 2000 and 1 <= q <= 95
+
+
+BUNDLED = hub.BUNDLED_DIR / "codec-vae"
+
+
+@pytest.mark.skipif(not (BUNDLED / "model.safetensors").is_file(), reason="bundled codec-vae missing")
+def test_bundled_codec_round_trips_and_fits_in_10_mb():
+    assert all(f.stat().st_size < 10 * 2**20 for f in BUNDLED.iterdir())
+    m = hub.load_model("codec-vae", device="cpu")
+    x = photo(128, 192)
+    small, big = (encode_image(m, x, q) for q in (0, m.levels - 1))
+    assert len(small) < len(big)
+    assert decode_image(m, big).shape == (3, 128, 192)

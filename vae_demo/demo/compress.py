@@ -1,0 +1,144 @@
+"""Plain functions behind the Compress tab: a photo through the VAE codec, beside JPEG and WebP.
+
+``compress`` codes a photo into a ``.vaez`` file, decodes that file, and codes the same photo with
+JPEG and WebP at the largest size not above the VAE file's (each codec's quality found by
+bisection), so the three pictures cost the same bytes or less. ``decompress`` reads a ``.vaez`` file
+back. Photos over ``bitstream.MAX_PIXELS`` are refused with a sentence (one file, one pass: no tiles).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image, features
+
+from vae_demo.codec import bitstream
+from vae_demo.core.hub import load_model
+from vae_demo.core.images import ImageError
+from vae_demo.demo.generative import _number, image_metrics
+from vae_demo.demo.photos import load_photo
+
+CODEC_MODEL = "codec-vae"
+ZOOM_SIDE, ZOOM = 96, 3  # the zoomed crop: 96 x 96 pixels shown 3 times larger
+PILLOW_QUALITY = {"JPEG": (1, 95), "WEBP": (0, 100)}  # Pillow's useful quality ranges
+
+
+class CompressResult(NamedTuple):
+    vae: np.ndarray  # the decoded .vaez picture, uint8 (H, W) or (H, W, 3)
+    jpeg: np.ndarray
+    webp: np.ndarray | None  # None when this Pillow has no WebP
+    rows: list[list]  # [codec, bytes, bpp, PSNR dB, SSIM, setting] per codec
+    zoom: np.ndarray  # original | VAE | JPEG | WebP, the same crop of each, enlarged
+    path: str  # the .vaez file
+
+
+@lru_cache(maxsize=1)
+def get_codec():
+    return load_model(CODEC_MODEL, device="cpu")
+
+
+def _uint8(x: torch.Tensor) -> np.ndarray:
+    """(C, H, W) uint8 -> (H, W) or (H, W, 3) for display."""
+    a = x.permute(1, 2, 0).numpy()
+    return a[..., 0] if a.shape[-1] == 1 else a
+
+
+def _pil(x: torch.Tensor) -> Image.Image:
+    return Image.fromarray(_uint8(x))
+
+
+def pillow_at_most(image: Image.Image, fmt: str, budget: int) -> tuple[bytes, int]:
+    """(file bytes, quality): the highest quality whose file is at most ``budget`` bytes (bisection on
+    quality); the lowest quality's file when even that is larger."""
+    lo, hi = PILLOW_QUALITY[fmt]
+
+    def encode(q: int) -> bytes:
+        buf = io.BytesIO()
+        image.save(buf, format=fmt, quality=q, **({"method": 6} if fmt == "WEBP" else {}))
+        return buf.getvalue()
+
+    best = encode(lo)
+    best_q = lo
+    if len(best) > budget:
+        return best, lo
+    while lo < hi:  # invariant: quality lo fits
+        mid = (lo + hi + 1) // 2
+        data = encode(mid)
+        if len(data) <= budget:
+            lo, best, best_q = mid, data, mid
+        else:
+            hi = mid - 1
+    return best, best_q
+
+
+def _decode_pillow(data: bytes, channels: int) -> torch.Tensor:
+    img = Image.open(io.BytesIO(data)).convert("L" if channels == 1 else "RGB")
+    a = np.array(img)  # a writable copy
+    return torch.from_numpy(a[..., None] if a.ndim == 2 else a).permute(2, 0, 1).contiguous()  # (C, H, W)
+
+
+def zoom_box(x: torch.Tensor, side: int = ZOOM_SIDE) -> tuple[int, int, int]:
+    """(top, left, side) of the most detailed ``side`` x ``side`` block (largest gradient energy)."""
+    g = x.float().mean(dim=0)  # (H, W)
+    side = min(side, *g.shape)
+    energy = (g[1:, :-1] - g[:-1, :-1]).abs() + (g[:-1, 1:] - g[:-1, :-1]).abs()  # (H-1, W-1)
+    pooled = torch.nn.functional.avg_pool2d(energy[None, None], max(1, side - 1), stride=max(1, side // 4))
+    idx = int(pooled.flatten().argmax())
+    stride = max(1, side // 4)
+    top, left = (idx // pooled.shape[-1]) * stride, (idx % pooled.shape[-1]) * stride
+    return min(top, g.shape[0] - side), min(left, g.shape[1] - side), side
+
+
+def zoom_strip(pictures: list[torch.Tensor], box: tuple[int, int, int], zoom: int = ZOOM) -> np.ndarray:
+    """The same crop of each (C, H, W) uint8 picture, enlarged ``zoom`` times (nearest), side by side."""
+    top, left, side = box
+    gap = torch.full((pictures[0].shape[0], side * zoom, 4), 255, dtype=torch.uint8)
+    tiles = []
+    for p in pictures:
+        crop = p[:, top : top + side, left : left + side]
+        tiles += [crop.repeat_interleave(zoom, dim=1).repeat_interleave(zoom, dim=2), gap]
+    return _uint8(torch.cat(tiles[:-1], dim=2))
+
+
+def compress(image=None, quality: float = 3.0) -> CompressResult:
+    """Code ``image`` (path, PIL image, array, or None for the example photo) at ``quality`` (0: smallest file,
+    levels - 1: best picture) with the VAE codec, and with JPEG and WebP at no more bytes."""
+    codec = get_codec()
+    quality = _number(quality, "quality", 0, codec.levels - 1)
+    photo = load_photo(image)  # (1, C, H, W) in [0, 1]
+    h, w = photo.shape[-2:]
+    if h * w > bitstream.MAX_PIXELS:
+        raise ImageError(f"The photo is {w}x{h} pixels ({h * w / 1e6:.1f} megapixels); the codec handles up to "
+                         f"{bitstream.MAX_PIXELS / 1e6:.1f} megapixels. Please resize it.")
+    original = (photo[0] * 255).round().to(torch.uint8)  # (C, H, W)
+    data = bitstream.encode_image(codec, original, quality)
+    path = Path(tempfile.mkdtemp(prefix="vae-demo-")) / "photo.vaez"
+    path.write_bytes(data)
+    decoded = bitstream.decode_image(codec, data)  # exactly what decompress(path) gives
+    results = {"VAE (.vaez)": (decoded, len(data), f"quality {quality:g}")}
+    formats = ["JPEG"] + (["WEBP"] if features.check("webp") else [])
+    source = _pil(original)
+    for fmt in formats:
+        file, q = pillow_at_most(source, fmt, len(data))
+        results[fmt if fmt == "JPEG" else "WebP"] = (_decode_pillow(file, original.shape[0]), len(file), f"quality {q}")
+    rows = []
+    for name, (picture, size, setting) in results.items():
+        psnr, ssim = image_metrics(original[None].float() / 255, picture[None].float() / 255)
+        rows.append([name, size, round(size * 8 / (h * w), 4), psnr, ssim, setting])
+    pictures = [original] + [r[0] for r in results.values()]
+    zoom = zoom_strip(pictures, zoom_box(original))
+    webp = _uint8(results["WebP"][0]) if "WebP" in results else None
+    return CompressResult(_uint8(decoded), _uint8(results["JPEG"][0]), webp, rows, zoom, str(path))
+
+
+def decompress(path) -> np.ndarray:
+    """A ``.vaez`` file (path) -> the picture, uint8 (H, W) or (H, W, 3); ``VaezError`` with a sentence if bad."""
+    if path is None or not Path(path).is_file():
+        raise bitstream.VaezError("Please give a .vaez file made by the Compress tab.")
+    return _uint8(bitstream.decode_image(get_codec(), bitstream.read_file(path)))
