@@ -51,10 +51,21 @@ MODEL_NOTES = {  # keys: vae_demo.core.hub.GENERATIVE_MODELS
     "faces-vae": "Olivetti faces (64x64 grey), 32-D latent; tested on people it never saw.",
 }
 NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
-PROBLEM_LABELS = {"auto": "Auto (a phone photo: blur, noise, JPEG)", "noise": "Noise", "blur": "Blur",
-                  "jpeg": "JPEG blocks", "x2": "Low resolution x2", "x4": "Low resolution x4", "lowlight": "Too dark"}
-PHOTO_NOISE_LABELS = {"gaussian": "Gaussian", "poisson": "Poisson (photon)", "salt_and_pepper": "Salt and pepper",
-                      "real": "The photo's own noise"}
+PROBLEM_LABELS = {
+    "auto": "Auto (a phone photo: blur, noise, JPEG)",
+    "noise": "Noise",
+    "blur": "Blur",
+    "jpeg": "JPEG blocks",
+    "x2": "Low resolution x2",
+    "x4": "Low resolution x4",
+    "lowlight": "Too dark",
+}
+PHOTO_NOISE_LABELS = {
+    "gaussian": "Gaussian",
+    "poisson": "Poisson (photon)",
+    "salt_and_pepper": "Salt and pepper",
+    "real": "The photo's own noise",
+}
 DEFAULT_MODEL = endpoints.DEFAULT_MODEL
 ASTRONAUT_URL = "https://raw.githubusercontent.com/scikit-image/scikit-image/main/skimage/data/astronaut.png"
 DEFAULT_PAIR, DEFAULT_SINGLE = (3, 8), 5  # generative.example_pair / example_single of mnist-vae: typed digits
@@ -70,15 +81,19 @@ def example_files() -> dict[str, str]:
         img.save(folder / f"{name}.png")
         paths[name] = str(folder / f"{name}.png")
     for name, filename in PHOTO_EXAMPLES.items():  # copied as they are: no decoding at start-up
-        paths[f"photo-{name}"] = shutil.copy(skimage_data_path(filename), folder / f"photo-{name}{Path(filename).suffix}")
+        paths[f"photo-{name}"] = shutil.copy(
+            skimage_data_path(filename), folder / f"photo-{name}{Path(filename).suffix}"
+        )
     return {k: str(v) for k, v in paths.items()}
 
 
 # --- one function per tab ---------------------------------------------------------------------
 def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse_fn, manifold_fn) -> dict:
     with gr.Tab("Sampling"):
-        gr.Markdown("Draw z from the prior N(0, T²I) and decode it. Lower the temperature T for "
-                    "cleaner, more typical images; the same seed always gives the same grid.")
+        gr.Markdown(
+            "Draw z from the prior N(0, T²I) and decode it. Lower the temperature T for "
+            "cleaner, more typical images; the same seed always gives the same grid."
+        )
         with gr.Row():
             with gr.Column(scale=1):
                 n = gr.Slider(1, 256, value=64, step=1, precision=0, label="Number of samples", elem_id="sample-n")
@@ -87,11 +102,20 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
             grid = gr.Image(label="Samples from the prior", format="png", scale=2, elem_id="sample-grid")
         button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
-        gr.on([demo.load, model.change], same_for_everyone(sample_fn), [model, n, temperature, seed], grid,
-              api_name="show_samples", **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(sample_fn),
+            [model, n, temperature, seed],
+            grid,
+            api_name="show_samples",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
 
-        gr.Markdown("### Latent traversal\nTake the prior sample of a seed and move along one latent "
-                    "dimension from -span to +span (other dimensions fixed).")
+        gr.Markdown(
+            "### Latent traversal\nTake the prior sample of a seed and move along one latent "
+            "dimension from -span to +span (other dimensions fixed)."
+        )
         with gr.Row():
             with gr.Column(scale=1):
                 t_seed = gr.Number(0, precision=0, minimum=0, label="Seed of the starting sample")
@@ -101,11 +125,20 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 t_button = gr.Button("Traverse")
             row = gr.Image(label="One dimension, left to right", format="png", scale=2)
         t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
-        gr.on([demo.load, model.change], same_for_everyone(traverse_fn), [model, t_seed, dim, span, t_steps], row,
-              api_name="show_traversal", **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(traverse_fn),
+            [model, t_seed, dim, span, t_steps],
+            row,
+            api_name="show_traversal",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
 
-        gr.Markdown("### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
-                    "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land.")
+        gr.Markdown(
+            "### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
+            "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land."
+        )
         with gr.Row():
             grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
             m_button = gr.Button("Draw the manifold")
@@ -113,30 +146,48 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
             manifold_img = gr.Image(label="Latent manifold", format="png")
             scatter_img = gr.Image(label="Test digits by class", format="png")
         m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
-        demo.load(same_for_everyone(manifold_fn), grid_n, [manifold_img, scatter_img], api_name="show_manifold",
-                  **HIDDEN, **LIGHT_QUEUE)
+        demo.load(
+            same_for_everyone(manifold_fn),
+            grid_n,
+            [manifold_img, scatter_img],
+            api_name="show_manifold",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
 
 
 def _endpoint_editor(label: str, value, elem_id: str) -> gr.ImageEditor:
     return gr.ImageEditor(
-        value=value, label=label, type="filepath", format="png", sources=["upload", "clipboard"],
-        brush=gr.Brush(colors=["#000000", "#ffffff"], default_size=12), canvas_size=(280, 280),
-        height=320, layers=False, elem_id=elem_id,
+        value=value,
+        label=label,
+        type="filepath",
+        format="png",
+        sources=["upload", "clipboard"],
+        brush=gr.Brush(colors=["#000000", "#ffffff"], default_size=12),
+        canvas_size=(280, 280),
+        height=320,
+        layers=False,
+        elem_id=elem_id,
     )
 
 
 def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn) -> dict:
     with gr.Tab("Latent interpolation"):
-        gr.Markdown("Encode two images, walk in a straight line (linear) or along the sphere "
-                    "(spherical) between their encodings, and decode every step. Upload an image or "
-                    "draw on the canvas (for digits: dark strokes on a light canvas).")
+        gr.Markdown(
+            "Encode two images, walk in a straight line (linear) or along the sphere "
+            "(spherical) between their encodings, and decode every step. Upload an image or "
+            "draw on the canvas (for digits: dark strokes on a light canvas)."
+        )
         examples = example_files()
         with gr.Row():
             image_a = _endpoint_editor("Start", examples[f"digit-{DEFAULT_PAIR[0]}"], "interp-start")
             image_b = _endpoint_editor("End", examples[f"digit-{DEFAULT_PAIR[1]}"], "interp-end")
-        gr.Examples([[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
-                    [image_a, image_b], label="Example pairs (typed digits: the model redraws them by hand)")
+        gr.Examples(
+            [[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+            [image_a, image_b],
+            label="Example pairs (typed digits: the model redraws them by hand)",
+        )
         with gr.Row():
             steps = gr.Slider(2, 32, value=10, step=1, precision=0, label="Steps", elem_id="interp-steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
@@ -146,17 +197,31 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             animation = gr.Image(label="Animation", type="filepath")
             download = gr.File(label="Download the GIF", elem_id="interp-download")
         outputs_ = [strip, animation, download]
-        button.click(interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate",
-                     **LIGHT_QUEUE)
+        button.click(
+            interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
+        )
         # On load and when the model changes: the new model's example images (inputs left empty).
-        gr.on([demo.load, model.change], same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
-              [model, steps, method], outputs_, api_name="show_interpolation", **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
+            [model, steps, method],
+            outputs_,
+            api_name="show_interpolation",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
     return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
 
 
 def _photo_input(label: str, tab: str) -> gr.Image:
-    image = gr.Image(value=example_files()["photo-astronaut"], label=label, type="filepath",
-                     sources=["upload", "clipboard"], height=320, elem_id=f"{tab}-photo")
+    image = gr.Image(
+        value=example_files()["photo-astronaut"],
+        label=label,
+        type="filepath",
+        sources=["upload", "clipboard"],
+        height=320,
+        elem_id=f"{tab}-photo",
+    )
     # The API docs show a default file by the URL of the component's example, Gradio's bus.png: show the
     # public copy of the photo that really is the default instead.
     image.example_payload = lambda: handle_file(ASTRONAUT_URL)
@@ -168,13 +233,21 @@ def _photo_outputs(tab: str) -> list:
     slider = gr.ImageSlider(label="Before | after (drag the handle)", type="numpy", format="png")
     with gr.Row():
         classical_img = gr.Image(label="Classical method", format="png", elem_id=f"{tab}-classical")
-        vae_img = gr.Image(label="VAE (mode of p(x | degraded)), before the final touches", format="png",
-                           type="filepath", elem_id=f"{tab}-vae")
-    gallery = gr.Gallery(label="Posterior samples: other restorations the VAE finds plausible", columns=4,
-                         height=260, format="png")
+        vae_img = gr.Image(
+            label="VAE (mode of p(x | degraded)), before the final touches",
+            format="png",
+            type="filepath",
+            elem_id=f"{tab}-vae",
+        )
+    gallery = gr.Gallery(
+        label="Posterior samples: other restorations the VAE finds plausible", columns=4, height=260, format="png"
+    )
     heat = gr.Image(label="Uncertainty: per-pixel std of the samples (bright = unsure)", format="png")
-    metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Metrics (PSNR / SSIM need a clean original)",
-                           elem_id=f"{tab}-metrics")
+    metrics = gr.Dataframe(
+        headers=["image", "PSNR (dB)", "SSIM"],
+        label="Metrics (PSNR / SSIM need a clean original)",
+        elem_id=f"{tab}-metrics",
+    )
     download = gr.File(label="Full-resolution PNG", elem_id=f"{tab}-download")
     return [slider, classical_img, vae_img, gallery, heat, metrics, download]
 
@@ -186,24 +259,39 @@ def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Button]:
 
 
 def _photo_examples(image: gr.Image, names: tuple[str, ...]) -> None:
-    gr.Examples([[example_files()[f"photo-{n}"]] for n in names], [image],
-                label="Example photos (scikit-image's samples)")
+    gr.Examples(
+        [[example_files()[f"photo-{n}"]] for n in names], [image], label="Example photos (scikit-image's samples)"
+    )
 
 
 def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
     with gr.Tab("Enhance"):
-        gr.Markdown("Fix a photo with the restoration VAE and compare it with the classical method for the same "
-                    "problem. With **Simulate** on, the clean photo is degraded first so PSNR and SSIM can be "
-                    "measured; turn it off to restore your own photo as it is. Big photos are restored in tiles.")
+        gr.Markdown(
+            "Fix a photo with the restoration VAE and compare it with the classical method for the same "
+            "problem. With **Simulate** on, the clean photo is degraded first so PSNR and SSIM can be "
+            "measured; turn it off to restore your own photo as it is. Big photos are restored in tiles."
+        )
         with gr.Row():
             with gr.Column(scale=1):
                 image = _photo_input("Photo", "enhance")
                 _photo_examples(image, ("astronaut", "coffee", "chelsea", "rocket", "camera"))
-                problem = gr.Radio([(v, k) for k, v in PROBLEM_LABELS.items()], value="noise", label="What to fix",
-                                   elem_id="enhance-problem")
-                strength = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="How strong (simulated damage, or the "
-                                     "noise level for Noise on your own photo)", elem_id="enhance-strength")
-                simulate = gr.Checkbox(True, label="Simulate: degrade the clean photo first", elem_id="enhance-simulate")
+                problem = gr.Radio(
+                    [(v, k) for k, v in PROBLEM_LABELS.items()],
+                    value="noise",
+                    label="What to fix",
+                    elem_id="enhance-problem",
+                )
+                strength = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=0.5,
+                    step=0.05,
+                    label="How strong (simulated damage, or the noise level for Noise on your own photo)",
+                    elem_id="enhance-strength",
+                )
+                simulate = gr.Checkbox(
+                    True, label="Simulate: degrade the clean photo first", elem_id="enhance-simulate"
+                )
                 k, seed, button = _sample_seed_button("Enhance")
             with gr.Column(scale=2):
                 outputs_ = _photo_outputs("enhance")
@@ -216,32 +304,64 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
         button.click(enhance_fn, inputs, outputs_, api_name="enhance", **PHOTO_QUEUE)
         demo.load(same_for_everyone(enhance_fn), inputs, outputs_, api_name="show_enhance", **HIDDEN, **PHOTO_QUEUE)
         slider, vae_img, download = outputs_[0], outputs_[2], outputs_[-1]
-        gr.on([t.release for t in touches], touch_up_fn, [vae_img, slider, *touches], [slider, download],
-              api_name="touch_up", **LIGHT_QUEUE)
+        gr.on(
+            [t.release for t in touches],
+            touch_up_fn,
+            [vae_img, slider, *touches],
+            [slider, download],
+            api_name="touch_up",
+            **LIGHT_QUEUE,
+        )
         # An uploaded photo is restored as it is; a new photo or problem starts without touches.
         image.upload(lambda: False, None, simulate, api_name="upload_is_real", **HIDDEN, **LIGHT_QUEUE)
-        gr.on([image.change, problem.change], lambda: (1.0, 1.0, 1.0), None, touches, api_name="reset_touches",
-              **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [image.change, problem.change],
+            lambda: (1.0, 1.0, 1.0),
+            None,
+            touches,
+            api_name="reset_touches",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
         # The strength matters for simulated damage and for the noise level of Noise; not for x2 / x4.
-        gr.on([problem.change, simulate.change],
-              lambda p, sim: gr.Slider(interactive=p not in ("x2", "x4") and (sim or p == "noise")),
-              [problem, simulate], strength, api_name="strength_use", **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [problem.change, simulate.change],
+            lambda p, sim: gr.Slider(interactive=p not in ("x2", "x4") and (sim or p == "noise")),
+            [problem, simulate],
+            strength,
+            api_name="strength_use",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
     return {"image": image, "outputs": outputs_}
 
 
 def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
     with gr.Tab("Denoise"):
-        gr.Markdown("Add noise of a known kind to a clean photo and remove it, or pick *The photo's own noise* to "
-                    "clean a real noisy photo (no PSNR then: there is no clean original). *Blind* lets the VAE "
-                    "estimate the noise level itself.")
+        gr.Markdown(
+            "Add noise of a known kind to a clean photo and remove it, or pick *The photo's own noise* to "
+            "clean a real noisy photo (no PSNR then: there is no clean original). *Blind* lets the VAE "
+            "estimate the noise level itself."
+        )
         with gr.Row():
             with gr.Column(scale=1):
                 image = _photo_input("Photo", "denoise")
                 _photo_examples(image, ("astronaut", "camera", "coffee", "chelsea"))
-                noise = gr.Radio([(v, k) for k, v in PHOTO_NOISE_LABELS.items()], value="gaussian", label="Noise",
-                                 elem_id="denoise-noise")
-                level = gr.Slider(0, 100, value=25, step=1, label="Level: Gaussian sigma (0-255 scale), Poisson "
-                                  "peak photons (lower is noisier), or salt-and-pepper percent", elem_id="denoise-level")
+                noise = gr.Radio(
+                    [(v, k) for k, v in PHOTO_NOISE_LABELS.items()],
+                    value="gaussian",
+                    label="Noise",
+                    elem_id="denoise-noise",
+                )
+                level = gr.Slider(
+                    0,
+                    100,
+                    value=25,
+                    step=1,
+                    label="Level: Gaussian sigma (0-255 scale), Poisson "
+                    "peak photons (lower is noisier), or salt-and-pepper percent",
+                    elem_id="denoise-level",
+                )
                 blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level")
                 k, seed, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
@@ -251,40 +371,74 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
         demo.load(same_for_everyone(denoise_fn), inputs, outputs_, api_name="show_denoise", **HIDDEN, **PHOTO_QUEUE)
         # An upload is a real photo: remove its own noise; the level and Blind mean nothing for that.
         image.upload(lambda: "real", None, noise, api_name="upload_is_noisy", **HIDDEN, **LIGHT_QUEUE)
-        noise.change(lambda n: (gr.Slider(interactive=n != "real"), gr.Checkbox(interactive=n != "real")), noise,
-                     [level, blind], api_name="noise_controls", **HIDDEN, **LIGHT_QUEUE)
+        noise.change(
+            lambda n: (gr.Slider(interactive=n != "real"), gr.Checkbox(interactive=n != "real")),
+            noise,
+            [level, blind],
+            api_name="noise_controls",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
     return {"image": image, "outputs": outputs_}
 
 
 def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
     with gr.Tab("Reconstruct digits & faces"):
-        gr.Markdown("Corrupt an image, then restore it two ways: encode and decode the posterior mean "
-                    "(one pass), or search the latent space for the image that best explains the "
-                    "corrupted one under the known noise model (latent fit). The heat map shows where "
-                    "K posterior samples disagree: the model's uncertainty.")
+        gr.Markdown(
+            "Corrupt an image, then restore it two ways: encode and decode the posterior mean "
+            "(one pass), or search the latent space for the image that best explains the "
+            "corrupted one under the known noise model (latent fit). The heat map shows where "
+            "K posterior samples disagree: the model's uncertainty."
+        )
         examples = example_files()
         with gr.Row():
             with gr.Column(scale=1):
                 image = _endpoint_editor("Clean image", examples[f"digit-{DEFAULT_SINGLE}"], "reconstruct-image")
-                gr.Examples([[examples[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")], [image],
-                            label="Examples (the astronaut is for faces-vae)")
-                noise = gr.Radio([(v, k) for k, v in NOISE_LABELS.items()], value="gaussian", label="Corruption",
-                                 elem_id="reconstruct-noise")
-                level = gr.Slider(0.0, 1.0, value=0.3, step=0.01,
-                                  label="Level (noise std / fraction of pixels / masked area)", elem_id="reconstruct-level")
+                gr.Examples(
+                    [[examples[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")],
+                    [image],
+                    label="Examples (the astronaut is for faces-vae)",
+                )
+                noise = gr.Radio(
+                    [(v, k) for k, v in NOISE_LABELS.items()],
+                    value="gaussian",
+                    label="Corruption",
+                    elem_id="reconstruct-noise",
+                )
+                level = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=0.3,
+                    step=0.01,
+                    label="Level (noise std / fraction of pixels / masked area)",
+                    elem_id="reconstruct-level",
+                )
                 k = gr.Slider(2, 64, value=16, step=1, precision=0, label="Posterior samples K")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Corrupt and reconstruct", variant="primary", elem_id="reconstruct-button")
             with gr.Column(scale=2):
-                panel = gr.Image(label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit", format="png",
-                                 elem_id="reconstruct-panel")
+                panel = gr.Image(
+                    label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit",
+                    format="png",
+                    elem_id="reconstruct-panel",
+                )
                 spread = gr.Image(label="Per-pixel spread of K samples", format="png")
-                metrics = gr.Dataframe(headers=["image", "PSNR (dB)", "SSIM"], label="Against the clean image",
-                                       elem_id="reconstruct-metrics")
+                metrics = gr.Dataframe(
+                    headers=["image", "PSNR (dB)", "SSIM"],
+                    label="Against the clean image",
+                    elem_id="reconstruct-metrics",
+                )
         outputs_ = [panel, spread, metrics]
         button.click(denoise_fn, [model, image, noise, level, k, seed], outputs_, api_name="reconstruct", **LIGHT_QUEUE)
-        gr.on([demo.load, model.change], same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
-              [model, noise, level, k, seed], outputs_, api_name="show_reconstruct", **HIDDEN, **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
+            [model, noise, level, k, seed],
+            outputs_,
+            api_name="show_reconstruct",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
     return {"image": image, "panel": panel, "spread": spread, "metrics": metrics}
 
 
@@ -302,20 +456,33 @@ def build_demo() -> gr.Blocks:
     """The whole app, queued but not launched (Gradio's cache fix installed, examples written, no torch)."""
     patch_gradio()
     with gr.Blocks(title="vae-demo: what a VAE can do", delete_cache=delete_cache_setting()) as demo:
-        gr.Markdown("# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
-                    "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
-                    "All models are small, bundled with the app and run on a CPU.")
+        gr.Markdown(
+            "# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
+            "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
+            "All models are small, bundled with the app and run on a CPU."
+        )
         create_enhance_tab(demo, endpoints.enhance, endpoints.touch_up)
         create_photo_denoise_tab(demo, endpoints.denoise)
         with gr.Tab("Digits & faces"):
-            model = gr.Dropdown(list(MODEL_NOTES), value=DEFAULT_MODEL, label="Generative model", elem_id="model",
-                                info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()))
+            model = gr.Dropdown(
+                list(MODEL_NOTES),
+                value=DEFAULT_MODEL,
+                label="Generative model",
+                elem_id="model",
+                info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()),
+            )
             with gr.Tabs():
                 sampling = create_sampling_tab(demo, model, endpoints.sample, endpoints.traverse, endpoints.manifold)
                 interp = create_interpolation_tab(demo, model, endpoints.interpolate)
                 den = create_reconstruct_tab(demo, model, endpoints.reconstruct)
-        model.change(endpoints.examples_for, model, [interp["a"], interp["b"], den["image"], sampling["dim"]],
-                     api_name="examples", **HIDDEN, **LIGHT_QUEUE)
+        model.change(
+            endpoints.examples_for,
+            model,
+            [interp["a"], interp["b"], den["image"], sampling["dim"]],
+            api_name="examples",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
         create_lab_tab(demo, LIGHT_QUEUE, example_files())
     _quiet_every_input(demo)
     return set_queue_size(demo, MAX_QUEUE)
@@ -344,9 +511,14 @@ def main() -> None:
     log.propagate = False
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # close the server: Gradio's cache and ours go
     demo = _demo()
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), share=False,
-                max_file_size=MAX_FILE_SIZE, theme=gr.themes.Soft(), mcp_server=mcp_setting(),
-                prevent_thread_lock=True)
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        share=False,
+        max_file_size=MAX_FILE_SIZE,
+        theme=gr.themes.Soft(),
+        mcp_server=mcp_setting(),
+        prevent_thread_lock=True,
+    )
     # Started only now: started before build_demo(), its imports (torch, torchvision) delayed the page by half
     # and did not bring the first /sample any sooner (2 busy cores).
     threading.Thread(target=endpoints.warm_up, name="warm-up", daemon=True).start()

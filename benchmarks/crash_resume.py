@@ -30,9 +30,18 @@ from safetensors.torch import load_file
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {
     "model": {"image_size": 28, "in_channels": 1, "latent_dim": 8, "channels": [8, 16], "name": "crash-test"},
-    "trainer": {"max_epochs": 1, "lr": 0.002, "warmup_steps": 5, "checkpoint_every": 10, "log_every": 1,
-                "ema_decay": 0.99, "seed": 0},
-    "dataset": "mnist", "batch_size": 64, "eval_k": 0,
+    "trainer": {
+        "max_epochs": 1,
+        "lr": 0.002,
+        "warmup_steps": 5,
+        "checkpoint_every": 10,
+        "log_every": 1,
+        "ema_decay": 0.99,
+        "seed": 0,
+    },
+    "dataset": "mnist",
+    "batch_size": 64,
+    "eval_k": 0,
 }
 
 
@@ -47,11 +56,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def train(workdir: Path, config: Path, data: str, steps: int, resume: bool = False,
-          kill_at_step: int | None = None) -> float:
+def train(
+    workdir: Path, config: Path, data: str, steps: int, resume: bool = False, kill_at_step: int | None = None
+) -> float:
     """Run the CLI in ``workdir``; SIGKILL it once its log reaches ``kill_at_step``. Returns the wall time."""
-    cmd = [sys.executable, "-m", "vae_demo", "--threads", "1", "train", "--config", str(config), "--data", data,
-           "--out", str(workdir / "final"), "--max-steps", str(steps)] + (["--resume"] if resume else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "vae_demo",
+        "--threads",
+        "1",
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        data,
+        "--out",
+        str(workdir / "final"),
+        "--max-steps",
+        str(steps),
+    ] + (["--resume"] if resume else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -108,22 +132,38 @@ def main(argv: list[str] | None = None) -> dict:
         train(work, config_path, args.data, args.steps, resume=True)
         final = load_file(work / "final" / "model.safetensors")
         identical = final.keys() == reference.keys() and all(torch.equal(final[k], reference[k]) for k in final)
-        trials.append({"kill_at_step": target, "reached_step": reached, "checkpoint_step": saved_step,
-                       "steps_lost": max(0, reached - saved_step), "readable": readable, "identical": identical})
-        print(f"trial {i + 1:2d}: killed at step {reached:3d} (aimed at {target:3d}), checkpoint at {saved_step:3d}, "
-              f"readable {readable}, resumed run identical {identical}", flush=True)
+        trials.append(
+            {
+                "kill_at_step": target,
+                "reached_step": reached,
+                "checkpoint_step": saved_step,
+                "steps_lost": max(0, reached - saved_step),
+                "readable": readable,
+                "identical": identical,
+            }
+        )
+        print(
+            f"trial {i + 1:2d}: killed at step {reached:3d} (aimed at {target:3d}), checkpoint at {saved_step:3d}, "
+            f"readable {readable}, resumed run identical {identical}",
+            flush=True,
+        )
 
     report = {
-        "trials": len(trials), "interval": args.interval, "steps": args.steps,
+        "trials": len(trials),
+        "interval": args.interval,
+        "steps": args.steps,
         "unreadable": sum(not t["readable"] for t in trials),
         "max_steps_lost": max((t["steps_lost"] for t in trials), default=0),
         "identical_to_uninterrupted": all(t["identical"] for t in trials),
         "identical_count": sum(t["identical"] for t in trials),
-        "uninterrupted_seconds": round(full, 2), "per_trial": trials,
+        "uninterrupted_seconds": round(full, 2),
+        "per_trial": trials,
     }
-    print(f"\n{report['trials']} trials: {report['unreadable']} unreadable checkpoints, at most "
-          f"{report['max_steps_lost']} steps lost (interval {args.interval}), "
-          f"{report['identical_count']}/{report['trials']} identical to the uninterrupted run")
+    print(
+        f"\n{report['trials']} trials: {report['unreadable']} unreadable checkpoints, at most "
+        f"{report['max_steps_lost']} steps lost (interval {args.interval}), "
+        f"{report['identical_count']}/{report['trials']} identical to the uninterrupted run"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -43,11 +43,14 @@ def request_for(endpoint: str, rng: random.Random) -> dict:
     if endpoint == "/denoise":
         noise = rng.choice(["gaussian", "poisson", "salt_and_pepper"])
         level = {"gaussian": rng.uniform(5, 50), "poisson": rng.uniform(5, 100), "salt_and_pepper": rng.uniform(1, 20)}
-        return {"image": handle_file(rng.choice(PHOTOS)), "noise": noise, "level": round(level[noise], 1),
-                "seed": seed}
+        return {"image": handle_file(rng.choice(PHOTOS)), "noise": noise, "level": round(level[noise], 1), "seed": seed}
     if endpoint == "/enhance":
-        return {"image": handle_file(rng.choice(PHOTOS)), "problem": rng.choice(["noise", "blur", "jpeg", "x2"]),
-                "strength": round(rng.uniform(0.2, 0.8), 2), "seed": seed}
+        return {
+            "image": handle_file(rng.choice(PHOTOS)),
+            "problem": rng.choice(["noise", "blur", "jpeg", "x2"]),
+            "strength": round(rng.uniform(0.2, 0.8), 2),
+            "seed": seed,
+        }
     if endpoint == "/sample":
         return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
     return {}
@@ -58,8 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--endpoint", action="append", dest="endpoints", help="repeat for several (default /sample)")
-    p.add_argument("--same-inputs", action="store_true",
-                   help="every request sends the endpoint's defaults (a class all pressing the button as it is)")
+    p.add_argument(
+        "--same-inputs",
+        action="store_true",
+        help="every request sends the endpoint's defaults (a class all pressing the button as it is)",
+    )
     p.add_argument("--url", help="test an app that is already running instead of launching one")
     p.add_argument("--json", required=True, type=Path)
     return p.parse_args(argv)
@@ -142,19 +148,31 @@ def main(argv: list[str] | None = None) -> dict:
             proc.terminate()
             proc.wait(15)
 
-    report = {"clients": args.clients, "seconds": args.seconds, "wall_seconds": round(wall, 1),
-              "same_inputs": args.same_inputs, "endpoints": {}}
+    report = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "wall_seconds": round(wall, 1),
+        "same_inputs": args.same_inputs,
+        "endpoints": {},
+    }
     print(f"{args.clients} clients for {args.seconds:g} s ({wall:.0f} s with the calls still running at the end)")
     print(f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s}")
     for e, r in results.items():
         lat = r["latencies"]
-        row = {"requests": len(lat) + len(r["errors"]), "errors": len(r["errors"]),
-               "p50": round(statistics.median(lat), 3) if lat else None, "p95": round(percentile(lat, 0.95), 3),
-               "max": round(max(lat), 3) if lat else None, "throughput_per_s": round(len(lat) / wall, 3),
-               "first_errors": r["errors"][:3]}
+        row = {
+            "requests": len(lat) + len(r["errors"]),
+            "errors": len(r["errors"]),
+            "p50": round(statistics.median(lat), 3) if lat else None,
+            "p95": round(percentile(lat, 0.95), 3),
+            "max": round(max(lat), 3) if lat else None,
+            "throughput_per_s": round(len(lat) / wall, 3),
+            "first_errors": r["errors"][:3],
+        }
         report["endpoints"][e] = row
-        print(f"{e:12s} {row['requests']:8d} {row['errors']:6d} {row['throughput_per_s']:6.2f} "
-              f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f}")
+        print(
+            f"{e:12s} {row['requests']:8d} {row['errors']:6d} {row['throughput_per_s']:6.2f} "
+            f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f}"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

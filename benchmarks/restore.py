@@ -29,7 +29,9 @@ from vae_demo.restoration.benchmark import BENCH_TASKS, print_summary, run_bench
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", required=True, choices=BENCH_TASKS)
-    p.add_argument("--level", required=True, type=float, help="strength in the task's units (see degradations.DEGRADATIONS)")
+    p.add_argument(
+        "--level", required=True, type=float, help="strength in the task's units (see degradations.DEGRADATIONS)"
+    )
     p.add_argument("--data", required=True, type=Path, help="folder of clean images")
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--methods", default=None, help="comma-separated; default depends on the task")
@@ -37,8 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default="checkpoints/restore-vae", help="restoration VAE folder")
     p.add_argument("--samples", type=int, default=8, help="K for vae_mean (the mean of K posterior samples)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--blind", action="store_true",
-                   help="do not tell the VAE the task (its blind / auto mode); the noise level is still given")
+    p.add_argument(
+        "--blind",
+        action="store_true",
+        help="do not tell the VAE the task (its blind / auto mode); the noise level is still given",
+    )
     p.add_argument("--json", required=True, type=Path)
     return p.parse_args(argv)
 
@@ -47,8 +52,17 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    report = run_benchmark(args.task, args.level, args.data, methods=args.methods, limit=args.limit, seed=args.seed,
-                           checkpoint=args.checkpoint, samples=args.samples, blind=args.blind)
+    report = run_benchmark(
+        args.task,
+        args.level,
+        args.data,
+        methods=args.methods,
+        limit=args.limit,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+        samples=args.samples,
+        blind=args.blind,
+    )
     print_summary(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -75,17 +75,28 @@ def main(argv: list[str] | None = None) -> dict:
     rows = {
         "restore_512_mode_s": timed(lambda: restore(model, y, 25), args.repeats, args.device),
         f"restore_512_mode_and_{args.samples}_samples_s": timed(
-            lambda: restore(model, y, 25, samples=args.samples), args.repeats, args.device),
+            lambda: restore(model, y, 25, samples=args.samples), args.repeats, args.device
+        ),
         "restore_512_blind_s": timed(lambda: restore(model, y, None), args.repeats, args.device),
     }
-    report = {"device": args.device, "threads": args.threads, "checkpoint": args.checkpoint,
-              "cpu_count": len(__import__("os").sched_getaffinity(0)), "goal_512_s": GOAL_512_S, "metrics": {}}
+    report = {
+        "device": args.device,
+        "threads": args.threads,
+        "checkpoint": args.checkpoint,
+        "cpu_count": len(__import__("os").sched_getaffinity(0)),
+        "goal_512_s": GOAL_512_S,
+        "metrics": {},
+    }
     for name, values in rows.items():
         report["metrics"][name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
     report["metrics"]["megapixels_per_s_512"] = 512 * 512 / 1e6 / report["metrics"]["restore_512_mode_s"]["median"]
     if not args.skip_big:
-        done = subprocess.run([sys.executable, "-c", BIG_SCRIPT, args.checkpoint, str(args.threads), args.device],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", BIG_SCRIPT, args.checkpoint, str(args.threads), args.device],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         big = json.loads(done.stdout.strip().splitlines()[-1])
         big["megapixels_per_s"] = 4096 * 4096 / 1e6 / big["seconds"]
         report["metrics"]["restore_4096_tiled"] = big
@@ -99,8 +110,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'megapixels per second (512x512, mode)':40s} {report['metrics']['megapixels_per_s_512']:9.2f}")
     if "restore_4096_tiled" in report["metrics"]:
         big = report["metrics"]["restore_4096_tiled"]
-        print(f"4096x4096 tiled: {big['seconds']:.1f} s, {big['megapixels_per_s']:.2f} MP/s, "
-              f"peak RSS {big['rss_peak_mb']:.0f} MB (input tensor allocated: {big['rss_before_mb']:.0f} MB)")
+        print(
+            f"4096x4096 tiled: {big['seconds']:.1f} s, {big['megapixels_per_s']:.2f} MP/s, "
+            f"peak RSS {big['rss_peak_mb']:.0f} MB (input tensor allocated: {big['rss_before_mb']:.0f} MB)"
+        )
     met = report["metrics"]["restore_512_mode_s"]["median"] <= GOAL_512_S
     print(f"goal: 512x512 colour photo <= {GOAL_512_S} s median: {'met' if met else 'NOT met'}")
     args.json.parent.mkdir(parents=True, exist_ok=True)

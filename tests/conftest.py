@@ -130,9 +130,24 @@ def folder_run(tmp_path: Path, name: str, images: int = 12, batch_size: int = 2)
     for i in range(images):
         Image.new("L", (24, 20), 20 * i).save(folder / f"{i:02d}.png")
     config = tmp_path / f"{name}.json"
-    config.write_text(json.dumps({"model": {"image_size": 16, "in_channels": 1, "latent_dim": 4, "channels": [4, 8],
-                                            "likelihood": "gaussian", "name": name},
-                                  "dataset": "folder", "batch_size": batch_size, "binarize": False, "eval_k": 0}))
+    config.write_text(
+        json.dumps(
+            {
+                "model": {
+                    "image_size": 16,
+                    "in_channels": 1,
+                    "latent_dim": 4,
+                    "channels": [4, 8],
+                    "likelihood": "gaussian",
+                    "name": name,
+                },
+                "dataset": "folder",
+                "batch_size": batch_size,
+                "binarize": False,
+                "eval_k": 0,
+            }
+        )
+    )
     return folder, config
 
 

@@ -29,8 +29,12 @@ flat = torch.cat([p.detach().flatten() for p in model.parameters()])
 gathered = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, flat)
 if rank == 0:
-    result = {"world_size": dist.get_world_size(), "identical": all(torch.equal(g, gathered[0]) for g in gathered),
-              "moved": float((flat - start).abs().max()), "batches_per_rank": len(loader)}
+    result = {
+        "world_size": dist.get_world_size(),
+        "identical": all(torch.equal(g, gathered[0]) for g in gathered),
+        "moved": float((flat - start).abs().max()),
+        "batches_per_rank": len(loader),
+    }
     with open(sys.argv[1], "w") as f:
         json.dump(result, f)
 dist.barrier()  # both ranks are done with gloo before either tears it down

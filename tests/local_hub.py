@@ -85,8 +85,9 @@ class LocalHub:
                     return self._json({"error": "Repository not found"}, 404)
                 if parts[4] == "preupload":
                     files = json.loads(body)["files"]
-                    return self._json({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
-                                                 for f in files]})
+                    return self._json(
+                        {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+                    )
                 if parts[4] == "commit":
                     for line in body.decode().splitlines():
                         item = json.loads(line)

@@ -17,8 +17,19 @@ from PIL import Image
 from vae_demo.demo.examples import digit_image
 from vae_demo.demo.generative import DISPLAY_PX
 
-ENDPOINTS = ("/sample", "/traverse", "/manifold", "/interpolate", "/reconstruct", "/enhance", "/denoise",
-             "/train_live", "/locate", "/decode_point", "/elbo")
+ENDPOINTS = (
+    "/sample",
+    "/traverse",
+    "/manifold",
+    "/interpolate",
+    "/reconstruct",
+    "/enhance",
+    "/denoise",
+    "/train_live",
+    "/locate",
+    "/decode_point",
+    "/elbo",
+)
 DOCUMENTED = {*ENDPOINTS, "/touch_up"}  # everything else (first views, helpers) is private
 COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim"}  # parameters that are whole numbers
 MNIST_SIZE = 28
@@ -69,7 +80,8 @@ def test_api_documents_only_the_user_facing_endpoints(demo):
     named = demo.get_api_info()["named_endpoints"]
     assert set(named) == DOCUMENTED
     assert set(demo.get_api_info(all_endpoints=True)["named_endpoints"]) - DOCUMENTED <= {
-        f"/load_example{s}" for s in ("", "_1", "_2", "_3", "_4")}  # gr.Examples' own, undocumented
+        f"/load_example{s}" for s in ("", "_1", "_2", "_3", "_4")
+    }  # gr.Examples' own, undocumented
     for name, info in named.items():
         assert info["description"], f"{name} has no description"
         for p in info["parameters"]:
@@ -86,10 +98,18 @@ def test_importing_app_builds_nothing(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys, app; assert app._demo.cache_info().currsize == 0; assert 'torch' not in sys.modules; "
-            "d = app.demo; assert d is app.demo and d is not app.build_demo(); assert 'torch' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env={**os.environ, "TMPDIR": str(tmp_path)},
-                   capture_output=True, timeout=300)
+    code = (
+        "import sys, app; assert app._demo.cache_info().currsize == 0; assert 'torch' not in sys.modules; "
+        "d = app.demo; assert d is app.demo and d is not app.build_demo(); assert 'torch' not in sys.modules"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        timeout=300,
+    )
     assert not list(tmp_path.glob("vae-demo-*")), "the examples' folder outlived the process"
 
 
@@ -118,12 +138,15 @@ def test_another_gradio_version_is_named_in_one_warning(caplog):
     assert len(caplog.records) == 1 and "6.40.0" in caplog.text and "6.31" in caplog.text
 
 
-@pytest.mark.parametrize(("env", "installed", "expected", "said"), [
-    ({}, False, False, ""),
-    ({"VAE_DEMO_MCP": "1"}, True, True, ""),
-    ({"VAE_DEMO_MCP": "1"}, False, False, "mcp package is not installed"),
-    ({"GRADIO_MCP_SERVER": "true"}, False, False, "mcp package is not installed"),
-])
+@pytest.mark.parametrize(
+    ("env", "installed", "expected", "said"),
+    [
+        ({}, False, False, ""),
+        ({"VAE_DEMO_MCP": "1"}, True, True, ""),
+        ({"VAE_DEMO_MCP": "1"}, False, False, "mcp package is not installed"),
+        ({"GRADIO_MCP_SERVER": "true"}, False, False, "mcp package is not installed"),
+    ],
+)
 def test_mcp_server_only_when_asked_and_possible(monkeypatch, capsys, env, installed, expected, said):
     import importlib.util
 
@@ -134,8 +157,9 @@ def test_mcp_server_only_when_asked_and_possible(monkeypatch, capsys, env, insta
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda n, *a: (object() if installed else None) if n == "mcp" else real(n, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: (object() if installed else None) if n == "mcp" else real(n, *a)
+    )
     assert gradio_support.mcp_setting() is expected
     out = capsys.readouterr().out
     assert (said in out and out.count("\n") == 1) if said else out == ""
@@ -158,8 +182,9 @@ def server(server_and_log):
 def client(server, tmp_path_factory):
     from gradio_client import Client
 
-    return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")),
-                  analytics_enabled=False)
+    return Client(
+        server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")), analytics_enabled=False
+    )
 
 
 @pytest.fixture
@@ -215,7 +240,11 @@ def test_reconstruct_with_defaults(client):
 @needs_weights
 def test_interpolate_uploaded_images(client, uploaded_digit):
     strip, animation, _ = client.predict(
-        model_name="mnist-vae", image_a=uploaded_digit, image_b=uploaded_digit, steps=4, method="linear",
+        model_name="mnist-vae",
+        image_a=uploaded_digit,
+        image_b=uploaded_digit,
+        steps=4,
+        method="linear",
         api_name="/interpolate",
     )
     assert image_size(strip) == grid_px(4, nrow=4)
@@ -317,9 +346,15 @@ def test_too_many_samples_is_an_error_not_a_crash(client):
     assert image_size(client.predict(n=4, api_name="/sample")) == grid_px(4, nrow=2)
 
 
-@pytest.mark.parametrize("path", ["gradio_api/file=/etc/passwd", "gradio_api/file={root}/app.py",
-                                  "gradio_api/file={root}/checkpoints/mnist-vae/model.safetensors",
-                                  "gradio_api/file=../../etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gradio_api/file=/etc/passwd",
+        "gradio_api/file={root}/app.py",
+        "gradio_api/file={root}/checkpoints/mnist-vae/model.safetensors",
+        "gradio_api/file=../../etc/passwd",
+    ],
+)
 def test_files_outside_the_app_are_refused(server, path):
     import urllib.error
 
@@ -372,7 +407,12 @@ def test_many_people_getting_the_same_picture_all_receive_it(server, tmp_path):
 
 def test_photos_queue_apart_from_the_small_models(demo):
     queues = {f.api_name: f.concurrency_id for f in demo.fns.values() if f.queue}  # Stop and examples skip the queue
-    assert {name for name, queue in queues.items() if queue == "photo"} == {"enhance", "show_enhance", "denoise", "show_denoise"}
+    assert {name for name, queue in queues.items() if queue == "photo"} == {
+        "enhance",
+        "show_enhance",
+        "denoise",
+        "show_denoise",
+    }
     assert {name for name, queue in queues.items() if queue == "lab"} == {"train_live"}, "one live training at a time"
     assert set(queues.values()) == {"photo", "light", "lab"}
     assert demo._queue.max_size == 256, "at most 256 waiting events (set without rebuilding the app)"
@@ -403,14 +443,23 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
 
     fake = tmp_path / "words.png"
     fake.write_text("not pixels")
-    for kwargs in ({"image": handle_file(str(fake)), "api_name": "/enhance"}, {"n": 1000, "api_name": "/sample"},
-                   {"model_name": "nope", "api_name": "/sample"}, {"steps": 100, "api_name": "/interpolate"}):
+    for kwargs in (
+        {"image": handle_file(str(fake)), "api_name": "/enhance"},
+        {"n": 1000, "api_name": "/sample"},
+        {"model_name": "nope", "api_name": "/sample"},
+        {"steps": 100, "api_name": "/interpolate"},
+    ):
         with pytest.raises(AppError):
             client.predict(**kwargs)
     log = server_and_log[1].read_text()
     assert "Traceback" not in log, log[-3000:]
     lines = [line for line in log.splitlines() if "user error in" in line]
-    for phrase in ("could not be read as an image", "greater than maximum value 256", "nope is not in the list", "value 32"):
+    for phrase in (
+        "could not be read as an image",
+        "greater than maximum value 256",
+        "nope is not in the list",
+        "value 32",
+    ):
         assert sum(phrase in line for line in lines) >= 1, (phrase, lines)
 
 
@@ -451,14 +500,18 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
                 client.predict(steps=2 + i % 30, method=("linear", "spherical")[i % 4 // 2], api_name="/interpolate")
             now = cached()
             seen |= now
-            peak = {"outputs": max(peak["outputs"], sum(1 for p in output.iterdir() if p.name != "examples")),
-                    "cache": max(peak["cache"], len(now))}
+            peak = {
+                "outputs": max(peak["outputs"], sum(1 for p in output.iterdir() if p.name != "examples")),
+                "cache": max(peak["cache"], len(now)),
+            }
         waited = time.monotonic()
         while usage(cache)[0] > before["cache"][0] + 10 and time.monotonic() < waited + 60:
             time.sleep(1)
         after = {"outputs": usage(output), "cache": usage(cache)}
-    summary = (f"(files, bytes) before {before}, {time.monotonic() - waited:.0f} s after the 50 calls {after}; "
-               f"at most {peak} files at once; {len(seen - start)} files passed through Gradio's cache")
+    summary = (
+        f"(files, bytes) before {before}, {time.monotonic() - waited:.0f} s after the 50 calls {after}; "
+        f"at most {peak} files at once; {len(seen - start)} files passed through Gradio's cache"
+    )
     print(summary)
     assert peak["outputs"] <= 6, summary
     assert len(seen - start) >= 50, f"the calls should have written many files: {summary}"
@@ -468,15 +521,19 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
 
 
 @needs_weights
-@pytest.mark.skipif(__import__("importlib.util").util.find_spec("mcp") is None,
-                    reason='the mcp package (pip install "gradio[mcp]") is not installed')
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("mcp") is None,
+    reason='the mcp package (pip install "gradio[mcp]") is not installed',
+)
 def test_mcp_tools_are_the_documented_endpoints(tmp_path):
     """VAE_DEMO_MCP=1: the MCP server lists one tool per documented endpoint, described by its docstring."""
     import json
     import urllib.request
 
-    with running_app(tmp_path, {"VAE_DEMO_MCP": "1"}) as (url, _proc), \
-            urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=60) as response:
+    with (
+        running_app(tmp_path, {"VAE_DEMO_MCP": "1"}) as (url, _proc),
+        urllib.request.urlopen(url + "gradio_api/mcp/schema", timeout=60) as response,
+    ):
         tools = {t["name"]: t for t in json.load(response)}
     assert {f"/{name}" for name in tools} == DOCUMENTED
     assert list(tools["sample"]["inputSchema"]["properties"]) == ["model_name", "n", "temperature", "seed"]

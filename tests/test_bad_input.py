@@ -67,10 +67,18 @@ UPLOADS = [
     ("bomb 20000x20000", "bomb.png", png_with_size(20000, 20000), "could not be read as an image"),
     ("1x1", "dot.png", saved(photo(size=(1, 1)), "PNG"), "at least 8 pixels on each side"),
     ("2x2", "tiny.png", saved(photo(size=(2, 2)), "PNG"), "at least 8 pixels on each side"),
-    ("16-bit png", "deep.png", saved(Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 20).astype(np.uint16)),
-                                     "PNG"), (48, 40)),
-    ("16-bit tiff", "deep.tif", saved(Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 20).astype(np.uint16)),
-                                      "TIFF"), (48, 40)),
+    (
+        "16-bit png",
+        "deep.png",
+        saved(Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 20).astype(np.uint16)), "PNG"),
+        (48, 40),
+    ),
+    (
+        "16-bit tiff",
+        "deep.tif",
+        saved(Image.fromarray((np.arange(48 * 40).reshape(40, 48) * 20).astype(np.uint16)), "TIFF"),
+        (48, 40),
+    ),
     ("cmyk jpeg", "print.jpg", saved(photo("CMYK"), "JPEG"), (48, 40)),
     ("rgba", "alpha.png", saved(photo("RGBA"), "PNG"), (48, 40)),
     ("la", "grey-alpha.png", saved(photo("LA"), "PNG"), (48, 40)),
@@ -108,8 +116,7 @@ def app(tmp_path_factory):
     from gradio_client import Client
 
     with running_app(tmp_path_factory.mktemp("bad-input")) as (url, proc):
-        client = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("dl")),
-                        analytics_enabled=False)
+        client = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("dl")), analytics_enabled=False)
         client.predict(k=0, api_name="/enhance")  # warm up: models loaded, caches filled
         client.predict(n=4, api_name="/sample")
         yield client, proc, rss_mb(proc.pid)
@@ -189,12 +196,15 @@ def test_after_all_that_the_server_answers_and_its_memory_is_back(app):
 
 # NaN and infinity cannot travel through gradio_client (JSON has no such numbers); the functions behind
 # the endpoints refuse them with a sentence.
-@pytest.mark.parametrize(("name", "call"), [
-    ("nan strength", lambda pt: pt.enhance(strength=math.nan)),
-    ("infinite brightness", lambda pt: pt.enhance(brightness=math.inf)),
-    ("nan noise level", lambda pt: pt.denoise_photo(level=math.nan)),
-    ("infinite samples", lambda pt: pt.denoise_photo(k=math.inf)),
-])
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("nan strength", lambda pt: pt.enhance(strength=math.nan)),
+        ("infinite brightness", lambda pt: pt.enhance(brightness=math.inf)),
+        ("nan noise level", lambda pt: pt.denoise_photo(level=math.nan)),
+        ("infinite samples", lambda pt: pt.denoise_photo(k=math.inf)),
+    ],
+)
 def test_non_finite_numbers_in_the_core(name, call):
     from vae_demo.demo import photos
 

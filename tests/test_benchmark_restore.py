@@ -38,8 +38,9 @@ def data(tmp_path):
 @pytest.fixture
 def checkpoint(tmp_path):
     torch.manual_seed(0)
-    RestorationVAE(RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)) \
-        .save_pretrained(tmp_path / "ckpt")
+    RestorationVAE(
+        RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
+    ).save_pretrained(tmp_path / "ckpt")
     return str(tmp_path / "ckpt")
 
 
@@ -51,8 +52,21 @@ def run(tmp_path, *args):
 
 
 def test_denoise_report_layout(tmp_path, data, checkpoint, capsys):
-    report = run(tmp_path, "--task", "denoise", "--level", "25", "--data", str(data), "--methods",
-                 "noisy,vae,vae_mean,tv", "--checkpoint", checkpoint, "--samples", "2")
+    report = run(
+        tmp_path,
+        "--task",
+        "denoise",
+        "--level",
+        "25",
+        "--data",
+        str(data),
+        "--methods",
+        "noisy,vae,vae_mean,tv",
+        "--checkpoint",
+        checkpoint,
+        "--samples",
+        "2",
+    )
     assert {"task", "level", "data", "n_images", "methods"} <= set(report)
     assert report["task"] == "denoise" and report["level"] == 25 and report["n_images"] == 2
     for name in ("noisy", "vae", "vae_mean", "tv"):
@@ -75,9 +89,15 @@ def test_same_seed_same_inputs(tmp_path, data):
     assert a["methods"]["noisy"]["per_image"] != c["methods"]["noisy"]["per_image"]
 
 
-@pytest.mark.parametrize(("task", "level", "methods"), [("sr", "2", "bicubic,unsharp"), ("jpeg", "10", "noisy,tv"),
-                                                        ("deblur", "1.6", "noisy,richardson_lucy"),
-                                                        ("lowlight", "0.3", "noisy,gamma")])
+@pytest.mark.parametrize(
+    ("task", "level", "methods"),
+    [
+        ("sr", "2", "bicubic,unsharp"),
+        ("jpeg", "10", "noisy,tv"),
+        ("deblur", "1.6", "noisy,richardson_lucy"),
+        ("lowlight", "0.3", "noisy,gamma"),
+    ],
+)
 def test_other_tasks_and_limit(tmp_path, data, task, level, methods):
     report = run(tmp_path, "--task", task, "--level", level, "--data", str(data), "--methods", methods, "--limit", "1")
     assert report["n_images"] == 1 and set(report["methods"]) == set(methods.split(","))
@@ -95,18 +115,54 @@ def test_sr_is_scored_on_luma_without_the_border():
 
 def test_unknown_method_is_refused(tmp_path, data):
     with pytest.raises(SystemExit, match="unknown methods"):
-        bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "magic",
-                    "--json", str(tmp_path / "x.json")])
+        bench.main(
+            [
+                "--task",
+                "denoise",
+                "--level",
+                "25",
+                "--data",
+                str(data),
+                "--methods",
+                "magic",
+                "--json",
+                str(tmp_path / "x.json"),
+            ]
+        )
 
 
 def test_a_missing_folder_or_a_broken_image_is_one_line(tmp_path, data):
     with pytest.raises(SystemExit, match="no image folder at"):
-        bench.main(["--task", "denoise", "--level", "25", "--data", str(tmp_path / "nowhere"), "--methods", "noisy",
-                    "--json", str(tmp_path / "x.json")])
+        bench.main(
+            [
+                "--task",
+                "denoise",
+                "--level",
+                "25",
+                "--data",
+                str(tmp_path / "nowhere"),
+                "--methods",
+                "noisy",
+                "--json",
+                str(tmp_path / "x.json"),
+            ]
+        )
     (data / "c_broken.png").write_text("not a PNG")
     with pytest.raises(SystemExit, match="c_broken.png cannot be read as an image"):
-        bench.main(["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy",
-                    "--json", str(tmp_path / "x.json")])
+        bench.main(
+            [
+                "--task",
+                "denoise",
+                "--level",
+                "25",
+                "--data",
+                str(data),
+                "--methods",
+                "noisy",
+                "--json",
+                str(tmp_path / "x.json"),
+            ]
+        )
 
 
 def test_the_table_has_one_row_per_run_in_task_order(tmp_path, data):
@@ -120,6 +176,12 @@ def test_the_table_has_one_row_per_run_in_task_order(tmp_path, data):
 
 def test_the_script_runs_as_a_command():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # CI installs the project (pip install -e .); this works either way
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "restore.py"), "--help"], capture_output=True,
-                          text=True, env=env, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "restore.py"), "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     assert "--task {denoise,jpeg,sr,deblur,lowlight}" in done.stdout and "--json JSON" in done.stdout

@@ -37,9 +37,24 @@ def test_train_a_few_steps_with_overrides(tmp_path, monkeypatch):
             Image.new(mode, (40, 40), 90 + 40 * i).save(data / folder / f"{i}.png")
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps({"task": "restoration", "model": {"name": "tiny-restore"}, "batch_size": 2}))
-    main(["train", "--config", str(config), "--data", str(data), "--out", str(tmp_path / "out"), "--max-steps", "3",
-          "model.widths=[4,8]", "model.blocks=[1,1]", "model.posterior_width=4", "patch_size=16",
-          "trainer.warmup_steps=1"])
+    main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--max-steps",
+            "3",
+            "model.widths=[4,8]",
+            "model.blocks=[1,1]",
+            "model.posterior_width=4",
+            "patch_size=16",
+            "trainer.warmup_steps=1",
+        ]
+    )
     summary = json.loads((tmp_path / "out" / "training_summary.json").read_text())
     assert summary["steps"] == 3
     assert json.loads((tmp_path / "out" / "config.json").read_text())["widths"] == [4, 8]
@@ -116,8 +131,9 @@ def test_with_an_ema_the_exported_weights_are_the_average(tmp_path, monkeypatch)
     main([*common, "--out", str(tmp_path / "plain")])
     main([*common, "--out", str(tmp_path / "ema"), "trainer.ema_decay=0.5"])
     plain, ema = load_checkpoint(tmp_path / "plain", "cpu"), load_checkpoint(tmp_path / "ema", "cpu")
-    assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), ema.state_dict().values(),
-                                                       strict=True))
+    assert any(
+        not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), ema.state_dict().values(), strict=True)
+    )
 
 
 # --- vae-demo restore -------------------------------------------------------------------------------------------
@@ -147,8 +163,16 @@ def test_restore_a_folder_writes_pngs_and_reports_the_unreadable_file(tmp_path, 
     main(["restore", str(folder), "--out", str(out), "--problem", "noise", "--samples", "2", "--std-maps"])
     assert snapshot(folder) == before, "the inputs are untouched"
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["a_restored.png", "a_sample1.png", "a_sample2.png", "a_std.png",
-                     "b_restored.png", "b_sample1.png", "b_sample2.png", "b_std.png"]
+    assert names == [
+        "a_restored.png",
+        "a_sample1.png",
+        "a_sample2.png",
+        "a_std.png",
+        "b_restored.png",
+        "b_sample1.png",
+        "b_sample2.png",
+        "b_std.png",
+    ]
     with Image.open(out / "a_restored.png") as a, Image.open(out / "b_restored.png") as b:
         assert (a.size, a.mode, b.size, b.mode) == ((56, 40), "RGB", (32, 48), "L")
     with Image.open(out / "a_std.png") as std:
@@ -216,12 +240,27 @@ def test_eval_without_data_is_one_clear_line(tmp_path):
 
 def test_eval_without_data_through_python_m(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # CI installs the project (pip install -e .); this works either way
-    done = subprocess.run([sys.executable, "-m", "vae_demo", "eval", "--checkpoint", str(ROOT / "checkpoints" /
-                           "restore-vae"), "--data", str(tmp_path / "nowhere")], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vae_demo",
+            "eval",
+            "--checkpoint",
+            str(ROOT / "checkpoints" / "restore-vae"),
+            "--data",
+            str(tmp_path / "nowhere"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines() == [f"eval: no test data at {tmp_path / 'nowhere'}: give --data a folder "
-                                                "of clean photos"]
+    assert done.stderr.strip().splitlines() == [
+        f"eval: no test data at {tmp_path / 'nowhere'}: give --data a folder of clean photos"
+    ]
 
 
 def test_train_download_with_the_restoration_config_is_a_note(tmp_path, monkeypatch, capsys):
@@ -249,8 +288,10 @@ def test_app_runs_app_py_as_a_script(tmp_path, monkeypatch):
     from vae_demo import cli
 
     fake = tmp_path / "app.py"
-    fake.write_text("import os, pathlib\nif __name__ == '__main__':\n"
-                    "    pathlib.Path(__file__).with_name('ran').write_text(os.environ['GRADIO_SERVER_PORT'])\n")
+    fake.write_text(
+        "import os, pathlib\nif __name__ == '__main__':\n"
+        "    pathlib.Path(__file__).with_name('ran').write_text(os.environ['GRADIO_SERVER_PORT'])\n"
+    )
     monkeypatch.setattr(cli, "APP_PATH", fake)
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7860")  # restored after the test
     main(["app", "--port", "7999"])

@@ -36,8 +36,9 @@ def tiny(seed: int = 0, **overrides) -> HyperpriorCodec:
 def photo(h: int = 70, w: int = 90, channels: int = 3, seed: int = 0) -> torch.Tensor:
     """A smooth uint8 (C, H, W) picture with some edges."""
     g = torch.Generator().manual_seed(seed)
-    x = torch.nn.functional.interpolate(torch.rand(1, channels, h // 8 + 2, w // 8 + 2, generator=g), size=(h, w),
-                                        mode="bilinear", align_corners=False)[0]
+    x = torch.nn.functional.interpolate(
+        torch.rand(1, channels, h // 8 + 2, w // 8 + 2, generator=g), size=(h, w), mode="bilinear", align_corners=False
+    )[0]
     return (x * 255).round().to(torch.uint8)
 
 
@@ -152,8 +153,13 @@ def child(saved, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         h.strings = [g.integers(0, 256, n, dtype=np.uint8).tobytes(), h.strings[1] if i % 2 else b"\xff" * n]
         garbage.append(out / f"g{i}.vaez")
         garbage[-1].write_bytes(bitstream.pack(h))
-    proc = subprocess.run([sys.executable, "-c", CHILD_SCRIPT, str(saved), str(out), *map(str, garbage)], cwd=ROOT,
-                          timeout=300, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD_SCRIPT, str(saved), str(out), *map(str, garbage)],
+        cwd=ROOT,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
     return out, proc
 
 
@@ -209,10 +215,15 @@ def test_every_single_byte_tampering_is_refused(model):
             decode_image(model, bytes(bad))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (b"", "not a .vaez file"), (b"PK\x03\x04 a zip", "not a .vaez file"), (b"VAEZ", "truncated"),
-    (b"VAEZ\x07", "version 7"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (b"", "not a .vaez file"),
+        (b"PK\x03\x04 a zip", "not a .vaez file"),
+        (b"VAEZ", "truncated"),
+        (b"VAEZ\x07", "version 7"),
+    ],
+)
 def test_junk_is_refused(model, bad, match):
     with pytest.raises(VaezError, match=match):
         decode_image(model, bad)
@@ -257,8 +268,16 @@ def test_train_codec_writes_a_loadable_checkpoint(tmp_path):
     data.mkdir()
     for i in range(2):
         Image.fromarray(photo(80, 96, seed=i).permute(1, 2, 0).numpy()).save(data / f"{i}.png")
-    run = CodecRunConfig.from_dict({"model": TINY, "crop_size": 64, "batch_size": 2, "steps_per_epoch": 2,
-                                    "val_images": 0, "trainer": {"max_epochs": 1, "out_dir": str(tmp_path / "run")}})
+    run = CodecRunConfig.from_dict(
+        {
+            "model": TINY,
+            "crop_size": 64,
+            "batch_size": 2,
+            "steps_per_epoch": 2,
+            "val_images": 0,
+            "trainer": {"max_epochs": 1, "out_dir": str(tmp_path / "run")},
+        }
+    )
     train_codec(run, data, tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "training_summary.json").read_text())
     assert summary["steps"] == 2

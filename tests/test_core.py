@@ -73,6 +73,9 @@ def test_the_core_package_imports_no_gradio():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "vae_demo"
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if any(line.strip().startswith(("import gradio", "from gradio")) for line in p.read_text().splitlines())]
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if any(line.strip().startswith(("import gradio", "from gradio")) for line in p.read_text().splitlines())
+    ]
     assert offenders == []

@@ -126,11 +126,15 @@ def test_a_conditional_run_trains_on_labelled_batches(tmp_path, monkeypatch):
         return torch.rand(n, 1, 28, 28, generator=g), torch.arange(n) % 10
 
     monkeypatch.setattr(train_module, "load_mnist", fake_mnist)
-    run = RunConfig.from_dict({
-        "model": {"latent_dim": 4, "channels": [4, 8], "name": "tiny-cvae", "num_classes": 10},
-        "trainer": {"max_epochs": 1, "warmup_steps": 1, "out_dir": str(tmp_path / "run")},
-        "batch_size": 16, "kl_warmup_steps": 1, "eval_k": 2,
-    })
+    run = RunConfig.from_dict(
+        {
+            "model": {"latent_dim": 4, "channels": [4, 8], "name": "tiny-cvae", "num_classes": 10},
+            "trainer": {"max_epochs": 1, "warmup_steps": 1, "out_dir": str(tmp_path / "run")},
+            "batch_size": 16,
+            "kl_warmup_steps": 1,
+            "eval_k": 2,
+        }
+    )
     train_module.train(run, tmp_path, tmp_path / "out")
     card = (tmp_path / "out" / "README.md").read_text()
     assert "class-conditional" in card and "log p(x | y)" in card and "(2 steps)" in card
@@ -164,16 +168,19 @@ def test_mnist_cvae_matches_its_run_config_and_stays_small():
 
 
 # --- vae_demo.demo.styles ---------------------------------------------------------------------------
-@pytest.mark.parametrize(("kwargs", "words"), [
-    ({"digit": 10}, "The digit must be between 0 and 9"),
-    ({"digit": -1}, "The digit must be between 0 and 9"),
-    ({"digit": 3.5}, "The digit must be a whole number"),
-    ({"digit": float("nan")}, "The digit must be a finite number"),
-    ({"digit": "three"}, "The digit must be a number"),
-    ({"n": 0}, "The number of samples must be between 1 and 64"),
-    ({"n": 65}, "The number of samples must be between 1 and 64"),
-    ({"seed": float("inf")}, "The seed must be a finite number"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"digit": 10}, "The digit must be between 0 and 9"),
+        ({"digit": -1}, "The digit must be between 0 and 9"),
+        ({"digit": 3.5}, "The digit must be a whole number"),
+        ({"digit": float("nan")}, "The digit must be a finite number"),
+        ({"digit": "three"}, "The digit must be a number"),
+        ({"n": 0}, "The number of samples must be between 1 and 64"),
+        ({"n": 65}, "The number of samples must be between 1 and 64"),
+        ({"seed": float("inf")}, "The seed must be a finite number"),
+    ],
+)
 def test_conditional_refuses_bad_inputs_with_a_sentence(kwargs, words):
     with pytest.raises(ValueError, match=words):
         styles.conditional(**kwargs)
@@ -229,9 +236,11 @@ def test_the_cvae_reads_its_own_samples_back():
     for d in range(10):
         with torch.no_grad():
             x = model.decode_mean(inference.prior_latents(model, 3, seed=d), d).bernoulli(
-                generator=torch.Generator().manual_seed(d))
-        right += sum(int(np.argmax(styles._label_probabilities(model, x[i : i + 1], samples=20)) == d)
-                     for i in range(3))
+                generator=torch.Generator().manual_seed(d)
+            )
+        right += sum(
+            int(np.argmax(styles._label_probabilities(model, x[i : i + 1], samples=20)) == d) for i in range(3)
+        )
     assert right >= 27, f"only {right} of 30 samples read back as their digit"
 
 

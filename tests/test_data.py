@@ -36,7 +36,7 @@ def test_augmented_images_keep_shape_and_range():
     assert len(ds) == 3
     out = ds[1]
     assert out.shape == (1, 16, 16)
-    assert 0 <= out.min() and out.max() <= 1
+    assert out.min() >= 0 and out.max() <= 1
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
@@ -64,7 +64,7 @@ def test_load_mnist_from_the_gz_files(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_DEMO_CACHE", str(tmp_path / "cache"))  # unpacked copies go here, not to ~/.cache
     images, labels = load_mnist(SHARED_DATA / "mnist", train=False)
     assert images.shape == (10_000, 1, 28, 28) and labels.shape == (10_000,)
-    assert images.dtype == torch.float32 and 0 <= images.min() and images.max() <= 1
+    assert images.dtype == torch.float32 and images.min() >= 0 and images.max() <= 1
     assert set(labels.unique().tolist()) == set(range(10))
 
 
@@ -78,5 +78,5 @@ def test_missing_mnist_says_where_it_looked(tmp_path):
 def test_load_olivetti():
     images, subjects = load_olivetti(OLIVETTI)
     assert images.shape == (400, 1, 64, 64) and subjects.shape == (400,)
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     assert subjects.unique().numel() == 40

@@ -20,7 +20,7 @@ def test_seeded_and_shape_dtype_range_preserving(kind):
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     assert a.shape == x.shape and a.dtype == x.dtype
-    assert 0.0 <= a.min() and a.max() <= 1.0
+    assert a.min() >= 0.0 and a.max() <= 1.0
     assert not torch.equal(a, x)
     assert torch.equal(x, torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))), "input modified"
 
@@ -46,8 +46,9 @@ def test_salt_and_pepper_fraction(fraction):
     assert salt + pepper == pytest.approx(fraction, abs=0.02)
     assert salt == pytest.approx(pepper, abs=0.02)
     changed = noisy != x
-    assert torch.equal(changed[:, 0], changed[:, 1]) and torch.equal(changed[:, 1], changed[:, 2]), \
+    assert torch.equal(changed[:, 0], changed[:, 1]) and torch.equal(changed[:, 1], changed[:, 2]), (
         "all channels of a pixel change together"
+    )
 
 
 @pytest.mark.parametrize("area", [0.1, 0.3, 0.5])
@@ -99,7 +100,7 @@ def test_photo_op_is_seeded_and_keeps_shape_dtype_range(name):
     a, b = op(PHOTO, seeded(1)), op(PHOTO, seeded(1))
     assert torch.equal(a, b)
     assert a.shape == PHOTO.shape and a.dtype == PHOTO.dtype
-    assert 0.0 <= a.min() and a.max() <= 1.0
+    assert a.min() >= 0.0 and a.max() <= 1.0
     assert not torch.equal(a, PHOTO)
 
 
@@ -174,7 +175,7 @@ def test_reduce_contrast_and_colour_cast():
 @pytest.mark.parametrize("task", list(D.DEGRADATIONS))
 def test_every_named_task_runs_at_its_default_level(task):
     out = D.degrade(PHOTO, task, D.DEGRADATIONS[task].default_level, seeded(0))
-    assert out.dtype == PHOTO.dtype and 0 <= out.min() and out.max() <= 1
+    assert out.dtype == PHOTO.dtype and out.min() >= 0 and out.max() <= 1
     if task != "sr":
         assert out.shape == PHOTO.shape
 
@@ -201,7 +202,7 @@ def test_default_pipeline_mixes_degradations():
     pipe = D.DegradationPipeline()
     x = PHOTO.repeat(8, 1, 1, 1)
     out, sigma = pipe(x, seeded(0))
-    assert out.shape == x.shape and 0 <= out.min() and out.max() <= 1
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     changed = (out - x).abs().flatten(1).amax(dim=1) > 0
     assert 0 < changed.sum() <= len(x) and (sigma > 0).any()
 

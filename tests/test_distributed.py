@@ -35,8 +35,14 @@ def test_torchrun_cli_writes_a_checkpoint_like_a_single_process_run(tmp_path):
     args = ["train", "--config", str(config), "--data", str(folder), "--max-steps", "3"]
     torchrun(["-m", "vae_demo", *args, "--out", str(tmp_path / "ddp")], tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
-    subprocess.run([sys.executable, "-m", "vae_demo", *args, "--out", str(tmp_path / "single")], cwd=tmp_path, env=env,
-                   check=True, capture_output=True, timeout=240)
+    subprocess.run(
+        [sys.executable, "-m", "vae_demo", *args, "--out", str(tmp_path / "single")],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
     ddp, single = load_checkpoint(tmp_path / "ddp", "cpu"), load_checkpoint(tmp_path / "single", "cpu")
     assert {k: v.shape for k, v in ddp.state_dict().items()} == {k: v.shape for k, v in single.state_dict().items()}
     assert all(torch.isfinite(v).all() for v in ddp.state_dict().values())

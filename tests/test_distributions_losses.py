@@ -94,11 +94,16 @@ def test_continuous_bernoulli_mean(targets, scale):
     """Against the exact mean in float64 (torch's own float32 mean cancels badly near lambda = 1/2)."""
     _, logits = targets
     logits = (logits * scale).clamp(-9, 9)
-    torch.testing.assert_close(likelihood_mean(logits, "continuous_bernoulli"), exact_cb_mean(logits),
-                               rtol=0, atol=1e-3)
+    torch.testing.assert_close(
+        likelihood_mean(logits, "continuous_bernoulli"), exact_cb_mean(logits), rtol=0, atol=1e-3
+    )
     far = logits.abs() > 0.1
-    torch.testing.assert_close(likelihood_mean(logits, "continuous_bernoulli")[far],
-                               ContinuousBernoulli(logits=logits).mean[far], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        likelihood_mean(logits, "continuous_bernoulli")[far],
+        ContinuousBernoulli(logits=logits).mean[far],
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def exact_cb_mean(logits: torch.Tensor) -> torch.Tensor:
@@ -120,17 +125,18 @@ def test_continuous_bernoulli_log_prob_for_saturated_logits():
     log_c = l64.abs().log() - torch.tanh(l64 / 2).abs().log()
     x = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0]).double()
     exact = (x * l64 - torch.nn.functional.softplus(l64) + log_c).sum()
-    got = reconstruction_log_prob(x.float().view(1, 1, 1, -1), SATURATED_LOGITS.view(1, 1, 1, -1),
-                                  "continuous_bernoulli")
+    got = reconstruction_log_prob(
+        x.float().view(1, 1, 1, -1), SATURATED_LOGITS.view(1, 1, 1, -1), "continuous_bernoulli"
+    )
     assert got.item() == pytest.approx(exact.item(), abs=1e-3)
 
 
 def test_continuous_bernoulli_mean_for_saturated_logits():
     """The displayed mean must approach 0 and 1 (as 1/|l|); clamping lambda to [1e-4, 1 - 1e-4]
     in losses.likelihood_mean caps it at 0.108..0.892, so such a model can never show black or white."""
-    torch.testing.assert_close(likelihood_mean(SATURATED_LOGITS, "continuous_bernoulli"),
-                               exact_cb_mean(SATURATED_LOGITS),
-                               rtol=0, atol=1e-3)
+    torch.testing.assert_close(
+        likelihood_mean(SATURATED_LOGITS, "continuous_bernoulli"), exact_cb_mean(SATURATED_LOGITS), rtol=0, atol=1e-3
+    )
 
 
 @pytest.mark.parametrize("likelihood, dist", [("gaussian", Normal), ("laplace", Laplace)])
@@ -139,8 +145,7 @@ def test_gaussian_and_laplace_log_prob(targets, likelihood, dist):
     log_scale = torch.tensor([-2.0, 0.5])  # one per channel
     scale = log_scale.exp().view(1, -1, 1, 1).expand_as(out)
     expected = dist(out, scale).log_prob(x).flatten(1).sum(1)
-    torch.testing.assert_close(reconstruction_log_prob(x, out, likelihood, log_scale), expected,
-                               rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(reconstruction_log_prob(x, out, likelihood, log_scale), expected, rtol=1e-5, atol=1e-4)
 
 
 def test_continuous_likelihood_without_scale_raises(targets):

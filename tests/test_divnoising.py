@@ -21,8 +21,10 @@ def test_noise_models_match_the_gaussian_closed_form():
     torch.testing.assert_close(pg.log_prob(y, s), Normal(s, torch.sqrt(0.01 * s + 0.02**2)).log_prob(y))
 
 
-@pytest.mark.parametrize(("noise", "kind"), [(GaussianNoise(20 / 255), GaussianNoise),
-                                              (PoissonGaussianNoise(0.02, 3 / 255), PoissonGaussianNoise)])
+@pytest.mark.parametrize(
+    ("noise", "kind"),
+    [(GaussianNoise(20 / 255), GaussianNoise), (PoissonGaussianNoise(0.02, 3 / 255), PoissonGaussianNoise)],
+)
 def test_the_noise_model_fitted_to_a_noisy_image_finds_its_kind_and_size(noise, kind):
     g = torch.Generator().manual_seed(0)
     ramp = torch.linspace(0.05, 0.95, 256).expand(256, 256)[None, None].contiguous()  # smooth, all grey levels
@@ -52,7 +54,14 @@ def test_fitting_to_one_noisy_image_lowers_its_loss():
     noise = GaussianNoise(0.1)
     before = divnoising_loss(DivNoisingVAE(TINY), y, noise, generator=torch.Generator().manual_seed(1))["loss"]
     steps = []
-    model = fit_to_image(y, noise, seconds=3.0, config=TINY, patch=32, every_s=0.0,
-                         on_progress=lambda m, step, t, losses: steps.append(step) and False)
+    model = fit_to_image(
+        y,
+        noise,
+        seconds=3.0,
+        config=TINY,
+        patch=32,
+        every_s=0.0,
+        on_progress=lambda m, step, t, losses: steps.append(step) and False,
+    )
     after = divnoising_loss(model, y, noise, generator=torch.Generator().manual_seed(1))["loss"]
     assert steps and after < before, (before.item(), after.item())

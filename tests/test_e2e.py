@@ -99,7 +99,9 @@ def visit(browser, app, tmp_path):
         page.set_default_timeout(TIMEOUT_MS)
         v = Visit(page, tmp_path)
         page.on("pageerror", lambda err: v.js_errors.append(f"uncaught: {err}"))
-        page.on("console", lambda msg: v.js_errors.append(f"console.error: {msg.text}") if msg.type == "error" else None)
+        page.on(
+            "console", lambda msg: v.js_errors.append(f"console.error: {msg.text}") if msg.type == "error" else None
+        )
         page.goto(app)
         page.wait_for_selector("#enhance-vae img")  # the first tab's first view, then every load event done
         wait_until_idle(page)
@@ -349,8 +351,9 @@ def test_phone_width_stacks_the_layout(visit):
     v = visit(PHONE)
     page = v.page
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the page scrolls sideways"
-    photo, button, result = (page.locator(s).bounding_box() for s in ("#enhance-photo", "#enhance-button",
-                                                                      "#enhance-vae"))
+    photo, button, result = (
+        page.locator(s).bounding_box() for s in ("#enhance-photo", "#enhance-button", "#enhance-vae")
+    )
     for box in (photo, button, result):
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert photo["y"] < button["y"] < result["y"], "controls and results should stack in one column"

@@ -81,8 +81,9 @@ def test_corrupt_weights_name_the_file(tmp_path, tiny_model, damage):
     folder = write_checkpoint(tmp_path / "ckpt", tiny_model)
     weights = folder / "model.safetensors"
     data = weights.read_bytes()
-    weights.write_bytes({"garbage": b"\x00\xffnot safetensors" * 50, "truncated": data[: len(data) // 2],
-                         "empty": b""}[damage])
+    weights.write_bytes(
+        {"garbage": b"\x00\xffnot safetensors" * 50, "truncated": data[: len(data) // 2], "empty": b""}[damage]
+    )
     with pytest.raises(CheckpointError, match="model.safetensors"):
         load_checkpoint(folder)
     with pytest.raises(CheckpointError, match="model.safetensors"):
@@ -132,7 +133,9 @@ def test_unreachable_hub_falls_back_to_bundled_within_3_seconds(bundled, monkeyp
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
     monkeypatch.setattr(hf_constants, "ENDPOINT", endpoint)
     # hf_hub_url builds the URL from this template, made from ENDPOINT at import
-    monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(
+        hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
     monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
 
     start = time.perf_counter()
@@ -201,18 +204,21 @@ def local_hub(tmp_path, monkeypatch, other_model):
     with LocalHub({REPO: tmp_path / "served", "some-org/single": tmp_path / "single"}) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
-        monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                            server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(
+            hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}"
+        )
         yield server
 
 
-def test_weights_download_from_a_local_hub_into_the_cache(bundled, local_hub, monkeypatch, isolated_hf_cache,
-                                                         other_model):
+def test_weights_download_from_a_local_hub_into_the_cache(
+    bundled, local_hub, monkeypatch, isolated_hf_cache, other_model
+):
     monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
     folder = resolve_checkpoint("mnist-vae")
     assert folder.resolve().is_relative_to(isolated_hf_cache.resolve()), "the bytes land in the HF cache"
-    assert (folder / "model.safetensors").read_bytes() == \
-        (local_hub.repos[REPO] / "mnist-vae" / "model.safetensors").read_bytes()
+    assert (folder / "model.safetensors").read_bytes() == (
+        local_hub.repos[REPO] / "mnist-vae" / "model.safetensors"
+    ).read_bytes()
     assert_same_weights(load_model("mnist-vae"), other_model)
     assert ("GET", f"/{REPO}/resolve/main/mnist-vae/model.safetensors") in local_hub.requests
 
@@ -222,12 +228,14 @@ def test_from_pretrained_reads_a_repo_id_and_revision(local_hub, other_model):
     assert_same_weights(model, other_model)
     assert model.config.latent_dim == other_model.config.latent_dim
     assert any(path.endswith("/model.safetensors") for _, path in local_hub.requests)
-    assert not any(path.endswith((".bin", ".pt", ".pth", ".pkl")) for _, path in local_hub.requests), \
+    assert not any(path.endswith((".bin", ".pt", ".pth", ".pkl")) for _, path in local_hub.requests), (
         "no pickled weights are ever asked for"
+    )
 
 
-def test_a_corrupt_download_falls_back_to_bundled_and_names_the_file(bundled, local_hub, monkeypatch, tiny_model,
-                                                                    caplog):
+def test_a_corrupt_download_falls_back_to_bundled_and_names_the_file(
+    bundled, local_hub, monkeypatch, tiny_model, caplog
+):
     (local_hub.repos[REPO] / "mnist-vae" / "model.safetensors").write_bytes(b"\x00" * 64)
     monkeypatch.setenv("VAE_DEMO_HUB_REPO", REPO)
     with caplog.at_level("WARNING", logger="vae_demo.core.hub"):
@@ -247,11 +255,13 @@ def test_push_then_pull_through_a_local_hub(tmp_path, monkeypatch, tiny_model, b
     with LocalHub({}, upload_root=tmp_path / "hub") as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
-        monkeypatch.setattr(hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                            server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setattr(
+            hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.url + "/{repo_id}/resolve/{revision}/{filename}"
+        )
         monkeypatch.setenv("HF_TOKEN", "hf_from_the_environment")
-        main(["push", "--checkpoint", str(folder), "--repo-id", "me/weights", "--private",
-              "--path-in-repo", "mnist-vae"])
+        main(
+            ["push", "--checkpoint", str(folder), "--repo-id", "me/weights", "--private", "--path-in-repo", "mnist-vae"]
+        )
         pushed = tmp_path / "hub" / "me" / "weights" / "mnist-vae"
         assert sorted(p.name for p in pushed.iterdir()) == ["README.md", "config.json", "model.safetensors"]
         assert "Bearer hf_from_the_environment" in server.authorizations

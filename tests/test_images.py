@@ -21,7 +21,7 @@ def check_tensor(t: torch.Tensor, channels: int, size: int) -> None:
     assert t.shape == (1, channels, size, size)
     assert t.dtype == torch.float32
     assert torch.isfinite(t).all()
-    assert 0.0 <= t.min() and t.max() <= 1.0
+    assert t.min() >= 0.0 and t.max() <= 1.0
 
 
 def gradient_image(mode: str, size=(24, 24)) -> Image.Image:

@@ -33,7 +33,7 @@ def test_shapes_and_finite_values(likelihood, in_channels):
 
     mean = model.decode_mean(mu)
     assert mean.shape == x.shape
-    assert 0.0 <= mean.min() and mean.max() <= 1.0
+    assert mean.min() >= 0.0 and mean.max() <= 1.0
     for t in (mu, logvar, out, recon, mean):
         assert torch.isfinite(t).all()
 
@@ -58,8 +58,15 @@ def test_continuous_likelihoods_have_a_learned_scale_only_there():
 
 
 def test_config_round_trip():
-    cfg = VAEConfig(image_size=32, in_channels=3, latent_dim=8, channels=(4, 8, 16), likelihood="laplace",
-                    name="x", labels=("a", "b"))
+    cfg = VAEConfig(
+        image_size=32,
+        in_channels=3,
+        latent_dim=8,
+        channels=(4, 8, 16),
+        likelihood="laplace",
+        name="x",
+        labels=("a", "b"),
+    )
     d = cfg.to_dict()
     assert d["channels"] == [4, 8, 16] and d["labels"] == ["a", "b"]
     assert VAEConfig.from_dict(d) == cfg

@@ -61,8 +61,14 @@ def test_old_files_go_and_examples_stay(fresh_folder, monkeypatch):
 
 def test_the_folder_is_removed_at_exit(tmp_path):
     code = "from vae_demo.demo import outputs; p = outputs.new_path('x', '.png'); p.write_bytes(b'1'); print(p)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "TMPDIR": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
     path = Path(out.stdout.strip())
     assert path.parent.parent.parent == tmp_path
     assert not path.parent.parent.exists()

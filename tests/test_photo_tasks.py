@@ -135,8 +135,11 @@ def test_enhance_rejects_bad_values(kwargs, message):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"noise": "speckle"}, "Unknown noise"), ({"level": 500}, "noise level"), ({"noise": "poisson", "level": 0},
-                                                                                  "noise level")],
+    [
+        ({"noise": "speckle"}, "Unknown noise"),
+        ({"level": 500}, "noise level"),
+        ({"noise": "poisson", "level": 0}, "noise level"),
+    ],
 )
 def test_denoise_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -161,7 +164,6 @@ def test_classical_method_is_skipped_for_very_big_photos(tmp_path, monkeypatch):
     _, classical_out, *_, rows, _ = photos.enhance(photo_file(tmp_path), "noise", k=0)
     assert classical_out is None, "no picture that would pass for the method's result"
     assert any("skipped" in row[0] and "megapixels" in row[0] for row in rows)
-
 
 
 @pytest.mark.parametrize("problem", ["x2", "x4"])

@@ -142,8 +142,9 @@ print(json.dumps({"shape": list(out.mode.shape), "before_mb": before / 1024, "af
 
 def test_a_4096px_photo_restores_tiled_in_bounded_memory():
     # cwd=ROOT: `python -c` puts the working directory first on sys.path, so this tree's vae_demo is used
-    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["shape"] == [1, 3, 4096, 4096]
     # The 4096x4096x3 float input, mode, weights and output are ~0.9 GB; one 512 px tile adds little.
@@ -187,8 +188,13 @@ def test_train_restoration_writes_a_loadable_checkpoint(tmp_path):
     data = tmp_path / "train"
     _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
     _image_folder(data / "Train400", 2, (32, 32), "L")
-    run = RestorationRunConfig(model=TINY, patch_size=16, batch_size=4, steps_per_epoch=3,
-                               trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")))
+    run = RestorationRunConfig(
+        model=TINY,
+        patch_size=16,
+        batch_size=4,
+        steps_per_epoch=3,
+        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
+    )
     train_restoration(run, data, tmp_path / "out")
     model = hub.load_checkpoint(tmp_path / "out", "cpu")
     assert isinstance(model, RestorationVAE)
@@ -197,8 +203,9 @@ def test_train_restoration_writes_a_loadable_checkpoint(tmp_path):
     assert (tmp_path / "run" / "latest" / "model.safetensors").is_file()
 
 
-TASKED = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4,
-                           conditions=("noise", "jpeg", "sr"))
+TASKED = RestorationConfig(
+    widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4, conditions=("noise", "jpeg", "sr")
+)
 
 
 def test_task_conditioning_changes_the_output_and_checks_names():
@@ -230,7 +237,7 @@ def test_warm_start_keeps_what_the_old_model_computed(tmp_path):
 def test_patch_batches_tell_the_task_unless_blind(tmp_path):
     _image_folder(tmp_path / "colour", 2, (40, 36), "RGB")
     run = RestorationRunConfig(model=TASKED, patch_size=16, batch_size=64, steps_per_epoch=1, blind_fraction=0.25)
-    (_, _, _, codes), = list(PatchBatches(load_folder(tmp_path / "colour", False), [], run))
+    ((_, _, _, codes),) = list(PatchBatches(load_folder(tmp_path / "colour", False), [], run))
     told = codes.sum(dim=1)
     assert set(told.tolist()) <= {0.0, 1.0}
     assert 0.3 < told.mean().item() < 0.9, "noise/jpeg/sr patches are told their condition, 25% of them blind"
@@ -240,8 +247,13 @@ def test_training_writes_a_restoration_png_each_epoch(tmp_path):
     data = tmp_path / "train"
     _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
     _image_folder(tmp_path / "val" / "Set12", 2, (32, 32), "L")
-    run = RestorationRunConfig(model=TINY, patch_size=16, batch_size=2, steps_per_epoch=2,
-                               trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")))
+    run = RestorationRunConfig(
+        model=TINY,
+        patch_size=16,
+        batch_size=2,
+        steps_per_epoch=2,
+        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
+    )
     train_restoration(run, data, tmp_path / "out")
     from PIL import Image as PILImage
 

@@ -23,8 +23,16 @@ def fixed_loss(model, batch) -> float:
 
 
 def make_trainer(model, batches, tmp_path, **overrides) -> Trainer:
-    cfg = TrainerConfig(**{"max_epochs": 1, "lr": 3e-3, "warmup_steps": 2, "checkpoint_every": 1000,
-                           "out_dir": str(tmp_path / "run"), **overrides})
+    cfg = TrainerConfig(
+        **{
+            "max_epochs": 1,
+            "lr": 3e-3,
+            "warmup_steps": 2,
+            "checkpoint_every": 1000,
+            "out_dir": str(tmp_path / "run"),
+            **overrides,
+        }
+    )
     return Trainer(model, vae_loss, batches, cfg)
 
 
@@ -89,8 +97,9 @@ def test_nan_batches_are_skipped_and_counted(tiny_model, tiny_batch, tmp_path):
 
 def test_too_many_nans_raise_and_keep_the_last_checkpoint(tiny_model, tiny_batch, tmp_path):
     nan_batch = torch.full_like(tiny_batch, math.nan)
-    trainer = make_trainer(tiny_model, [tiny_batch] * 2 + [nan_batch] * 5, tmp_path, checkpoint_every=1,
-                           max_bad_steps=3)
+    trainer = make_trainer(
+        tiny_model, [tiny_batch] * 2 + [nan_batch] * 5, tmp_path, checkpoint_every=1, max_bad_steps=3
+    )
     with pytest.raises(FloatingPointError, match="trainer_state.pt"):
         trainer.run()
     assert trainer.bad_steps == 3
@@ -105,8 +114,15 @@ def resumable_run(tiny_config, data, tmp_path, max_steps, resume=False, out="run
     torch.manual_seed(0)
     model = ConvVAE(tiny_config)
     loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
-    cfg = TrainerConfig(max_epochs=5, lr=3e-3, warmup_steps=2, checkpoint_every=5, max_steps=max_steps,
-                        ema_decay=0.9, out_dir=str(tmp_path / out))
+    cfg = TrainerConfig(
+        max_epochs=5,
+        lr=3e-3,
+        warmup_steps=2,
+        checkpoint_every=5,
+        max_steps=max_steps,
+        ema_decay=0.9,
+        out_dir=str(tmp_path / out),
+    )
     trainer = Trainer(model, lambda m, batch, step: elbo_loss(m, batch), loader, cfg)
     if resume:
         assert trainer.load_checkpoint()

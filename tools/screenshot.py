@@ -1,6 +1,6 @@
 """Screenshot a running vae-demo page with Debian's Chromium (used for README's picture).
 
-    python tools/screenshot.py --url http://127.0.0.1:7860 --out docs/screenshot.png [--tab NAME]
+python tools/screenshot.py --url http://127.0.0.1:7860 --out docs/screenshot.png [--tab NAME]
 """
 
 from __future__ import annotations

@@ -124,8 +124,18 @@ def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: 
 
 @user_errors
 @gpu
-def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: int, brightness: float,
-            contrast: float, saturation: float, progress=PROGRESS):
+def enhance(
+    image,
+    problem: str,
+    strength: float,
+    simulate: bool,
+    k: int,
+    seed: int,
+    brightness: float,
+    contrast: float,
+    saturation: float,
+    progress=PROGRESS,
+):
     """Fix one problem of a photo with the restoration VAE, beside the classical method for that problem.
 
     Args:
@@ -139,8 +149,9 @@ def enhance(image, problem: str, strength: float, simulate: bool, k: int, seed: 
         contrast: final touch, 1 = unchanged.
         saturation: final touch, 1 = unchanged.
     """
-    return _photos().enhance(image, problem, strength, simulate, k, seed, brightness, contrast, saturation,
-                             progress=progress)
+    return _photos().enhance(
+        image, problem, strength, simulate, k, seed, brightness, contrast, saturation, progress=progress
+    )
 
 
 @user_errors
@@ -191,4 +202,3 @@ def warm_up() -> None:
         _photos().get_restorer()
     except Exception:  # noqa: BLE001 - the first request will say what is wrong
         log.exception("warm-up failed")
-

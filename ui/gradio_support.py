@@ -20,17 +20,22 @@ from gradio import processing_utils
 
 PINNED_GRADIO = "6.31."  # the version the patch and the API details below were written against
 log = logging.getLogger("vae_demo.app")
-NOT_AN_IMAGE = ("That file could not be read as an image (it may be damaged, empty, far too large, or not an "
-                "image at all). Please upload a PNG, JPEG, GIF, BMP, TIFF or WebP picture.")
+NOT_AN_IMAGE = (
+    "That file could not be read as an image (it may be damaged, empty, far too large, or not an "
+    "image at all). Please upload a PNG, JPEG, GIF, BMP, TIFF or WebP picture."
+)
 
 
 def gradio_version_ok(version: str = gr.__version__) -> bool:
     """True for the pinned Gradio; otherwise log one warning saying what is skipped."""
     if version.startswith(PINNED_GRADIO):
         return True
-    log.warning("vae-demo is pinned to Gradio %sx (requirements.txt) but Gradio %s is installed: the cache fix "
-                "for identical pictures is not applied and the API may differ. pip install gradio==6.31.0",
-                PINNED_GRADIO, version)
+    log.warning(
+        "vae-demo is pinned to Gradio %sx (requirements.txt) but Gradio %s is installed: the cache fix "
+        "for identical pictures is not applied and the API may differ. pip install gradio==6.31.0",
+        PINNED_GRADIO,
+        version,
+    )
     return False
 
 
@@ -160,8 +165,9 @@ def delete_cache_setting() -> tuple[int, int] | None:
 def mcp_setting() -> bool:
     """Whether to serve the MCP endpoint: asked for by ``VAE_DEMO_MCP=1`` (or ``GRADIO_MCP_SERVER=true``)
     and possible (the ``mcp`` package, from ``pip install "gradio[mcp]"``). Says in one line when it is not."""
-    asked = any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes")
-                for v in ("VAE_DEMO_MCP", "GRADIO_MCP_SERVER"))
+    asked = any(
+        os.environ.get(v, "").strip().lower() in ("1", "true", "yes") for v in ("VAE_DEMO_MCP", "GRADIO_MCP_SERVER")
+    )
     if asked and importlib.util.find_spec("mcp") is None:
         print('MCP server off: the mcp package is not installed (pip install "gradio[mcp]==6.31.0").', flush=True)
         return False

@@ -89,9 +89,18 @@ def elbo(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0
 
 # --- the tab -------------------------------------------------------------------------------------------------------
 def _editor(label: str, value: str, elem_id: str) -> gr.ImageEditor:
-    return gr.ImageEditor(value=value, label=label, type="filepath", format="png", sources=["upload", "clipboard"],
-                          brush=gr.Brush(colors=["#000000"], default_size=14), canvas_size=(280, 280), height=320,
-                          layers=False, elem_id=elem_id)
+    return gr.ImageEditor(
+        value=value,
+        label=label,
+        type="filepath",
+        format="png",
+        sources=["upload", "clipboard"],
+        brush=gr.Brush(colors=["#000000"], default_size=14),
+        canvas_size=(280, 280),
+        height=320,
+        layers=False,
+        elem_id=elem_id,
+    )
 
 
 def _train_live_panel(light_queue: dict) -> None:
@@ -101,7 +110,8 @@ def _train_live_panel(light_queue: dict) -> None:
         "second pulls every code towards the prior. With **beta = 0** it is a plain autoencoder: codes spread "
         "wherever they like, and the prior samples (z ~ N(0, I)) fall in holes and look like nothing. With "
         "**beta = 1** the KL term fills the holes, so samples look like digits. Train one, then the other, and "
-        "compare with the previous run below.")
+        "compare with the previous run below."
+    )
     with gr.Row():
         with gr.Column(scale=1):
             beta = gr.Slider(0.0, 4.0, value=1.0, step=0.1, label="beta (0 = autoencoder, 1 = VAE)", elem_id="lab-beta")
@@ -117,23 +127,38 @@ def _train_live_panel(light_queue: dict) -> None:
                 stop = gr.Button("Stop", variant="stop", elem_id="lab-stop")
         with gr.Column(scale=2):
             status = gr.Markdown("Press Train.", label="Status", elem_id="lab-status")
-            curves = gr.Image(label="Held-out ELBO and its two terms (nats per digit)", format="png",
-                              elem_id="lab-curves")
+            curves = gr.Image(
+                label="Held-out ELBO and its two terms (nats per digit)", format="png", elem_id="lab-curves"
+            )
     with gr.Row():
         samples = gr.Image(label="Prior samples: decoded z ~ N(0, I)", format="png", elem_id="lab-samples")
         recons = gr.Image(label="Held-out digits (top) and their reconstructions", format="png", elem_id="lab-recons")
-        latent_map = gr.Image(label="Held-out digits' codes, coloured by class (dashed: 95% of the prior)",
-                              format="png", elem_id="lab-map")
+        latent_map = gr.Image(
+            label="Held-out digits' codes, coloured by class (dashed: 95% of the prior)",
+            format="png",
+            elem_id="lab-map",
+        )
     with gr.Accordion("Previous run, for comparison", open=False), gr.Row():
         prev_status = gr.Markdown(label="Previous run")
         prev_samples = gr.Image(label="Previous run: prior samples", format="png")
         prev_map = gr.Image(label="Previous run: codes", format="png")
     ae.click(lambda: (0.0, 2), None, [beta, latent], api_name="preset_autoencoder", **HIDDEN, **light_queue)
     vae.click(lambda: (1.0, 2), None, [beta, latent], api_name="preset_vae", **HIDDEN, **light_queue)
-    keep = train.click(lambda s, a, b: (s, a, b), [status, samples, latent_map], [prev_status, prev_samples, prev_map],
-                       api_name="keep_previous_run", **HIDDEN, **light_queue)
-    run = keep.then(train_live, [beta, latent, lr, seconds, seed], [status, curves, samples, recons, latent_map],
-                    api_name="train_live", **LAB_QUEUE)
+    keep = train.click(
+        lambda s, a, b: (s, a, b),
+        [status, samples, latent_map],
+        [prev_status, prev_samples, prev_map],
+        api_name="keep_previous_run",
+        **HIDDEN,
+        **light_queue,
+    )
+    run = keep.then(
+        train_live,
+        [beta, latent, lr, seconds, seed],
+        [status, curves, samples, recons, latent_map],
+        api_name="train_live",
+        **LAB_QUEUE,
+    )
     stop.click(None, None, None, cancels=[run], api_name="stop_training", **HIDDEN)
 
 
@@ -141,7 +166,8 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
     gr.Markdown(
         "**Latent explorer** (mnist-vae-2d). The encoder does not give one point for a digit but a Gaussian "
         "q(z|x) = N(mu, sigma^2): draw a digit and see its mean (+) and its 1- and 2-sigma ellipses over the 10,000 "
-        "test digits. Click anywhere on the map to decode that point: the decoder turns every z into a digit.")
+        "test digits. Click anywhere on the map to decode that point: the decoder turns every z into a digit."
+    )
     with gr.Row():
         with gr.Column(scale=1):
             drawing = _editor("Draw a digit (or upload one)", examples["digit-3"], "lab-draw")
@@ -149,8 +175,13 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
             recon = gr.Image(label="Its reconstruction", format="png", elem_id="lab-locate-recon")
             text = gr.Markdown(label="The posterior", elem_id="lab-locate-text")
         with gr.Column(scale=2):
-            latent_map = gr.Image(label="Click to decode a point", format="png", interactive=False,
-                                  show_label=False, elem_id="lab-latent-map")
+            latent_map = gr.Image(
+                label="Click to decode a point",
+                format="png",
+                interactive=False,
+                show_label=False,
+                elem_id="lab-latent-map",
+            )
             with gr.Row():
                 z1 = gr.Number(0.0, label="z1", elem_id="lab-z1")
                 z2 = gr.Number(0.0, label="z2", elem_id="lab-z2")
@@ -168,7 +199,8 @@ def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
     gr.Markdown(
         "**The ELBO of one image.** log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)). The importance-"
         "sampled estimate log p(x) ~ log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al. 2016) closes most of the "
-        "gap. For binarised digits -log2 p(x) is the number of bits an ideal entropy coder would need.")
+        "gap. For binarised digits -log2 p(x) is the number of bits an ideal entropy coder would need."
+    )
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(list(ELBO_MODELS), value="mnist-vae", label="Model", elem_id="lab-elbo-model")

@@ -10,7 +10,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 __all__ = ["ConvVAE", "VAEConfig", "load_model"]
-_LAZY = {"load_model": "vae_demo.core.hub", "ConvVAE": "vae_demo.generative.model", "VAEConfig": "vae_demo.generative.model"}
+_LAZY = {
+    "load_model": "vae_demo.core.hub",
+    "ConvVAE": "vae_demo.generative.model",
+    "VAEConfig": "vae_demo.generative.model",
+}
 
 if TYPE_CHECKING:
     from vae_demo.core.hub import load_model

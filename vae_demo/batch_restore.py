@@ -87,8 +87,9 @@ def plan_outputs(files: list[Path], out: Path, samples: int, std_maps: bool) -> 
     return plans
 
 
-def restore_photo(model, photo: torch.Tensor, problem: str = "auto", level: float | None = None, samples: int = 0,
-                  seed: int = 0) -> Restoration:
+def restore_photo(
+    model, photo: torch.Tensor, problem: str = "auto", level: float | None = None, samples: int = 0, seed: int = 0
+) -> Restoration:
     """Restore one (1, C, H, W) photo as the Enhance tab restores a real (not simulated) one.
 
     ``level`` is the noise level (0-255 scale) for ``problem="noise"``; None estimates it. x2 / x4
@@ -99,22 +100,36 @@ def restore_photo(model, photo: torch.Tensor, problem: str = "auto", level: floa
         scale = int(row.level(0.0))
         h, w = photo.shape[-2:]
         if max(h, w) * scale > photos.MAX_OUTPUT_SIDE:
-            raise ValueError(f"enlarging {w}x{h} pixels {scale} times would exceed {photos.MAX_OUTPUT_SIDE} pixels "
-                             "per side")
+            raise ValueError(
+                f"enlarging {w}x{h} pixels {scale} times would exceed {photos.MAX_OUTPUT_SIDE} pixels per side"
+            )
         photo = resize(photo, (h * scale, w * scale))
     big = photo.shape[-2] * photo.shape[-1] > photos.TILE_ABOVE_PIXELS
-    return restore(model, photo, level if problem == "noise" else None, samples=samples,
-                   generator=make_generator(seed), tile=photos.TILE if big else None,
-                   condition=row.condition)
+    return restore(
+        model,
+        photo,
+        level if problem == "noise" else None,
+        samples=samples,
+        generator=make_generator(seed),
+        tile=photos.TILE if big else None,
+        condition=row.condition,
+    )
 
 
 def _save(x: torch.Tensor, path: Path) -> None:
     Image.fromarray(to_uint8(x.cpu())).save(path)
 
 
-def restore_files(inputs: list[str], out: str | Path, problem: str = "auto", samples: int = 0,
-                  std_maps: bool = False, level: float | None = None, seed: int = 0,
-                  checkpoint: str | Path | None = None) -> Outcome:
+def restore_files(
+    inputs: list[str],
+    out: str | Path,
+    problem: str = "auto",
+    samples: int = 0,
+    std_maps: bool = False,
+    level: float | None = None,
+    seed: int = 0,
+    checkpoint: str | Path | None = None,
+) -> Outcome:
     """Restore every photo ``inputs`` name into the folder ``out``, with a tqdm bar on stderr.
 
     Unreadable files are skipped with a one-line reason each (printed, and in ``Outcome.skipped``).
@@ -127,8 +142,10 @@ def restore_files(inputs: list[str], out: str | Path, problem: str = "auto", sam
     if problem not in problems.PROBLEMS:
         raise SystemExit(f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)}")
     if level is not None and (problem != "noise" or not 0 <= level <= 100):
-        raise SystemExit("--level is the noise level of --problem noise, 0-100 on the 0-255 scale (default: "
-                         "estimated); the model works out the other problems' strength itself")
+        raise SystemExit(
+            "--level is the noise level of --problem noise, 0-100 on the 0-255 scale (default: "
+            "estimated); the model works out the other problems' strength itself"
+        )
     if not 0 <= samples <= 64:
         raise SystemExit("--samples is a number of posterior samples, 0 to 64")
     if std_maps and samples == 0:

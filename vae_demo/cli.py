@@ -1,12 +1,12 @@
 """Command line: ``vae-demo {train,eval,sample,push,restore,app} ...`` (or ``python -m vae_demo ...``).
 
-    vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
-        [--max-steps N] [--resume] [model.latent_dim=16 trainer.lr=0.0005 ...]
-    vae-demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
-    vae-demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
-    HF_TOKEN=... vae-demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
-    vae-demo restore photos/ scan.jpg "old/*.png" --out restored/ --problem noise [--samples 4] [--std-maps]
-    vae-demo app [--port 7860]
+vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
+    [--max-steps N] [--resume] [model.latent_dim=16 trainer.lr=0.0005 ...]
+vae-demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
+vae-demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
+HF_TOKEN=... vae-demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
+vae-demo restore photos/ scan.jpg "old/*.png" --out restored/ --problem noise [--samples 4] [--std-maps]
+vae-demo app [--port 7860]
 """
 
 from __future__ import annotations
@@ -20,9 +20,14 @@ from pathlib import Path
 import torch
 
 # Where --data points when it is not given (the layout of this project's development machines).
-DEFAULT_DATA = {"mnist": "../shared/data/mnist", "olivetti": "../shared/data/olivetti-faces",
-                "restoration": "../shared/data/train", "codec": "../shared/data/train/CBSD432",
-                "fashion-mnist": "data", "cifar10": "data"}
+DEFAULT_DATA = {
+    "mnist": "../shared/data/mnist",
+    "olivetti": "../shared/data/olivetti-faces",
+    "restoration": "../shared/data/train",
+    "codec": "../shared/data/train/CBSD432",
+    "fashion-mnist": "data",
+    "cifar10": "data",
+}
 DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/data/val/Set12"}
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
 # Spelled out so that --help stays fast (tests check them against the modules behind them).
@@ -94,8 +99,11 @@ def _train(args: argparse.Namespace) -> None:
     run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
     extra = {"download": True} if args.download else {}
     if args.download and raw["family"] == "restoration":
-        print("note: --download is ignored: the restoration data are image folders (CBSD432, Train400) that "
-              "torchvision cannot fetch", file=sys.stderr)
+        print(
+            "note: --download is ignored: the restoration data are image folders (CBSD432, Train400) that "
+            "torchvision cannot fetch",
+            file=sys.stderr,
+        )
         extra = {}
     data_key = raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist")
     data = args.data or DEFAULT_DATA.get(data_key)
@@ -115,13 +123,16 @@ def eval_command(args: argparse.Namespace) -> None:
     restoration = isinstance(model, RestorationVAE)
     data = args.data or DEFAULT_EVAL_DATA["restoration" if restoration else "vae"]
     if not Path(data).is_dir():
-        raise SystemExit(f"eval: no test data at {data}: give --data "
-                         + ("a folder of clean photos" if restoration else "the folder that holds MNIST/raw"))
+        raise SystemExit(
+            f"eval: no test data at {data}: give --data "
+            + ("a folder of clean photos" if restoration else "the folder that holds MNIST/raw")
+        )
     if restoration:
         from vae_demo.restoration.benchmark import print_summary, run_benchmark
 
-        report = run_benchmark(args.task, args.level, data, methods="noisy,vae", limit=args.limit,
-                               checkpoint=args.checkpoint)
+        report = run_benchmark(
+            args.task, args.level, data, methods="noisy,vae", limit=args.limit, checkpoint=args.checkpoint
+        )
         print_summary(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -130,8 +141,10 @@ def eval_command(args: argparse.Namespace) -> None:
     from vae_demo.generative.evaluate import evaluate
 
     if (model.config.image_size, model.config.in_channels) != (28, 1):
-        raise SystemExit(f"eval: the test ELBO / NLL is measured on MNIST digits; {model.config.name} is a "
-                         f"{model.config.image_size}x{model.config.image_size} model")
+        raise SystemExit(
+            f"eval: the test ELBO / NLL is measured on MNIST digits; {model.config.name} is a "
+            f"{model.config.image_size}x{model.config.image_size} model"
+        )
     try:
         images, labels = load_mnist(data, train=False)
     except FileNotFoundError:
@@ -168,19 +181,30 @@ def sample_command(args: argparse.Namespace) -> None:
 def push_command(args: argparse.Namespace) -> None:
     from vae_demo.core.hub import push_checkpoint
 
-    url = push_checkpoint(args.checkpoint, args.repo_id, private=args.private, path_in_repo=args.path_in_repo,
-                          revision=args.revision)
+    url = push_checkpoint(
+        args.checkpoint, args.repo_id, private=args.private, path_in_repo=args.path_in_repo, revision=args.revision
+    )
     print(f"pushed {args.checkpoint} to {args.repo_id}: {url}")
 
 
 def restore_command(args: argparse.Namespace) -> None:
     from vae_demo.batch_restore import restore_files
 
-    outcome = restore_files(args.inputs, args.out, problem=args.problem, samples=args.samples or 0,
-                            std_maps=args.std_maps, level=args.level, seed=args.seed, checkpoint=args.checkpoint)
+    outcome = restore_files(
+        args.inputs,
+        args.out,
+        problem=args.problem,
+        samples=args.samples or 0,
+        std_maps=args.std_maps,
+        level=args.level,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+    )
     total = len(outcome.restored) + len(outcome.skipped)
-    print(f"restored {len(outcome.restored)} of {total} inputs into {args.out}"
-          + (f"; skipped {len(outcome.skipped)} (reasons above)" if outcome.skipped else ""))
+    print(
+        f"restored {len(outcome.restored)} of {total} inputs into {args.out}"
+        + (f"; skipped {len(outcome.skipped)} (reasons above)" if outcome.skipped else "")
+    )
     if not outcome.restored:
         raise SystemExit("nothing was restored")
 
@@ -190,8 +214,10 @@ def app_command(args: argparse.Namespace) -> None:
     import runpy
 
     if not APP_PATH.is_file():
-        raise SystemExit(f"no app.py at {APP_PATH}: `vae-demo app` runs the app of a source checkout "
-                         "(git clone, then pip install -e .); or run `python app.py` there")
+        raise SystemExit(
+            f"no app.py at {APP_PATH}: `vae-demo app` runs the app of a source checkout "
+            "(git clone, then pip install -e .); or run `python app.py` there"
+        )
     if importlib.util.find_spec("gradio") is None:
         raise SystemExit("the app needs Gradio: pip install -r requirements.txt (or pip install -e '.[app]')")
     if args.host:
@@ -212,8 +238,11 @@ def main(argv: list[str] | None = None) -> None:
 
     tr = sub.add_parser("train", help="train a model from a JSON run config")
     tr.add_argument("--config", required=True, help="a JSON file under configs/")
-    tr.add_argument("--data", help="dataset root (MNIST root, the Olivetti folder, an image folder, or a folder "
-                    "holding CBSD432 and Train400); default: ../shared/data/... for the bundled configs")
+    tr.add_argument(
+        "--data",
+        help="dataset root (MNIST root, the Olivetti folder, an image folder, or a folder "
+        "holding CBSD432 and Train400); default: ../shared/data/... for the bundled configs",
+    )
     tr.add_argument("--out", help="checkpoint folder to write (default runs/NAME/final); training state: runs/NAME")
     tr.add_argument("--max-epochs", type=int, help="override trainer.max_epochs")
     tr.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
@@ -224,11 +253,12 @@ def main(argv: list[str] | None = None) -> None:
 
     ev = sub.add_parser("eval", help="test ELBO / NLL of a VAE, or restoration PSNR of a restoration model")
     ev.add_argument("--checkpoint", required=True)
-    ev.add_argument("--data", help="MNIST root, or a folder of clean photos (default: ../shared/data/mnist, "
-                    "../shared/data/val/Set12)")
+    ev.add_argument(
+        "--data",
+        help="MNIST root, or a folder of clean photos (default: ../shared/data/mnist, ../shared/data/val/Set12)",
+    )
     ev.add_argument("--k", type=int, default=0, help="importance samples for the NLL (0: ELBO only)")
-    ev.add_argument("--task", default="denoise", choices=EVAL_TASKS,
-                    help="restoration task (as benchmarks/restore.py)")
+    ev.add_argument("--task", default="denoise", choices=EVAL_TASKS, help="restoration task (as benchmarks/restore.py)")
     ev.add_argument("--level", type=float, default=25.0)
     ev.add_argument("--limit", type=int)
     ev.add_argument("--json", help="also write the metrics here")
@@ -250,19 +280,33 @@ def main(argv: list[str] | None = None) -> None:
     pu.add_argument("--revision", help="branch to commit to")
     pu.set_defaults(fn=push_command)
 
-    re_ = sub.add_parser("restore", help="restore photo files, folders or globs with the restoration VAE",
-                         description="Restore photos into --out as NAME_restored.png (PNG). Unreadable files are "
-                         "skipped with a reason; the exit code is nonzero only if nothing was restored. An input "
-                         "is never overwritten.")
+    re_ = sub.add_parser(
+        "restore",
+        help="restore photo files, folders or globs with the restoration VAE",
+        description="Restore photos into --out as NAME_restored.png (PNG). Unreadable files are "
+        "skipped with a reason; the exit code is nonzero only if nothing was restored. An input "
+        "is never overwritten.",
+    )
     re_.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (not recursive) or glob patterns")
     re_.add_argument("--out", required=True, help="folder for the outputs (created if missing)")
-    re_.add_argument("--problem", default="auto", choices=PROBLEMS,
-                     help="what to fix (default auto: the model works it out); x2 / x4 enlarge the photo")
-    re_.add_argument("--level", type=float, metavar="SIGMA",
-                     help="noise level (sigma, 0-255 scale) for --problem noise; default: estimated from the photo")
+    re_.add_argument(
+        "--problem",
+        default="auto",
+        choices=PROBLEMS,
+        help="what to fix (default auto: the model works it out); x2 / x4 enlarge the photo",
+    )
+    re_.add_argument(
+        "--level",
+        type=float,
+        metavar="SIGMA",
+        help="noise level (sigma, 0-255 scale) for --problem noise; default: estimated from the photo",
+    )
     re_.add_argument("--samples", type=int, metavar="K", help="also write K posterior samples, NAME_sample1.png ...")
-    re_.add_argument("--std-maps", action="store_true", help="also write NAME_std.png, the per-pixel std of the "
-                     "samples as a heat map (K = 4 without --samples)")
+    re_.add_argument(
+        "--std-maps",
+        action="store_true",
+        help="also write NAME_std.png, the per-pixel std of the samples as a heat map (K = 4 without --samples)",
+    )
     re_.add_argument("--seed", type=int, default=0, help="seed of the posterior samples")
     re_.add_argument("--checkpoint", help="restoration model folder (default: restore-vae, bundled or from the Hub)")
     re_.set_defaults(fn=restore_command)

@@ -114,14 +114,22 @@ def sweep(name: str, codec: tuple[Callable, Callable], images: list[Image.Image]
             bpp = len(data) * 8 / (image.width * image.height)
             rows.append((bpp, psnr(ref, out), ssim(ref, out), t1 - t0, t2 - t1))
         cols = list(zip(*rows, strict=True))
-        points.append({"setting": setting, "bpp": statistics.fmean(cols[0]), "psnr": statistics.fmean(cols[1]),
-                       "ssim": statistics.fmean(cols[2]), "encode_s": statistics.median(cols[3]),
-                       "decode_s": statistics.median(cols[4])})
+        points.append(
+            {
+                "setting": setting,
+                "bpp": statistics.fmean(cols[0]),
+                "psnr": statistics.fmean(cols[1]),
+                "ssim": statistics.fmean(cols[2]),
+                "encode_s": statistics.median(cols[3]),
+                "decode_s": statistics.median(cols[4]),
+            }
+        )
     return points
 
 
 def bd_rate(anchor: list[dict], test: list[dict]) -> float:
     """Bjøntegaard delta rate (percent) of ``test`` against ``anchor``: cubic fits of log rate on PSNR."""
+
     def fit(points):
         p = np.array([pt["psnr"] for pt in points])
         r = np.log(np.array([pt["bpp"] for pt in points]))
@@ -171,8 +179,12 @@ def plot(result: dict, path: str | Path) -> None:
         bd = result["bd_rate_vs_jpeg"].get(name)
         label = name if bd is None or name == "jpeg" else f"{name} (BD-rate vs JPEG {bd:+.1f}%)"
         ax.plot([p["bpp"] for p in pts], [p["psnr"] for p in pts], "o-", ms=3, label=label)
-    ax.set(xlabel="bits per pixel (file bytes x 8 / pixels)", ylabel="PSNR (dB, RGB)", xlim=(0, 1.6),
-           title=f"{Path(result['data']).name}: {result['n_images']} images")
+    ax.set(
+        xlabel="bits per pixel (file bytes x 8 / pixels)",
+        ylabel="PSNR (dB, RGB)",
+        xlim=(0, 1.6),
+        title=f"{Path(result['data']).name}: {result['n_images']} images",
+    )
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -198,8 +210,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--checkpoint", help="the VAE codec's folder (default: the bundled codec-vae)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     ap.add_argument("--repeats", type=int, default=5, help="runs of the 768 x 512 latency test")
-    ap.add_argument("--card", help="a codec checkpoint folder whose README.md gets these rows (needs its "
-                    "training_summary.json)")
+    ap.add_argument(
+        "--card", help="a codec checkpoint folder whose README.md gets these rows (needs its training_summary.json)"
+    )
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -213,8 +226,11 @@ def main(argv: list[str] | None = None) -> dict:
         for name, codec in result["codecs"].items():
             result["bd_rate_vs_jpeg"][name] = 0.0 if name == "jpeg" else bd_rate(jpeg, codec["points"])
             if name != "jpeg":  # PSNR margin over JPEG at each of this codec's points from 0.1 to 1.0 bpp
-                codec["psnr_minus_jpeg"] = [{"bpp": p["bpp"], "db": p["psnr"] - psnr_at(jpeg, p["bpp"])}
-                                            for p in codec["points"] if 0.1 <= p["bpp"] <= 1.0]
+                codec["psnr_minus_jpeg"] = [
+                    {"bpp": p["bpp"], "db": p["psnr"] - psnr_at(jpeg, p["bpp"])}
+                    for p in codec["points"]
+                    if 0.1 <= p["bpp"] <= 1.0
+                ]
     if model is not None:
         result["latency_768x512"] = {"median_s": latency(model, images[0], args.repeats), "threads": args.threads}
     print_table(result)
@@ -244,16 +260,20 @@ def print_table(result: dict) -> None:
     print(f"{'codec':6} {'setting':>7} {'bpp':>7} {'PSNR':>7} {'SSIM':>7} {'enc s':>7} {'dec s':>7}")
     for name, codec in result["codecs"].items():
         for p in codec["points"]:
-            print(f"{name:6} {p['setting']:>7} {p['bpp']:7.3f} {p['psnr']:7.2f} {p['ssim']:7.4f} "
-                  f"{p['encode_s']:7.3f} {p['decode_s']:7.3f}")
+            print(
+                f"{name:6} {p['setting']:>7} {p['bpp']:7.3f} {p['psnr']:7.2f} {p['ssim']:7.4f} "
+                f"{p['encode_s']:7.3f} {p['decode_s']:7.3f}"
+            )
     for name, bd in result["bd_rate_vs_jpeg"].items():
         print(f"BD-rate of {name} vs JPEG: {bd:+.1f}%")
     for name, codec in result["codecs"].items():
         if "psnr_minus_jpeg" in codec:
             margins = [m["db"] for m in codec["psnr_minus_jpeg"] if not math.isnan(m["db"])]
             if margins:
-                print(f"{name} minus JPEG PSNR from 0.1 to 1.0 bpp: "
-                      f"min {min(margins):+.2f} dB, max {max(margins):+.2f} dB")
+                print(
+                    f"{name} minus JPEG PSNR from 0.1 to 1.0 bpp: "
+                    f"min {min(margins):+.2f} dB, max {max(margins):+.2f} dB"
+                )
     if "latency_768x512" in result:
         lat = result["latency_768x512"]
         print(f"VAE encode + decode of 768x512: {lat['median_s']:.3f} s median ({lat['threads']} threads)")

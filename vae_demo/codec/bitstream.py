@@ -66,18 +66,31 @@ def check_size(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise VaezError(f"the picture size {width}x{height} is empty")
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise VaezError(f"the picture is {width}x{height} pixels; this codec handles at most "
-                        f"{MAX_PIXELS / 1e6:.1f} megapixels and {MAX_SIDE} pixels a side")
+        raise VaezError(
+            f"the picture is {width}x{height} pixels; this codec handles at most "
+            f"{MAX_PIXELS / 1e6:.1f} megapixels and {MAX_SIDE} pixels a side"
+        )
 
 
 def pack(header: Header) -> bytes:
     name = header.model_name.encode()
     if len(name) > 255:
         raise ValueError("model names are at most 255 bytes")
-    out = [MAGIC, struct.pack(">B", VERSION), struct.pack(">B", len(name)), name,
-           bytes.fromhex(header.weights_hash)[:HASH_BYTES],
-           struct.pack(">IIBHB", header.width, header.height, MODES.index(header.mode),
-                       round(header.quality * 1000), len(header.strings))]
+    out = [
+        MAGIC,
+        struct.pack(">B", VERSION),
+        struct.pack(">B", len(name)),
+        name,
+        bytes.fromhex(header.weights_hash)[:HASH_BYTES],
+        struct.pack(
+            ">IIBHB",
+            header.width,
+            header.height,
+            MODES.index(header.mode),
+            round(header.quality * 1000),
+            len(header.strings),
+        ),
+    ]
     for s in header.strings:
         out += [struct.pack(">I", len(s)), s]
     body = b"".join(out)
@@ -167,8 +180,10 @@ def encode_image(model: HyperpriorCodec, image, quality: float) -> bytes:
 def check_model(header: Header, model: HyperpriorCodec) -> None:
     ours = model.weights_hash()[: 2 * HASH_BYTES]
     if header.model_name != model.config.name or header.weights_hash != ours:
-        raise VaezError(f"the file was made by the model {header.model_name!r} (weights {header.weights_hash[:12]}); "
-                        f"this is {model.config.name!r} (weights {ours[:12]}), which cannot decode it")
+        raise VaezError(
+            f"the file was made by the model {header.model_name!r} (weights {header.weights_hash[:12]}); "
+            f"this is {model.config.name!r} (weights {ours[:12]}), which cannot decode it"
+        )
     if header.quality > model.levels - 1:
         raise VaezError(f"the file's quality {header.quality} is beyond this model's levels 0-{model.levels - 1}")
 

@@ -6,19 +6,28 @@ import json
 import math
 from pathlib import Path
 
-CODEC_DATA = ("CBSD432 (432 colour photos, 481x321) from the Berkeley Segmentation Dataset (BSDS500 without "
-              "the CBSD68 test images); licence of the data: non-commercial research use "
-              "(cite Arbelaez et al., TPAMI 2011)")
+CODEC_DATA = (
+    "CBSD432 (432 colour photos, 481x321) from the Berkeley Segmentation Dataset (BSDS500 without "
+    "the CBSD68 test images); licence of the data: non-commercial research use "
+    "(cite Arbelaez et al., TPAMI 2011)"
+)
 
 
 def benchmark_rows(bench: dict) -> list[str]:
     """Markdown lines: every codec's points, BD-rates, the margin over JPEG and the latency."""
-    lines = [f"Rate-distortion on {Path(bench['data']).name} ({bench['n_images']} images), from "
-             "`benchmarks/codec.py` (bpp from the file bytes, headers included; PSNR on 8-bit RGB):", "",
-             "| codec | setting | bpp | PSNR (dB) | SSIM | encode (s) | decode (s) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Rate-distortion on {Path(bench['data']).name} ({bench['n_images']} images), from "
+        "`benchmarks/codec.py` (bpp from the file bytes, headers included; PSNR on 8-bit RGB):",
+        "",
+        "| codec | setting | bpp | PSNR (dB) | SSIM | encode (s) | decode (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, codec in bench["codecs"].items():
-        lines += [f"| {name} | {p['setting']} | {p['bpp']:.3f} | {p['psnr']:.2f} | {p['ssim']:.4f} | "
-                  f"{p['encode_s']:.3f} | {p['decode_s']:.3f} |" for p in codec["points"]]
+        lines += [
+            f"| {name} | {p['setting']} | {p['bpp']:.3f} | {p['psnr']:.2f} | {p['ssim']:.4f} | "
+            f"{p['encode_s']:.3f} | {p['decode_s']:.3f} |"
+            for p in codec["points"]
+        ]
     lines.append("")
     for name, bd in bench.get("bd_rate_vs_jpeg", {}).items():
         if name != "jpeg" and bd is not None:
@@ -26,12 +35,16 @@ def benchmark_rows(bench: dict) -> list[str]:
     for name, codec in bench["codecs"].items():
         margins = [m["db"] for m in codec.get("psnr_minus_jpeg", []) if m["db"] is not None and not math.isnan(m["db"])]
         if margins:
-            lines.append(f"- {name} PSNR minus JPEG's at the same bpp, over its points from 0.1 to 1.0 bpp: "
-                         f"{min(margins):+.2f} to {max(margins):+.2f} dB.")
+            lines.append(
+                f"- {name} PSNR minus JPEG's at the same bpp, over its points from 0.1 to 1.0 bpp: "
+                f"{min(margins):+.2f} to {max(margins):+.2f} dB."
+            )
     if "latency_768x512" in bench:
         lat = bench["latency_768x512"]
-        lines.append(f"- Encode + decode of a 768x512 photo: {lat['median_s']:.2f} s median on "
-                     f"{lat['threads']} CPU threads (a shared machine).")
+        lines.append(
+            f"- Encode + decode of a 768x512 photo: {lat['median_s']:.2f} s median on "
+            f"{lat['threads']} CPU threads (a shared machine)."
+        )
     return lines + [""]
 
 
@@ -50,26 +63,36 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
         "---",
         f"# {model['name']}",
         "",
-        ("A learned image codec from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): the scale "
-         f"hyperprior of Ballé et al. (ICLR 2018) with N = {model['N']} and M = {model['M']} channels (GDN "
-         "transforms, a factorised entropy bottleneck for the hyper-latent, a Gaussian conditional for the latent, "
-         "CompressAI's range coder), made variable-rate by the gain units of Cui et al. (CVPR 2021): one gain "
-         f"vector per trained lambda ({lambdas}), geometric interpolation between them for fractional qualities "
-         f"0 to {len(model['lambdas']) - 1}. Files are `.vaez` (see `vae_demo/codec/bitstream.py`); they decode "
-         "only with these exact weights (the header carries their hash). The weights file holds the entropy "
-         "coder's CDF tables too."),
+        (
+            "A learned image codec from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): the scale "
+            f"hyperprior of Ballé et al. (ICLR 2018) with N = {model['N']} and M = {model['M']} channels (GDN "
+            "transforms, a factorised entropy bottleneck for the hyper-latent, a Gaussian conditional for the latent, "
+            "CompressAI's range coder), made variable-rate by the gain units of Cui et al. (CVPR 2021): one gain "
+            f"vector per trained lambda ({lambdas}), geometric interpolation between them for fractional qualities "
+            f"0 to {len(model['lambdas']) - 1}. Files are `.vaez` (see `vae_demo/codec/bitstream.py`); they decode "
+            "only with these exact weights (the header carries their hash). The weights file holds the entropy "
+            "coder's CDF tables too."
+        ),
         "",
         f"- Data: {CODEC_DATA}. Random {run['crop_size']}x{run['crop_size']} crops, flips and rotations.",
-        ("- Objective: bits per pixel + lambda * 255^2 * MSE per crop (the rate is the KL term of a VAE with a "
-         "uniform posterior: additive uniform noise in training), lambda drawn per crop from the levels; the decoder "
-         f"sees the rounded latent (straight-through); plus {run['aux_weight']} x CompressAI's aux loss, which "
-         "reaches only the bottleneck's quantiles (refit by bisection before export)."),
-        (f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
-         f"{trainer['lr']} with {trainer['warmup_steps']} warm-up steps and cosine decay, gradient clipping "
-         f"{trainer['grad_clip']}, exported weights = EMA (decay {trainer['ema_decay']})."),
+        (
+            "- Objective: bits per pixel + lambda * 255^2 * MSE per crop (the rate is the KL term of a VAE with a "
+            "uniform posterior: additive uniform noise in training), lambda drawn per crop from the levels; the "
+            "decoder "
+            f"sees the rounded latent (straight-through); plus {run['aux_weight']} x CompressAI's aux loss, which "
+            "reaches only the bottleneck's quantiles (refit by bisection before export)."
+        ),
+        (
+            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
+            f"{trainer['lr']} with {trainer['warmup_steps']} warm-up steps and cosine decay, gradient clipping "
+            f"{trainer['grad_clip']}, exported weights = EMA (decay {trainer['ema_decay']})."
+        ),
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min"
-        + (f" (from the last resume, at step {summary['resumed_from']}, to the end)." if summary.get("resumed_from")
-           else "."),
+        + (
+            f" (from the last resume, at step {summary['resumed_from']}, to the end)."
+            if summary.get("resumed_from")
+            else "."
+        ),
         *(f"- {note}" for note in summary.get("history", [])),
         "- Licence of the weights: the project's (MIT), subject to the data's terms above; CompressAI is "
         "BSD 3-Clause Clear.",
@@ -77,8 +100,19 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     ]
     if bench:
         lines += ["## Benchmarks", "", *benchmark_rows(bench)]
-    lines += ["Re-train with:", "", "```bash",
-              f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train/CBSD432 "
-              f"--out checkpoints/{model['name']}", "```", "", "Run config:", "", "```json",
-              json.dumps(run, indent=2, default=list), "```", ""]
+    lines += [
+        "Re-train with:",
+        "",
+        "```bash",
+        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train/CBSD432 "
+        f"--out checkpoints/{model['name']}",
+        "```",
+        "",
+        "Run config:",
+        "",
+        "```json",
+        json.dumps(run, indent=2, default=list),
+        "```",
+        "",
+    ]
     Path(out, "README.md").write_text("\n".join(lines))

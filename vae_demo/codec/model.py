@@ -51,7 +51,6 @@ class CodecConfig(Config):
             raise ValueError(f"a codec needs N, M >= 1 and one lambda or more; got {self.N}, {self.M}, {self.lambdas}")
 
 
-
 def ste_round(x: torch.Tensor) -> torch.Tensor:
     """Round forward, identity backward (the decoder sees what it will see at coding time)."""
     return x + (torch.round(x) - x).detach()
@@ -66,11 +65,19 @@ class HyperpriorCodec(CompressionModel):
         self.config = config
         n, m, levels = config.N, config.M, len(config.lambdas)
         self.g_a = nn.Sequential(conv(3, n), GDN(n), conv(n, n), GDN(n), conv(n, n), GDN(n), conv(n, m))
-        self.g_s = nn.Sequential(deconv(m, n), GDN(n, inverse=True), deconv(n, n), GDN(n, inverse=True),
-                                 deconv(n, n), GDN(n, inverse=True), deconv(n, 3))
+        self.g_s = nn.Sequential(
+            deconv(m, n),
+            GDN(n, inverse=True),
+            deconv(n, n),
+            GDN(n, inverse=True),
+            deconv(n, n),
+            GDN(n, inverse=True),
+            deconv(n, 3),
+        )
         self.h_a = nn.Sequential(conv(m, n, stride=1, kernel_size=3), nn.ReLU(), conv(n, n), nn.ReLU(), conv(n, n))
-        self.h_s = nn.Sequential(deconv(n, n), nn.ReLU(), deconv(n, n), nn.ReLU(),
-                                 conv(n, m, stride=1, kernel_size=3), nn.ReLU())
+        self.h_s = nn.Sequential(
+            deconv(n, n), nn.ReLU(), deconv(n, n), nn.ReLU(), conv(n, m, stride=1, kernel_size=3), nn.ReLU()
+        )
         self.entropy_bottleneck = EntropyBottleneck(n)
         self.gaussian_conditional = GaussianConditional(None)
         # Log gains: level k multiplies y by exp(gain[k]) before rounding and by exp(inv_gain[k]) after. They
@@ -169,8 +176,9 @@ class HyperpriorCodec(CompressionModel):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         dtype = getattr(torch, self.config.weights_dtype)
-        state = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu()
-                 for k, v in self.state_dict().items()}
+        state = {
+            k: (v.to(dtype) if v.is_floating_point() else v).contiguous().cpu() for k, v in self.state_dict().items()
+        }
         save_file(state, folder / "model.safetensors", metadata={"architecture": ARCHITECTURE})
         (folder / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         return folder

@@ -133,8 +133,9 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
     seed_everything(run.trainer.seed)
     folder = data_root / "CBSD432" if (data_root / "CBSD432").is_dir() else data_root
     images = load_folder(folder, grey=False)
-    kodak = next((p for p in (data_root.parent / "val/Kodak24", data_root.parent.parent / "val/Kodak24")
-                  if p.is_dir()), None)
+    kodak = next(
+        (p for p in (data_root.parent / "val/Kodak24", data_root.parent.parent / "val/Kodak24") if p.is_dir()), None
+    )
     val_images = load_folder(kodak, grey=False)[: run.val_images] if kodak and run.val_images else []
     model = HyperpriorCodec(run.model)
     if run.init_from:
@@ -163,9 +164,15 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
     if not is_main_process():
         return model
     model.save_pretrained(out)
-    summary = {"run_config": run.to_dict(), "data": str(folder.name), "steps": trainer.step, "wall_seconds": wall,
-               "resumed_from": resumed_from, "hardware": f"{platform.machine()}, {torch.get_num_threads()} CPU threads",
-               "validation": history}
+    summary = {
+        "run_config": run.to_dict(),
+        "data": str(folder.name),
+        "steps": trainer.step,
+        "wall_seconds": wall,
+        "resumed_from": resumed_from,
+        "hardware": f"{platform.machine()}, {torch.get_num_threads()} CPU threads",
+        "validation": history,
+    }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
     write_codec_card(out, json.loads(json.dumps(summary, default=list)))
     return model

@@ -25,9 +25,7 @@ class DiagonalGaussian:
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """z = mean + std * eps with eps ~ N(0, I): the reparameterisation trick."""
-        eps = torch.randn(
-            self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype
-        )
+        eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
         return self.mean + self.std * eps
 
     def mode(self) -> torch.Tensor:
@@ -43,8 +41,12 @@ class DiagonalGaussian:
         if other is None:
             kl = -0.5 * (1 + self.logvar - self.mean.pow(2) - self.logvar.exp())
         else:
-            kl = 0.5 * (other.logvar - self.logvar
-                        + (self.logvar.exp() + (self.mean - other.mean).pow(2)) / other.logvar.exp() - 1)
+            kl = 0.5 * (
+                other.logvar
+                - self.logvar
+                + (self.logvar.exp() + (self.mean - other.mean).pow(2)) / other.logvar.exp()
+                - 1
+            )
         return kl.sum(dim=dims) if dims else kl
 
     def log_prob(self, z: torch.Tensor, dims: Dims = (-1,)) -> torch.Tensor:

@@ -52,7 +52,11 @@ def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> P
             online = False
     paths = [
         hf_hub_download(
-            repo_id, filename, subfolder=name, revision=revision, etag_timeout=HUB_TIMEOUT_S,
+            repo_id,
+            filename,
+            subfolder=name,
+            revision=revision,
+            etag_timeout=HUB_TIMEOUT_S,
             local_files_only=not online,
         )
         for filename in ("config.json", "model.safetensors")
@@ -134,8 +138,13 @@ def load_model(
 PUSHED_FILES = ["config.json", "*.safetensors", "README.md", "training_summary.json"]  # never trainer_state.pt
 
 
-def push_checkpoint(folder: str | Path, repo_id: str, private: bool = False, path_in_repo: str | None = None,
-                    revision: str | None = None) -> str:
+def push_checkpoint(
+    folder: str | Path,
+    repo_id: str,
+    private: bool = False,
+    path_in_repo: str | None = None,
+    revision: str | None = None,
+) -> str:
     """Upload a checkpoint folder (config, safetensors weights, model card) to a Hub repo; returns the commit URL.
 
     The folder is loaded first, so a broken checkpoint is never published. ``path_in_repo`` defaults to
@@ -149,7 +158,12 @@ def push_checkpoint(folder: str | Path, repo_id: str, private: bool = False, pat
     target = model.config.name if path_in_repo is None else path_in_repo
     api = HfApi(token=os.environ.get("HF_TOKEN") or None)
     api.create_repo(repo_id, private=private, exist_ok=True)
-    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, path_in_repo=target or None,
-                             revision=revision, allow_patterns=PUSHED_FILES,
-                             commit_message=f"Upload {model.config.name} from vae-demo")
+    info = api.upload_folder(
+        folder_path=str(folder),
+        repo_id=repo_id,
+        path_in_repo=target or None,
+        revision=revision,
+        allow_patterns=PUSHED_FILES,
+        commit_message=f"Upload {model.config.name} from vae-demo",
+    )
     return str(info)

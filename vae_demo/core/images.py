@@ -47,7 +47,9 @@ def open_image(source: str | Path | Image.Image | np.ndarray) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("The image is far too large to decode safely; please upload a smaller one.") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path.name!r} is not an image this demo can read (PNG, JPEG, GIF, BMP, TIFF, WebP).") from None
+        raise ImageError(
+            f"{path.name!r} is not an image this demo can read (PNG, JPEG, GIF, BMP, TIFF, WebP)."
+        ) from None
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageError(f"{path.name!r} looks damaged or truncated and could not be decoded ({err}).") from None
     return ImageOps.exif_transpose(img)
@@ -132,4 +134,3 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     if a.ndim == 3:
         a = a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
     return (a * 255).round().astype(np.uint8)
-

@@ -6,26 +6,47 @@ import json
 from pathlib import Path
 
 DATASETS = {
-    "mnist": ("mnist", "MNIST (Y. LeCun and C. Cortes), CC BY-SA 3.0",
-              "60,000 training digits; the 10,000 test digits"),
-    "olivetti": ("olivetti-faces", "AT&T Laboratories Cambridge Olivetti faces, free for research with credit",
-                 "400 grey 64x64 faces of 40 people; training on 35 people, testing on the other 5"),
-    "fashion-mnist": ("fashion_mnist", "Fashion-MNIST (Zalando Research), MIT",
-                      "60,000 training images; the 10,000 test images"),
-    "cifar10": ("cifar10", "CIFAR-10 (A. Krizhevsky), see its web page",
-                "50,000 training images; the 10,000 test images"),
+    "mnist": (
+        "mnist",
+        "MNIST (Y. LeCun and C. Cortes), CC BY-SA 3.0",
+        "60,000 training digits; the 10,000 test digits",
+    ),
+    "olivetti": (
+        "olivetti-faces",
+        "AT&T Laboratories Cambridge Olivetti faces, free for research with credit",
+        "400 grey 64x64 faces of 40 people; training on 35 people, testing on the other 5",
+    ),
+    "fashion-mnist": (
+        "fashion_mnist",
+        "Fashion-MNIST (Zalando Research), MIT",
+        "60,000 training images; the 10,000 test images",
+    ),
+    "cifar10": (
+        "cifar10",
+        "CIFAR-10 (A. Krizhevsky), see its web page",
+        "50,000 training images; the 10,000 test images",
+    ),
 }
 
 
 def write_model_card(
-    out: str | Path, run_config: dict, metrics: dict, steps: int, wall_seconds: float, hardware: str,
+    out: str | Path,
+    run_config: dict,
+    metrics: dict,
+    steps: int,
+    wall_seconds: float,
+    hardware: str,
     resumed_from: int = 0,
 ) -> None:
     dataset = run_config["dataset"]
-    hub_name, licence, split = DATASETS.get(dataset, (
-        dataset.removeprefix("hf:"), "as stated by the data's owner (not checked by vae-demo)",
-        "a user-supplied image set; the last 10% of files (or the test split) held out",
-    ))
+    hub_name, licence, split = DATASETS.get(
+        dataset,
+        (
+            dataset.removeprefix("hf:"),
+            "as stated by the data's owner (not checked by vae-demo)",
+            "a user-supplied image set; the last 10% of files (or the test split) held out",
+        ),
+    )
     model = run_config["model"]
     trainer = run_config["trainer"]
     likelihood = model["likelihood"]
@@ -39,7 +60,8 @@ def write_model_card(
         f" It is class-conditional (Kingma et al. 2014, M2; Sohn et al. 2015): the one-hot label of {classes} "
         "classes enters the encoder as extra input channels, q(z | x, y), and is joined to z before the "
         "decoder, p(x | z, y), so z holds the style and y the class."
-        if classes else ""
+        if classes
+        else ""
     )
     lines = [
         "---",
@@ -68,8 +90,11 @@ def write_model_card(
         f"- Test metrics ({protocol}"
         + ("; each image with its true label, so the ELBO bounds log p(x | y), not log p(x)" if classes else "")
         + f"): ELBO {metrics['elbo_nats']:.2f} nats per image"
-        + (f", importance-sampled log-likelihood -{metrics['nll_nats']:.2f} nats ({run_config['eval_k']} samples)"
-           if "nll_nats" in metrics else "")
+        + (
+            f", importance-sampled log-likelihood -{metrics['nll_nats']:.2f} nats ({run_config['eval_k']} samples)"
+            if "nll_nats" in metrics
+            else ""
+        )
         + f" over {metrics['n_images']} images.",
         "",
         "Re-train with:",
@@ -112,21 +137,29 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         "---",
         f"# {model['name']}",
         "",
-        ("A conditional VAE for photo restoration from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): "
-        f"a U-Net (widths {model['widths']}, residual blocks {model['blocks']}) whose decoder also takes a latent "
-        f"map z ({model['latent_channels']} channels at 1/{2 ** (len(model['widths']) - 1)} resolution) with a prior "
-        "network p(z | degraded) and a posterior network q(z | clean, degraded). It removes noise (told its level, "
-        "or estimating it), JPEG blocks, blur, bicubic downsampling (x2-x4) and under-exposure; grey images are fed "
-        "as three equal channels and averaged back."),
+        (
+            "A conditional VAE for photo restoration from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): "
+            f"a U-Net (widths {model['widths']}, residual blocks {model['blocks']}) whose decoder also takes a "
+            f"latent map z ({model['latent_channels']} channels at 1/{2 ** (len(model['widths']) - 1)} "
+            "resolution) with a prior network p(z | degraded) and a posterior network q(z | clean, degraded). "
+            "It removes noise (told its level, or estimating it), JPEG blocks, blur, bicubic downsampling "
+            "(x2-x4) and under-exposure; grey images are fed as three equal channels and averaged back."
+        ),
         "",
-        (f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
-        f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
-        "`vae_demo.restoration.degradations.DegradationPipeline`."),
-        (f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on the "
-        f"prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {run['kl_warmup_steps']} steps), "
-        f"free bits {run['free_bits']} nats per latent element."),
-        (f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
-        f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}."),
+        (
+            f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
+            f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
+            "`vae_demo.restoration.degradations.DegradationPipeline`."
+        ),
+        (
+            f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on "
+            f"the prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {run['kl_warmup_steps']} steps), "
+            f"free bits {run['free_bits']} nats per latent element."
+        ),
+        (
+            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
+            f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}."
+        ),
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min"
         + (f" (from a resume at step {summary['resumed_from']})." if summary.get("resumed_from") else "."),
         f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}.",

@@ -40,8 +40,13 @@ def hardware() -> str:
 
 
 def run_training(
-    model: torch.nn.Module, loss_fn: LossFn, batches: Iterable, config: TrainerConfig, out: str | Path,
-    callback: Callback | None = None, resume: bool = False,
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    batches: Iterable,
+    config: TrainerConfig,
+    out: str | Path,
+    callback: Callback | None = None,
+    resume: bool = False,
     model_config: Callable[[], dict] | None = None,
 ) -> RunResult:
     """Train ``model`` and write its checkpoint folder ``out`` (main process only).

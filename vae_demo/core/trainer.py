@@ -195,8 +195,9 @@ class Trainer:
             if hasattr(sampler, "set_epoch"):  # DistributedSampler: the order depends on (seed, epoch)
                 sampler.set_epoch(self.epoch)
             skip = self.epoch_batch  # a resume mid-epoch: these batches were already used
-            bar = tqdm(self.batches, desc=f"epoch {self.epoch + 1}/{cfg.max_epochs}", leave=False,
-                       disable=not self.is_main)
+            bar = tqdm(
+                self.batches, desc=f"epoch {self.epoch + 1}/{cfg.max_epochs}", leave=False, disable=not self.is_main
+            )
             for i, batch in enumerate(bar):
                 if i < skip:
                     continue

@@ -114,8 +114,10 @@ def compress(image=None, quality: float = 3.0) -> CompressResult:
     photo = load_photo(image)  # (1, C, H, W) in [0, 1]
     h, w = photo.shape[-2:]
     if h * w > bitstream.MAX_PIXELS:
-        raise ImageError(f"The photo is {w}x{h} pixels ({h * w / 1e6:.1f} megapixels); the codec handles up to "
-                         f"{bitstream.MAX_PIXELS / 1e6:.1f} megapixels. Please resize it.")
+        raise ImageError(
+            f"The photo is {w}x{h} pixels ({h * w / 1e6:.1f} megapixels); the codec handles up to "
+            f"{bitstream.MAX_PIXELS / 1e6:.1f} megapixels. Please resize it."
+        )
     original = (photo[0] * 255).round().to(torch.uint8)  # (C, H, W)
     data = bitstream.encode_image(codec, original, quality)
     path = Path(tempfile.mkdtemp(prefix="vae-demo-")) / "photo.vaez"

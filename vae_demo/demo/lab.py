@@ -70,8 +70,11 @@ def _curves(history: list[dict], beta: float) -> np.ndarray:
     ax.plot(steps, [h["reconstruction"] for h in history], label="reconstruction  E_q[log p(x|z)]")
     ax.plot(steps, [-h["kl"] for h in history], label="-KL(q(z|x) || p(z))")
     ax.plot(steps, [h["elbo"] for h in history], label="ELBO = reconstruction - KL", linewidth=2)
-    ax.set(xlabel="training step", ylabel="nats per digit (held-out)",
-           title="autoencoder: only the first term is trained" if beta == 0 else f"beta = {beta:g}")
+    ax.set(
+        xlabel="training step",
+        ylabel="nats per digit (held-out)",
+        title="autoencoder: only the first term is trained" if beta == 0 else f"beta = {beta:g}",
+    )
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return _figure_to_array(fig)
@@ -90,8 +93,9 @@ def _scatter(mu: torch.Tensor, labels: torch.Tensor, title: str) -> np.ndarray:
     return _figure_to_array(fig)
 
 
-def train_live(beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, seconds: float = 30.0, seed: int = 0,
-               every: float = 1.0) -> Iterator[LiveFrame]:
+def train_live(
+    beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, seconds: float = 30.0, seed: int = 0, every: float = 1.0
+) -> Iterator[LiveFrame]:
     """Train for ``seconds`` (at most MAX_SECONDS), yielding a frame about every ``every`` seconds."""
     beta = _number(beta, "Beta", 0.0, 20.0)
     latent_dim = _number(latent_dim, "The latent size", 1, 32, integer=True)
@@ -106,21 +110,34 @@ def train_live(beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, second
         run.train_for(chunk)
         elapsed += chunk
         terms, mu = run.evaluate()
-        history.append({"step": run.step, "seconds": round(elapsed, 1), "reconstruction": terms.reconstruction,
-                        "kl": terms.kl, "elbo": terms.elbo})
+        history.append(
+            {
+                "step": run.step,
+                "seconds": round(elapsed, 1),
+                "reconstruction": terms.reconstruction,
+                "kl": terms.kl,
+                "elbo": terms.elbo,
+            }
+        )
         x, recon = run.reconstructions()
         kind = "autoencoder" if run.is_autoencoder else ("VAE" if beta == 1 else f"beta-VAE (beta {beta:g})")
         dims = "" if latent_dim == 2 else f" (first 2 of {latent_dim} dimensions)"
         done = " (done)" if i == frames - 1 else ""
-        status = (f"{kind}: {elapsed:.0f} of {seconds:.0f} s, step {run.step}; held-out ELBO {terms.elbo:.1f} nats "
-                  f"= reconstruction {terms.reconstruction:.1f} - KL {terms.kl:.1f}{done}")
+        status = (
+            f"{kind}: {elapsed:.0f} of {seconds:.0f} s, step {run.step}; held-out ELBO {terms.elbo:.1f} nats "
+            f"= reconstruction {terms.reconstruction:.1f} - KL {terms.kl:.1f}{done}"
+        )
         yield LiveFrame(
             curves=_curves(history, beta),
             samples=grid_image(run.prior_samples(), nrow=8, scale=4),
             reconstructions=grid_image(torch.cat([x, recon]), nrow=8, scale=6),
-            latent_map=_scatter(mu[:, :2] if latent_dim > 1 else torch.cat([mu, torch.zeros_like(mu)], 1),
-                                run.test_y, f"held-out digits in latent space{dims}"),
-            status=status, history=list(history),
+            latent_map=_scatter(
+                mu[:, :2] if latent_dim > 1 else torch.cat([mu, torch.zeros_like(mu)], 1),
+                run.test_y,
+                f"held-out digits in latent space{dims}",
+            ),
+            status=status,
+            history=list(history),
         )
 
 
@@ -166,8 +183,10 @@ def locate(image=None) -> tuple[np.ndarray, np.ndarray, str]:
         q = model.posterior(x.to(model.device))
         recon = model.decode_mean(q.mode()).cpu()
     mean, std = q.mean[0].cpu().tolist(), q.std[0].cpu().tolist()
-    text = (f"q(z|x) = N(mu, sigma^2) with mu = ({mean[0]:.2f}, {mean[1]:.2f}) and sigma = ({std[0]:.3f}, "
-            f"{std[1]:.3f}); the ellipses enclose 1 and 2 sigma.")
+    text = (
+        f"q(z|x) = N(mu, sigma^2) with mu = ({mean[0]:.2f}, {mean[1]:.2f}) and sigma = ({std[0]:.3f}, "
+        f"{std[1]:.3f}); the ellipses enclose 1 and 2 sigma."
+    )
     return latent_map(tuple(mean), tuple(std)), enlarge(to_uint8(recon[0]), 8), text
 
 
@@ -197,20 +216,25 @@ def elbo_of_image(model_name: str = "mnist-vae", image=None, k: int = 1000, seed
         kl = draws[0][1].sum().item()  # the KL is computed exactly, in closed form
         log_px = log_likelihood_per_image(model, x, k=k, generator=g).item()
     bits = 1 / math.log(2)
-    rows = [["reconstruction  E_q[log p(x|z)]", round(recon, 2), round(recon * bits, 1)],
-            ["KL(q(z|x) || p(z))", round(kl, 2), round(kl * bits, 1)],
-            ["ELBO = reconstruction - KL", round(recon - kl, 2), round((recon - kl) * bits, 1)],
-            [f"log p(x), importance-sampled (k = {k})", round(log_px, 2), round(log_px * bits, 1)]]
+    rows = [
+        ["reconstruction  E_q[log p(x|z)]", round(recon, 2), round(recon * bits, 1)],
+        ["KL(q(z|x) || p(z))", round(kl, 2), round(kl * bits, 1)],
+        ["ELBO = reconstruction - KL", round(recon - kl, 2), round((recon - kl) * bits, 1)],
+        [f"log p(x), importance-sampled (k = {k})", round(log_px, 2), round(log_px * bits, 1)],
+    ]
     png = io.BytesIO()
     from PIL import Image
 
     Image.fromarray(to_uint8(x[0].cpu())).save(png, format="PNG", optimize=True)
     cost = -log_px * bits
     if model.config.likelihood != "bernoulli":  # a density over continuous pixels is not a code length
-        return rows, (f"{model_name} models pixels as continuous values, so log p(x) is a density, not a number of "
-                      f"bits; the {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is {png.tell()} bytes.")
-    text = (f"Under {model_name} this binarised digit costs {cost:.0f} bits ({cost / 8:.0f} bytes) with an ideal "
-            f"entropy coder (-log2 p(x)); the same {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is "
-            f"{png.tell()} bytes.")
+        return rows, (
+            f"{model_name} models pixels as continuous values, so log p(x) is a density, not a number of "
+            f"bits; the {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is {png.tell()} bytes."
+        )
+    text = (
+        f"Under {model_name} this binarised digit costs {cost:.0f} bits ({cost / 8:.0f} bytes) with an ideal "
+        f"entropy coder (-log2 p(x)); the same {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is "
+        f"{png.tell()} bytes."
+    )
     return rows, text
-

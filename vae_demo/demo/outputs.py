@@ -14,6 +14,7 @@ No Gradio, no torch: importing this module writes nothing.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -83,7 +84,9 @@ def prune(folder: Path | None = None, keep: int | None = None, age_s: float | No
         if entry.name in _kept:
             continue
         try:
-            entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.path, entry.is_dir(follow_symlinks=False)))
+            entries.append(
+                (entry.stat(follow_symlinks=False).st_mtime, entry.path, entry.is_dir(follow_symlinks=False))
+            )
         except FileNotFoundError:  # removed meanwhile
             continue
     entries.sort()
@@ -92,10 +95,8 @@ def prune(folder: Path | None = None, keep: int | None = None, age_s: float | No
         if is_dir:
             shutil.rmtree(path, ignore_errors=True)
         else:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
-            except FileNotFoundError:
-                pass
     return len(doomed)
 
 

@@ -48,11 +48,15 @@ def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
     if img.width < 1 or img.height < 1:
         raise ImageError("The image has no pixels.")
     if min(img.width, img.height) < MIN_SIDE:
-        raise ImageError(f"The photo is only {img.width}x{img.height} pixels; the photo tabs need at least "
-                         f"{MIN_SIDE} pixels on each side. Please upload a larger picture.")
+        raise ImageError(
+            f"The photo is only {img.width}x{img.height} pixels; the photo tabs need at least "
+            f"{MIN_SIDE} pixels on each side. Please upload a larger picture."
+        )
     if img.width * img.height > MAX_PHOTO_PIXELS:
-        raise ImageError(f"The photo is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels); "
-                         f"this demo restores photos up to {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels. Please resize it.")
+        raise ImageError(
+            f"The photo is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels); "
+            f"this demo restores photos up to {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels. Please resize it."
+        )
     a = np.asarray(to_rgb_or_grey(img, 3), dtype=np.float32) / 255
     if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
         a = a[..., :1]
@@ -84,8 +88,10 @@ def _display(x: torch.Tensor, side: int = GALLERY_SIDE) -> np.ndarray:
 def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     if max(h, w) * scale > MAX_OUTPUT_SIDE:
-        raise ValueError(f"Enlarging {w}x{h} pixels {scale} times would exceed {MAX_OUTPUT_SIDE} pixels per side; "
-                         f"please upload a smaller image or choose a smaller factor.")
+        raise ValueError(
+            f"Enlarging {w}x{h} pixels {scale} times would exceed {MAX_OUTPUT_SIDE} pixels per side; "
+            f"please upload a smaller image or choose a smaller factor."
+        )
     return resize(x, (h * scale, w * scale))
 
 
@@ -103,8 +109,15 @@ def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, see
     return degrade(clean, degradation, level, g)
 
 
-def _run_vae(y: torch.Tensor, noise_sigma: float | None, k: int, seed: int, progress: Progress,
-             condition: str | None, model_name: str = GENERAL_MODEL) -> Restoration:
+def _run_vae(
+    y: torch.Tensor,
+    noise_sigma: float | None,
+    k: int,
+    seed: int,
+    progress: Progress,
+    condition: str | None,
+    model_name: str = GENERAL_MODEL,
+) -> Restoration:
     """The mode of the whole photo (tiled when big) and K samples (of its centre when big); ``condition``
     tells the model the problem (None: it works it out)."""
     model = get_restorer(model_name)
@@ -114,21 +127,37 @@ def _run_vae(y: torch.Tensor, noise_sigma: float | None, k: int, seed: int, prog
         _progress(progress, 0.1 + 0.6 * frac, desc)
 
     _progress(progress, 0.1, "Restoring with the VAE")
-    out = restore(model, y, noise_sigma, samples=0 if big else k, generator=make_generator(seed),
-                  tile=TILE if big else None, progress=tile_progress, condition=condition)
+    out = restore(
+        model,
+        y,
+        noise_sigma,
+        samples=0 if big else k,
+        generator=make_generator(seed),
+        tile=TILE if big else None,
+        progress=tile_progress,
+        condition=condition,
+    )
     if big and k > 0:
         _progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
         h, w = y.shape[-2:]
         top, left = max(0, (h - SAMPLE_CROP) // 2), max(0, (w - SAMPLE_CROP) // 2)
         crop = y[..., top : top + SAMPLE_CROP, left : left + SAMPLE_CROP]
-        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed),
-                       condition=condition)
+        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed), condition=condition)
         out.samples, out.mean, out.std = part.samples, part.mean, part.std
     return out
 
 
-def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: torch.Tensor, method: str,
-             vae: Restoration, k: int, touch: tuple[float, float, float], name: str, progress: Progress):
+def _outputs(
+    clean: torch.Tensor | None,
+    degraded: torch.Tensor,
+    classical_out: torch.Tensor,
+    method: str,
+    vae: Restoration,
+    k: int,
+    touch: tuple[float, float, float],
+    name: str,
+    progress: Progress,
+):
     """The tuple both tabs return: (before/after pair, classical, VAE, gallery, heat map, metrics, PNG)."""
     _progress(progress, 0.9, "Measuring")
     final = touch_up_tensor(vae.mode, *touch)
@@ -142,7 +171,9 @@ def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: 
     for label, x in candidates:
         rows.append([label, *(image_metrics(clean, x) if clean is not None else (None, None))])
     if skipped:
-        rows.append([f"classical: {method} skipped (photo over {MAX_CLASSICAL_PIXELS / 1e6:.0f} megapixels)", None, None])
+        rows.append(
+            [f"classical: {method} skipped (photo over {MAX_CLASSICAL_PIXELS / 1e6:.0f} megapixels)", None, None]
+        )
     rows.append(["noise level told to the VAE (0-255)", round(vae.noise_sigma, 2), None])
     gallery, spread = [], None
     if vae.samples is not None:
@@ -150,12 +181,20 @@ def _outputs(clean: torch.Tensor | None, degraded: torch.Tensor, classical_out: 
         spread = heat_map(vae.std[0], 1)
         rows.append(["spread of the samples (mean std, 0-255)", round(float(vae.std.mean()) * 255, 2), None])
     before, after = to_uint8(degraded[0]), to_uint8(final[0])
-    return ((before, after), None if skipped else to_uint8(classical_out[0]), to_uint8(vae.mode[0]), gallery, spread, rows,
-            _save_png(final, name))
+    return (
+        (before, after),
+        None if skipped else to_uint8(classical_out[0]),
+        to_uint8(vae.mode[0]),
+        gallery,
+        spread,
+        rows,
+        _save_png(final, name),
+    )
 
 
-def touch_up_tensor(x: torch.Tensor, brightness: float = 1.0, contrast: float = 1.0,
-                    saturation: float = 1.0) -> torch.Tensor:
+def touch_up_tensor(
+    x: torch.Tensor, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0
+) -> torch.Tensor:
     """Brightness, contrast and saturation (1 = unchanged) with Pillow's ImageEnhance."""
     b = _number(brightness, "The brightness", 0.0, 3.0)
     c = _number(contrast, "The contrast", 0.0, 3.0)
@@ -170,9 +209,18 @@ def touch_up_tensor(x: torch.Tensor, brightness: float = 1.0, contrast: float = 
     return (a[None] if a.ndim == 2 else a.permute(2, 0, 1))[None]
 
 
-def enhance(image=None, problem: str = "noise", strength: float = 0.5, simulate: bool = True, k: int = 4,
-            seed: int = 0, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0,
-            progress: Progress = None):
+def enhance(
+    image=None,
+    problem: str = "noise",
+    strength: float = 0.5,
+    simulate: bool = True,
+    k: int = 4,
+    seed: int = 0,
+    brightness: float = 1.0,
+    contrast: float = 1.0,
+    saturation: float = 1.0,
+    progress: Progress = None,
+):
     """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``)."""
     row = problems.problem(problem)
     strength = _number(strength, "The strength", 0.0, 1.0)
@@ -189,14 +237,31 @@ def enhance(image=None, problem: str = "noise", strength: float = 0.5, simulate:
         sigma = level if problem == "noise" else None
     vae = _run_vae(degraded, sigma, k, seed, progress, row.condition, row.model)
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
-    classical_out = _classical(row.classical, degraded, row.degradation,
-                               level if simulate or problem == "noise" else None)
-    return _outputs(clean, degraded, classical_out, row.classical, vae, k, (brightness, contrast, saturation),
-                    f"enhanced-{problem}", progress)
+    classical_out = _classical(
+        row.classical, degraded, row.degradation, level if simulate or problem == "noise" else None
+    )
+    return _outputs(
+        clean,
+        degraded,
+        classical_out,
+        row.classical,
+        vae,
+        k,
+        (brightness, contrast, saturation),
+        f"enhanced-{problem}",
+        progress,
+    )
 
 
-def denoise_photo(image=None, noise: str = "gaussian", level: float = 25.0, blind: bool = False, k: int = 4,
-                  seed: int = 0, progress: Progress = None):
+def denoise_photo(
+    image=None,
+    noise: str = "gaussian",
+    level: float = 25.0,
+    blind: bool = False,
+    k: int = 4,
+    seed: int = 0,
+    progress: Progress = None,
+):
     """Add noise of a kind and level to a clean photo and remove it, or (``real``) remove a photo's own noise.
 
     ``level``: Gaussian sigma (0-255 scale), Poisson peak photon count, or salt-and-pepper fraction
@@ -217,8 +282,9 @@ def denoise_photo(image=None, noise: str = "gaussian", level: float = 25.0, blin
     vae = _run_vae(degraded, sigma, k, seed, progress, "noise", row.model)
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
     classical_out = _classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
-    return _outputs(clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}",
-                    progress)
+    return _outputs(
+        clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress
+    )
 
 
 def _classical_skipped(x: torch.Tensor) -> bool:

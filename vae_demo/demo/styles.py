@@ -37,8 +37,10 @@ def get_model():
     """The class-conditional VAE, loaded once (bundled weights, or the Hub when configured)."""
     model = load_model(MODEL_NAME)
     if model.config.num_classes != NUM_DIGITS:
-        raise ValueError(f"{MODEL_NAME} must be conditioned on the {NUM_DIGITS} digits; its config has "
-                         f"num_classes {model.config.num_classes}.")
+        raise ValueError(
+            f"{MODEL_NAME} must be conditioned on the {NUM_DIGITS} digits; its config has "
+            f"num_classes {model.config.num_classes}."
+        )
     return model
 
 
@@ -101,8 +103,10 @@ def analogies(image=None, label: int | None = None) -> tuple[np.ndarray, str]:
     if label is None:
         probs = _label_probabilities(model, x)
         label = int(np.argmax(probs))
-        note = (f"Assumed label {label}: the digit the model finds most likely for this image "
-                f"(p = {probs[label]:.2f} among the ten digits).")
+        note = (
+            f"Assumed label {label}: the digit the model finds most likely for this image "
+            f"(p = {probs[label]:.2f} among the ten digits)."
+        )
     else:
         note = f"Assumed label {label}, as given."
     mu, _ = model.encode(x.to(model.device), label)  # (1, D): the style

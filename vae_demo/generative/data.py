@@ -67,9 +67,7 @@ def load_olivetti(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return images.unsqueeze(1), targets
 
 
-def split_by_subject(
-    targets: torch.Tensor, test_subjects: tuple[int, ...]
-) -> tuple[torch.Tensor, torch.Tensor]:
+def split_by_subject(targets: torch.Tensor, test_subjects: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of the training and test images; the test set holds every image of ``test_subjects``."""
     is_test = torch.isin(targets, torch.tensor(test_subjects))
     return (~is_test).nonzero().squeeze(1), is_test.nonzero().squeeze(1)
@@ -98,7 +96,9 @@ class AugmentedImages(Dataset):
         return self.transform(self.images[i])
 
 
-def load_torchvision(name: str, root: str | Path, train: bool, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def load_torchvision(
+    name: str, root: str | Path, train: bool, download: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST (N, 1, 28, 28) or CIFAR-10 (N, 3, 32, 32) in [0, 1] with labels, through torchvision."""
     from torchvision import datasets
 
@@ -106,15 +106,20 @@ def load_torchvision(name: str, root: str | Path, train: bool, download: bool = 
     try:
         ds = cls(str(root), train=train, download=download)
     except RuntimeError as err:
-        raise FileNotFoundError(f"{name} not found under {root!r}; pass --download where the internet is "
-                                "reachable") from err
+        raise FileNotFoundError(
+            f"{name} not found under {root!r}; pass --download where the internet is reachable"
+        ) from err
     data = torch.as_tensor(ds.data)
     images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
     return images.float() / 255.0, torch.as_tensor(ds.targets)
 
 
-def load_image_folder(root: str | Path, size: int, channels: int, test_fraction: float = 0.1,
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+def load_image_folder(
+    root: str | Path,
+    size: int,
+    channels: int,
+    test_fraction: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a folder, centre-cropped square and resized to ``size``: (train, test) tensors.
 
     The last ``test_fraction`` of the files (sorted by name) is the test set.

@@ -13,7 +13,9 @@ from vae_demo.generative.losses import elbo_terms, label_kwargs, reconstruction_
 
 @torch.no_grad()
 def elbo_per_image(
-    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None,
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
     y: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
     """One-sample ELBO estimate per image, in nats (of log p(x|y) when a conditional model is given ``y``)."""

@@ -13,8 +13,9 @@ from vae_demo.core.device import make_generator
 
 
 @torch.no_grad()
-def sample(model, n: int = 64, temperature: float = 1.0, seed: int = 0, y: torch.Tensor | int | None = None
-           ) -> torch.Tensor:
+def sample(
+    model, n: int = 64, temperature: float = 1.0, seed: int = 0, y: torch.Tensor | int | None = None
+) -> torch.Tensor:
     """n images decoded from z ~ N(0, temperature^2 I); the same seed gives the same images.
 
     ``y``: the labels (n,) or one label for a class-conditional model."""

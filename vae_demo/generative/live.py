@@ -38,10 +38,17 @@ class TinyVAE(nn.Module):
         super().__init__()
         pixels = DIGIT_SIDE * DIGIT_SIDE
         self.latent_dim = latent_dim
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), nn.SiLU(),
-                                     nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2 * latent_dim))
-        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-                                     nn.Linear(hidden, pixels))
+        self.encoder = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(pixels, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, hidden),
+            nn.SiLU(),
+            nn.Linear(hidden, 2 * latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, pixels)
+        )
 
     def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
         mean, logvar = self.encoder(x).chunk(2, dim=1)  # (N, d) each
@@ -64,8 +71,9 @@ class Terms:
         return self.reconstruction - self.kl
 
 
-def elbo_terms(model: TinyVAE, x: torch.Tensor, sample: bool, generator: torch.Generator | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, DiagonalGaussian]:
+def elbo_terms(
+    model: TinyVAE, x: torch.Tensor, sample: bool, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, DiagonalGaussian]:
     """(log p(x|z) per digit, KL per digit, q): the pixels are Bernoulli probabilities (cross-entropy).
 
     Without ``sample`` (the autoencoder) z is the mean and the encoder's variance is never trained, so the KL
@@ -94,8 +102,15 @@ def one_thread() -> Iterator[None]:
 class LiveRun:
     """One live training run: ``train_for(seconds)`` advances it, ``evaluate()`` measures it."""
 
-    def __init__(self, beta: float = 1.0, latent_dim: int = 2, lr: float = 3e-3, seed: int = 0,
-                 batch_size: int = 128, held_out: int = 360) -> None:
+    def __init__(
+        self,
+        beta: float = 1.0,
+        latent_dim: int = 2,
+        lr: float = 3e-3,
+        seed: int = 0,
+        batch_size: int = 128,
+        held_out: int = 360,
+    ) -> None:
         torch.manual_seed(seed)
         images, labels = load_digits_tensor()
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
@@ -121,8 +136,9 @@ class LiveRun:
     def _steps_until(self, end: float) -> None:
         while True:
             idx = torch.randint(len(self.train_x), (self.batch_size,), generator=self.generator)
-            recon, kl, _ = elbo_terms(self.model, self.train_x[idx], sample=not self.is_autoencoder,
-                                      generator=self.generator)
+            recon, kl, _ = elbo_terms(
+                self.model, self.train_x[idx], sample=not self.is_autoencoder, generator=self.generator
+            )
             loss = -(recon - self.beta * kl).mean()  # the negative (beta-)ELBO per digit
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -135,8 +151,9 @@ class LiveRun:
     def evaluate(self) -> tuple[Terms, torch.Tensor]:
         """The held-out ELBO's terms and the held-out digits' posterior means (N, d)."""
         self.model.eval()
-        recon, kl, q = elbo_terms(self.model, self.test_x, sample=not self.is_autoencoder,
-                                  generator=torch.Generator().manual_seed(0))
+        recon, kl, q = elbo_terms(
+            self.model, self.test_x, sample=not self.is_autoencoder, generator=torch.Generator().manual_seed(0)
+        )
         return Terms(recon.mean().item(), kl.mean().item()), q.mean
 
     @torch.no_grad()

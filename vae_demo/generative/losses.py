@@ -63,7 +63,9 @@ def label_kwargs(y: torch.Tensor | int | None) -> dict:
 
 
 def elbo_terms(
-    model: torch.nn.Module, x: torch.Tensor, generator: torch.Generator | None = None,
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    generator: torch.Generator | None = None,
     y: torch.Tensor | int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One-sample estimate of log p(x|z), z ~ q(z|x), per image, and KL(q || p) per image and dimension.
@@ -94,5 +96,9 @@ def elbo_loss(
     kl = kl_per_dim.sum(dim=1)
     kl_train = kl_per_dim.mean(dim=0).clamp(min=free_bits).sum() if free_bits > 0 else kl.mean()
     loss = -recon.mean() + beta * kl_train
-    return {"loss": loss, "recon": -recon.mean().detach(), "kl": kl.mean().detach(),
-            "elbo": (recon - kl).mean().detach()}
+    return {
+        "loss": loss,
+        "recon": -recon.mean().detach(),
+        "kl": kl.mean().detach(),
+        "elbo": (recon - kl).mean().detach(),
+    }

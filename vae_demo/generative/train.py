@@ -1,6 +1,6 @@
 """Train a ConvVAE from a JSON run config and save it as a bundled checkpoint folder.
 
-    python -m vae_demo train --config configs/mnist-vae.json --data ../shared/data/mnist --out checkpoints/mnist-vae
+python -m vae_demo train --config configs/mnist-vae.json --data ../shared/data/mnist --out checkpoints/mnist-vae
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ class RunConfig(Config):
     eval_k: int = 100
 
 
-
 LABELLED_DATASETS = ("mnist", "fashion-mnist", "cifar10")  # a class-conditional model trains on these
 
 
@@ -63,8 +62,10 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False, train_
     """(train images, test images, test labels) for the run's dataset; with ``train_labels``
     (a class-conditional run) (train images, train labels, test images, test labels)."""
     if train_labels and run.dataset not in LABELLED_DATASETS:
-        raise ValueError(f"a class-conditional model (num_classes > 0) needs labelled data: "
-                         f"{', '.join(LABELLED_DATASETS)}; got {run.dataset!r}")
+        raise ValueError(
+            f"a class-conditional model (num_classes > 0) needs labelled data: "
+            f"{', '.join(LABELLED_DATASETS)}; got {run.dataset!r}"
+        )
     if run.dataset in LABELLED_DATASETS:
         if run.dataset == "mnist":
             train_x, train_y = load_mnist(root, train=True, download=download)
@@ -89,8 +90,9 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False, train_
     raise ValueError(f"unknown dataset {run.dataset!r}: mnist, fashion-mnist, cifar10, olivetti, folder or hf:NAME")
 
 
-def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False,
-          download: bool = False) -> ConvVAE:
+def train(
+    run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False, download: bool = False
+) -> ConvVAE:
     seed_everything(run.trainer.seed)
     conditional = run.model.num_classes > 0
     if conditional:  # the loader yields (images, labels)
@@ -107,7 +109,10 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
         loader = DataLoader(dataset, batch_size=run.batch_size, sampler=sampler, drop_last=True)
     else:
         loader = DataLoader(
-            dataset, batch_size=run.batch_size, shuffle=True, drop_last=True,
+            dataset,
+            batch_size=run.batch_size,
+            shuffle=True,
+            drop_last=True,
             generator=torch.Generator().manual_seed(run.trainer.seed),
         )
     model = ConvVAE(run.model).to(pick_device())
@@ -137,8 +142,10 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
             y = test_labels[:8].to(model.device) if conditional else None
             recon = model.decode_mean(model.posterior(x, **label_kwargs(y)).mode(), **label_kwargs(y))
             save_image(torch.cat([x, recon]), trainer.out_dir / f"reconstructions_epoch{trainer.epoch:03d}.png", nrow=8)
-        print(f"epoch {trainer.epoch}: step {trainer.step} test ELBO (1000 images) {metrics['elbo_nats']:.2f} nats",
-              flush=True)
+        print(
+            f"epoch {trainer.epoch}: step {trainer.step} test ELBO (1000 images) {metrics['elbo_nats']:.2f} nats",
+            flush=True,
+        )
         model.train()
 
     result = run_training(model, loss_fn, loader, run.trainer, out, on_event, resume)
@@ -148,11 +155,24 @@ def train(run: RunConfig, data_root: str | Path, out: str | Path, resume: bool =
     metrics = evaluate(model, eval_x, k=run.eval_k, progress=True, labels=test_labels)
     if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
         with torch.no_grad():
-            mu = torch.cat([model.encode(test_x[i : i + 500].to(model.device),
-                                         **label_kwargs(test_y[i : i + 500] if conditional else None))[0].cpu()
-                            for i in range(0, len(test_x), 500)])
+            mu = torch.cat(
+                [
+                    model.encode(
+                        test_x[i : i + 500].to(model.device),
+                        **label_kwargs(test_y[i : i + 500] if conditional else None),
+                    )[0].cpu()
+                    for i in range(0, len(test_x), 500)
+                ]
+            )
         save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
-    write_model_card(out, run_config=asdict(run), metrics=metrics, steps=result.steps,
-                     wall_seconds=result.wall_seconds, resumed_from=result.resumed_from, hardware=result.hardware)
+    write_model_card(
+        out,
+        run_config=asdict(run),
+        metrics=metrics,
+        steps=result.steps,
+        wall_seconds=result.wall_seconds,
+        resumed_from=result.resumed_from,
+        hardware=result.hardware,
+    )
     print(json.dumps(metrics))
     return model

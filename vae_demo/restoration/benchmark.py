@@ -39,10 +39,27 @@ DEFAULT_METHODS = {
     "lowlight": "noisy,vae,gamma,clahe",
 }
 # The table's column order and row labels.
-ORDER = ("noisy", "bicubic", "vae", "vae_mean", "bm3d", "nlm", "tv", "median", "richardson_lucy", "unsharp",
-         "gamma", "clahe")
-TASK_NAMES = {"denoise": "Gaussian noise sigma", "jpeg": "JPEG quality", "sr": "SR x", "deblur": "Gaussian blur sigma",
-              "lowlight": "low light, exposure"}
+ORDER = (
+    "noisy",
+    "bicubic",
+    "vae",
+    "vae_mean",
+    "bm3d",
+    "nlm",
+    "tv",
+    "median",
+    "richardson_lucy",
+    "unsharp",
+    "gamma",
+    "clahe",
+)
+TASK_NAMES = {
+    "denoise": "Gaussian noise sigma",
+    "jpeg": "JPEG quality",
+    "sr": "SR x",
+    "deblur": "Gaussian blur sigma",
+    "lowlight": "low light, exposure",
+}
 
 
 def load_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
@@ -108,9 +125,17 @@ def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) 
     return to_array(x), to_array(y)
 
 
-def run_benchmark(task: str, level: float, data: str | Path, methods: str | None = None, limit: int | None = None,
-                  seed: int = 0, checkpoint: str = "checkpoints/restore-vae", samples: int = 8,
-                  blind: bool = False) -> dict:
+def run_benchmark(
+    task: str,
+    level: float,
+    data: str | Path,
+    methods: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    checkpoint: str = "checkpoints/restore-vae",
+    samples: int = 8,
+    blind: bool = False,
+) -> dict:
     """One benchmark run: the report (JSON-ready), printing each method's line as it finishes.
 
     ``methods`` is comma-separated (default: ``DEFAULT_METHODS[task]``); ``samples`` is K for
@@ -137,15 +162,17 @@ def run_benchmark(task: str, level: float, data: str | Path, methods: str | None
                 out = inp
             elif method in ("vae", "vae_mean"):
                 k = samples if method == "vae_mean" else 0
-                r = restore(model, to_tensor(inp), noise_sigma=sigma, samples=k, generator=make_generator(seed),
-                            condition=told)
+                r = restore(
+                    model, to_tensor(inp), noise_sigma=sigma, samples=k, generator=make_generator(seed), condition=told
+                )
                 out = to_array(r.mean if k else r.mode)
             else:
                 out = run_classical(method, inp, task, level)
             seconds.append(time.perf_counter() - start)
             if method == "vae":  # not timed: how much the latent carries, and how much samples differ
-                stats.append(posterior_stats(model, to_tensor(ref), to_tensor(inp), sigma, 4, make_generator(seed),
-                                             told))
+                stats.append(
+                    posterior_stats(model, to_tensor(ref), to_tensor(inp), sigma, 4, make_generator(seed), told)
+                )
             psnr, ssim = score(out, ref, task, scale)
             per_image.append({"name": name, "psnr": round(psnr, 4), "ssim": round(ssim, 5)})
         results[method] = {
@@ -157,20 +184,37 @@ def run_benchmark(task: str, level: float, data: str | Path, methods: str | None
         if stats:  # KL(q(z|clean, degraded) || p(z|degraded)) per image, and the spread of 4 samples
             results[method]["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
             results[method]["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
-        print(f"  {method:16s} PSNR {results[method]['psnr']:7.3f}  SSIM {results[method]['ssim']:.4f}  "
-              f"{results[method]['sec_per_image']:.3f} s/image", flush=True)
+        print(
+            f"  {method:16s} PSNR {results[method]['psnr']:7.3f}  SSIM {results[method]['ssim']:.4f}  "
+            f"{results[method]['sec_per_image']:.3f} s/image",
+            flush=True,
+        )
         if stats:
-            print(f"  {'':16s} KL per image {results[method]['kl_per_image']:.1f} nats, "
-                  f"sample spread {results[method]['sample_std_255']:.2f} (0-255)", flush=True)
+            print(
+                f"  {'':16s} KL per image {results[method]['kl_per_image']:.1f} nats, "
+                f"sample spread {results[method]['sample_std_255']:.2f} (0-255)",
+                flush=True,
+            )
 
-    return {"task": task, "level": level, "data": str(data), "n_images": len(cases), "blind": blind, "seed": seed,
-            "checkpoint": checkpoint if model else None, "threads": torch.get_num_threads(), "methods": results}
+    return {
+        "task": task,
+        "level": level,
+        "data": str(data),
+        "n_images": len(cases),
+        "blind": blind,
+        "seed": seed,
+        "checkpoint": checkpoint if model else None,
+        "threads": torch.get_num_threads(),
+        "methods": results,
+    }
 
 
 def print_summary(report: dict) -> None:
     """The run's table: one line per method."""
-    header = (f"{report['task']} level {report['level']:g} on {report['data']} ({report['n_images']} images, "
-              f"seed {report['seed']})")
+    header = (
+        f"{report['task']} level {report['level']:g} on {report['data']} ({report['n_images']} images, "
+        f"seed {report['seed']})"
+    )
     print(f"\n{header}\n{'method':16s} {'PSNR':>8s} {'SSIM':>7s} {'s/image':>9s}")
     for m, r in report["methods"].items():
         print(f"{m:16s} {r['psnr']:8.3f} {r['ssim']:7.4f} {r['sec_per_image']:9.3f}")
@@ -194,5 +238,11 @@ def table(reports: list[dict]) -> str:
 def sort_reports(reports: list[dict]) -> list[dict]:
     """Benchmark reports only (other JSON, e.g. restore_speed.json, is dropped), in the table's order."""
     reports = [r for r in reports if "task" in r and "methods" in r]
-    return sorted(reports, key=lambda r: (list(TASK_NAMES).index(r["task"]) if r["task"] in TASK_NAMES else 99,
-                                          Path(r["data"]).name, r["level"]))
+    return sorted(
+        reports,
+        key=lambda r: (
+            list(TASK_NAMES).index(r["task"]) if r["task"] in TASK_NAMES else 99,
+            Path(r["data"]).name,
+            r["level"],
+        ),
+    )

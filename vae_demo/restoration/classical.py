@@ -31,16 +31,18 @@ def nlm(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     from skimage.restoration import denoise_nl_means
 
     s = _sigma01(image, sigma)
-    return denoise_nl_means(image, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6, fast_mode=True,
-                            channel_axis=_channel_axis(image)).clip(0, 1)
+    return denoise_nl_means(
+        image, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6, fast_mode=True, channel_axis=_channel_axis(image)
+    ).clip(0, 1)
 
 
 def tv(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
     """Total-variation denoising (Chambolle 2004); the weight grows with the noise level."""
     from skimage.restoration import denoise_tv_chambolle
 
-    return denoise_tv_chambolle(image, weight=0.9 * _sigma01(image, sigma) + 0.005,
-                                channel_axis=_channel_axis(image)).clip(0, 1)
+    return denoise_tv_chambolle(
+        image, weight=0.9 * _sigma01(image, sigma) + 0.005, channel_axis=_channel_axis(image)
+    ).clip(0, 1)
 
 
 def bm3d(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
@@ -112,8 +114,17 @@ def identity(image: np.ndarray, _level: float | None = None) -> np.ndarray:
     return image.copy()
 
 
-METHODS = {"nlm": nlm, "tv": tv, "bm3d": bm3d, "median": median, "unsharp": unsharp,
-           "richardson_lucy": richardson_lucy, "clahe": clahe, "gamma": gamma, "bicubic": identity}
+METHODS = {
+    "nlm": nlm,
+    "tv": tv,
+    "bm3d": bm3d,
+    "median": median,
+    "unsharp": unsharp,
+    "richardson_lucy": richardson_lucy,
+    "clahe": clahe,
+    "gamma": gamma,
+    "bicubic": identity,
+}
 
 # The classical answers to each degradation, best first.
 METHODS_FOR: dict[str, tuple[str, ...]] = {

@@ -91,7 +91,7 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     if not 1 <= quality <= 100:
         raise ValueError(f"JPEG quality must be between 1 and 100, got {quality}")
     out = TF.jpeg(_uint8_tensor(x).cpu(), int(quality))
-    return (out.to(x.device, x.dtype) / 255.0)
+    return out.to(x.device, x.dtype) / 255.0
 
 
 def downsample(x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -118,7 +118,10 @@ def low_resolution(x: torch.Tensor, scale: int) -> torch.Tensor:
 
 # --- exposure and colour ----------------------------------------------------------------------
 def low_light(
-    x: torch.Tensor, exposure: float, gamma: float = 1.0, sigma: float = 0.0,
+    x: torch.Tensor,
+    exposure: float,
+    gamma: float = 1.0,
+    sigma: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Under-expose: ``exposure * x ** gamma``, plus sensor noise of std ``sigma`` (0-255 scale)."""
@@ -252,9 +255,19 @@ DEFAULT_STEPS = (
 NOISY_EXTRAS = ("gaussian_blur", "motion_blur", "low_resolution", "reduce_contrast", "colour_cast")
 # The condition codes a restoration model can be told (one input map each), and each training step's.
 CONDITIONS = ("noise", "jpeg", "sr", "blur", "lowlight", "tone")
-STEP_CONDITION = {"gaussian_noise": "noise", "poisson_noise": "noise", "salt_and_pepper": "noise", "jpeg": "jpeg",
-             "low_resolution": "sr", "gaussian_blur": "blur", "motion_blur": "blur", "low_light": "lowlight",
-             "reduce_contrast": "tone", "colour_cast": "tone"}
+STEP_CONDITION = {
+    "gaussian_noise": "noise",
+    "poisson_noise": "noise",
+    "salt_and_pepper": "noise",
+    "jpeg": "jpeg",
+    "low_resolution": "sr",
+    "gaussian_blur": "blur",
+    "motion_blur": "blur",
+    "low_light": "lowlight",
+    "reduce_contrast": "tone",
+    "colour_cast": "tone",
+}
+
 
 class DegradationPipeline:
     """A random mixture of degradations for training, each ``Step`` with a probability and a strength range.
@@ -267,8 +280,9 @@ class DegradationPipeline:
     model is given.
     """
 
-    def __init__(self, steps: tuple[Step, ...] = DEFAULT_STEPS, exclusive: bool = True,
-                 extra_noise: float = 0.3) -> None:
+    def __init__(
+        self, steps: tuple[Step, ...] = DEFAULT_STEPS, exclusive: bool = True, extra_noise: float = 0.3
+    ) -> None:
         if exclusive and sum(s.probability for s in steps) > 1 + 1e-9:
             raise ValueError("exclusive steps need probabilities that sum to at most 1")
         self.steps, self.exclusive, self.extra_noise = steps, exclusive, extra_noise
@@ -335,7 +349,9 @@ class DegradationPipeline:
 
 
 def noise_sigma_of(name: str, level: float) -> float | None:
-    """The noise std (0-255 scale) the degradation ``name`` adds, as a restoration model is told; None means estimate it."""
+    """The noise std (0-255 scale) the degradation ``name`` adds, as a restoration model is told.
+
+    None means the model estimates it."""
     if name == "denoise":
         return float(level)
     if name == "lowlight":

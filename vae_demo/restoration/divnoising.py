@@ -40,8 +40,12 @@ class DivNoisingConfig(Config):
     blocks: int = 1  # residual blocks per resolution
 
 
-class DivNoisingVAE(nn.Module, PyTorchModelHubMixin, library_name="vae-demo",
-                    tags=["vae", "divnoising", "unsupervised-denoising", "pytorch"]):
+class DivNoisingVAE(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="vae-demo",
+    tags=["vae", "divnoising", "unsupervised-denoising", "pytorch"],
+):
     """q(z | y) by a strided CNN, s(z) by its mirror; the noise model is the likelihood (not a part)."""
 
     multiple = 4  # image sides must be a multiple of this
@@ -52,16 +56,27 @@ class DivNoisingVAE(nn.Module, PyTorchModelHubMixin, library_name="vae-demo",
         self.config = config
         w, c, n = config.width, config.image_channels, config.blocks
         self.encoder = nn.Sequential(
-            nn.Conv2d(c, w, 3, padding=1), nn.LeakyReLU(0.1), *[UNetResBlock(w) for _ in range(n)],
-            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1), nn.LeakyReLU(0.1), *[UNetResBlock(2 * w) for _ in range(n)],
-            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1), nn.LeakyReLU(0.1), *[UNetResBlock(4 * w) for _ in range(n)],
+            nn.Conv2d(c, w, 3, padding=1),
+            nn.LeakyReLU(0.1),
+            *[UNetResBlock(w) for _ in range(n)],
+            nn.Conv2d(w, 2 * w, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.1),
+            *[UNetResBlock(2 * w) for _ in range(n)],
+            nn.Conv2d(2 * w, 4 * w, 3, stride=2, padding=1),
+            nn.LeakyReLU(0.1),
+            *[UNetResBlock(4 * w) for _ in range(n)],
             nn.Conv2d(4 * w, 2 * config.latent_channels, 3, padding=1),
         )
         self.decoder = nn.Sequential(
-            nn.Conv2d(config.latent_channels, 4 * w, 3, padding=1), nn.LeakyReLU(0.1),
+            nn.Conv2d(config.latent_channels, 4 * w, 3, padding=1),
+            nn.LeakyReLU(0.1),
             *[UNetResBlock(4 * w) for _ in range(n)],
-            nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2), nn.LeakyReLU(0.1), *[UNetResBlock(2 * w) for _ in range(n)],
-            nn.ConvTranspose2d(2 * w, w, 2, stride=2), nn.LeakyReLU(0.1), *[UNetResBlock(w) for _ in range(n)],
+            nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2),
+            nn.LeakyReLU(0.1),
+            *[UNetResBlock(2 * w) for _ in range(n)],
+            nn.ConvTranspose2d(2 * w, w, 2, stride=2),
+            nn.LeakyReLU(0.1),
+            *[UNetResBlock(w) for _ in range(n)],
             nn.Conv2d(w, c, 3, padding=1),
         )
 
@@ -74,14 +89,20 @@ class DivNoisingVAE(nn.Module, PyTorchModelHubMixin, library_name="vae-demo",
         """The clean signal s(z), (N, C, H, W) on the 0-1 scale (not clipped)."""
         return self.decoder(z) + 0.5
 
-    def forward(self, y: torch.Tensor, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, DiagonalGaussian]:
+    def forward(
+        self, y: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, DiagonalGaussian]:
         q = self.encode(y)
         return self.decode(q.sample(generator)), q
 
 
-def divnoising_loss(model: DivNoisingVAE, y: torch.Tensor, noise: NoiseModel, beta: float = 1.0,
-                    generator: torch.Generator | None = None) -> dict:
+def divnoising_loss(
+    model: DivNoisingVAE,
+    y: torch.Tensor,
+    noise: NoiseModel,
+    beta: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> dict:
     """The negative ELBO per pixel: -log p_noise(y | s) + beta * KL, both averaged over pixels (nats)."""
     s, q = model(y, generator)
     nll = -noise.log_prob(y, s).mean()
@@ -109,8 +130,12 @@ def denoise(model: DivNoisingVAE, y: torch.Tensor, k: int = 16, seed: int = 0) -
     q = model.encode(yp)
     g = torch.Generator().manual_seed(seed)
     samples = torch.stack([model.decode(q.sample(g))[..., :h, :w] for _ in range(max(1, k))])  # (K, 1, C, H, W)
-    return Denoised(samples.mean(0).clamp(0, 1), samples.clamp(0, 1), samples.std(0) if k > 1 else
-                    torch.zeros_like(y), q.kl(dims=(1, 2, 3)).item())
+    return Denoised(
+        samples.mean(0).clamp(0, 1),
+        samples.clamp(0, 1),
+        samples.std(0) if k > 1 else torch.zeros_like(y),
+        q.kl(dims=(1, 2, 3)).item(),
+    )
 
 
 def random_patches(y: torch.Tensor, n: int, size: int, g: torch.Generator) -> torch.Tensor:
@@ -127,10 +152,19 @@ def random_patches(y: torch.Tensor, n: int, size: int, g: torch.Generator) -> to
     return torch.stack(out)
 
 
-def fit_to_image(y: torch.Tensor, noise: NoiseModel, seconds: float = 60.0, config: DivNoisingConfig | None = None,
-                 seed: int = 0, lr: float = 1e-3, batch: int = 8, patch: int = 64, kl_warmup_s: float = 0.2,
-                 on_progress: Callable[[DivNoisingVAE, int, float, dict], bool | None] | None = None,
-                 every_s: float = 2.0) -> DivNoisingVAE:
+def fit_to_image(
+    y: torch.Tensor,
+    noise: NoiseModel,
+    seconds: float = 60.0,
+    config: DivNoisingConfig | None = None,
+    seed: int = 0,
+    lr: float = 1e-3,
+    batch: int = 8,
+    patch: int = 64,
+    kl_warmup_s: float = 0.2,
+    on_progress: Callable[[DivNoisingVAE, int, float, dict], bool | None] | None = None,
+    every_s: float = 2.0,
+) -> DivNoisingVAE:
     """Train a DivNoising VAE on the patches of one noisy image for ``seconds``.
 
     ``on_progress(model, step, elapsed, losses)`` is called about every ``every_s`` seconds; returning

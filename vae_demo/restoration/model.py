@@ -58,7 +58,6 @@ class RestorationConfig(Config):
             raise ValueError(f"widths {self.widths} and blocks {self.blocks} need one entry per resolution")
 
 
-
 class UNetResBlock(nn.Module):
     """x + conv(relu(conv(x))): a residual block at constant width, no normalisation."""
 
@@ -78,11 +77,11 @@ class ConditionEncoder(nn.Module):
     def __init__(self, cfg: RestorationConfig) -> None:
         super().__init__()
         self.head = nn.Conv2d(cfg.image_channels + 1 + len(cfg.conditions), cfg.widths[0], 3, padding=1)
-        self.levels = nn.ModuleList(nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
-                                    for width, n in zip(cfg.widths, cfg.blocks, strict=True))
-        self.downs = nn.ModuleList(
-            nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(cfg.widths)
+        self.levels = nn.ModuleList(
+            nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
+            for width, n in zip(cfg.widths, cfg.blocks, strict=True)
         )
+        self.downs = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in itertools.pairwise(cfg.widths))
 
     def forward(self, y: torch.Tensor, condition: torch.Tensor) -> list[torch.Tensor]:
         h = self.head(torch.cat([y, condition], dim=1))
@@ -106,7 +105,8 @@ class PosteriorNet(nn.Module):
             layers += [nn.Conv2d(w, w, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
         self.out = nn.Sequential(
-            nn.Conv2d(w + cfg.widths[-1], w, 3, padding=1), nn.LeakyReLU(0.1),
+            nn.Conv2d(w + cfg.widths[-1], w, 3, padding=1),
+            nn.LeakyReLU(0.1),
             nn.Conv2d(w, 2 * cfg.latent_channels, 3, padding=1),
         )
 
@@ -123,11 +123,10 @@ class RestorationDecoder(nn.Module):
         super().__init__()
         widths = cfg.widths
         self.join = nn.Conv2d(widths[-1] + cfg.latent_channels, widths[-1], 3, padding=1)
-        self.levels = nn.ModuleList(nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
-                                    for width, n in zip(widths, cfg.blocks, strict=True))
-        self.ups = nn.ModuleList(
-            nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in itertools.pairwise(widths)
+        self.levels = nn.ModuleList(
+            nn.Sequential(*[UNetResBlock(w) for w in [width] * n]) for width, n in zip(widths, cfg.blocks, strict=True)
         )
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in itertools.pairwise(widths))
         # z also reaches every finer level (upsampled, through a 1x1 convolution), so the decoder cannot
         # easily ignore it behind the skip connections.
         self.inject = nn.ModuleList(nn.Conv2d(cfg.latent_channels, w, 1) for w in widths[:-1])
@@ -137,8 +136,12 @@ class RestorationDecoder(nn.Module):
     def forward(self, z: torch.Tensor, feats: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
         h = self.levels[-1](self.join(torch.cat([feats[-1], z], dim=1)))
         for i in reversed(range(len(feats) - 1)):
-            z_up = F.interpolate(z, size=feats[i].shape[-2:], mode=self.latent_upsample,
-                                 **({"align_corners": False} if self.latent_upsample == "bilinear" else {}))
+            z_up = F.interpolate(
+                z,
+                size=feats[i].shape[-2:],
+                mode=self.latent_upsample,
+                **({"align_corners": False} if self.latent_upsample == "bilinear" else {}),
+            )
             h = self.levels[i](self.ups[i](h) + feats[i] + self.inject[i](z_up))
         return y + self.tail(h)
 
@@ -191,7 +194,8 @@ class RestorationVAE(
         self, y: torch.Tensor, noise_sigma: torch.Tensor | float, condition: str | None | list | torch.Tensor = None
     ) -> list[torch.Tensor]:
         """U-Net features of the degraded image; ``noise_sigma`` is the noise std on the 0-1 scale and
-        ``condition`` the problem to fix (a name from ``config.conditions``, one per image, a one-hot tensor, or None: blind)."""
+        ``condition`` the problem to fix (a name from ``config.conditions``, one per image, a one-hot tensor,
+        or None: blind)."""
         n, _, h, w = y.shape
         sigma = torch.as_tensor(noise_sigma, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1).expand(n, 1, h, w)
         code = condition if isinstance(condition, torch.Tensor) else self.condition_code(condition)
@@ -207,9 +211,7 @@ class RestorationVAE(
         """q(z | x, y): the approximate posterior, which sees the clean image."""
         return self.posterior_net(x, y, feats[-1])
 
-    def reparameterize(
-        self, dist: DiagonalGaussian, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def reparameterize(self, dist: DiagonalGaussian, generator: torch.Generator | None = None) -> torch.Tensor:
         return dist.sample(generator)
 
     def decode(self, z: torch.Tensor, feats: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
@@ -217,8 +219,12 @@ class RestorationVAE(
         return self.decoder(z, feats, y)
 
     def forward(
-        self, x: torch.Tensor, y: torch.Tensor, noise_sigma: torch.Tensor | float,
-        condition: str | None | list | torch.Tensor = None, generator: torch.Generator | None = None,
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        noise_sigma: torch.Tensor | float,
+        condition: str | None | list | torch.Tensor = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, DiagonalGaussian, DiagonalGaussian, list[torch.Tensor]]:
         """Training pass: (reconstruction from z ~ q, posterior q, prior p, features)."""
         feats = self.features(y, noise_sigma, condition)

@@ -83,8 +83,14 @@ def _starts(size: int, tile: int, overlap: int, multiple: int) -> list[int]:
 
 
 def _run_tiled(
-    model: RestorationVAE, y: torch.Tensor, sigma01: float, eps: torch.Tensor | None,
-    tile: int, overlap: int, progress: Progress | None, condition: str | None = None,
+    model: RestorationVAE,
+    y: torch.Tensor,
+    sigma01: float,
+    eps: torch.Tensor | None,
+    tile: int,
+    overlap: int,
+    progress: Progress | None,
+    condition: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``_run`` over overlapping tiles of a padded batch, blended with linear ramps."""
     m = model.multiple
@@ -100,8 +106,10 @@ def _run_tiled(
             crop = y[..., top : top + th, left : left + tw]
             e = None if eps is None else eps[..., top // m : (top + th) // m, left // m : (left + tw) // m]
             out, outs = _run(model, crop, sigma01, e, condition)
-            wt = (_ramp(th, overlap, i == 0, i == len(rows) - 1)[:, None]
-                  * _ramp(tw, overlap, j == 0, j == len(cols) - 1)[None, :]).to(y)
+            wt = (
+                _ramp(th, overlap, i == 0, i == len(rows) - 1)[:, None]
+                * _ramp(tw, overlap, j == 0, j == len(cols) - 1)[None, :]
+            ).to(y)
             mode[..., top : top + th, left : left + tw] += out * wt
             if samples is not None:
                 samples[..., top : top + th, left : left + tw] += outs * wt
@@ -164,8 +172,13 @@ def restore(
 
 @torch.no_grad()
 def posterior_stats(
-    model: RestorationVAE, clean: torch.Tensor, y: torch.Tensor, noise_sigma: float | None, samples: int = 4,
-    generator: torch.Generator | None = None, condition: str | None = None,
+    model: RestorationVAE,
+    clean: torch.Tensor,
+    y: torch.Tensor,
+    noise_sigma: float | None,
+    samples: int = 4,
+    generator: torch.Generator | None = None,
+    condition: str | None = None,
 ) -> dict[str, float]:
     """KL(q(z | clean, y) || p(z | y)) in nats per image (how much the latent carries beyond the degraded
     image: near 0 would mean posterior collapse) and the mean per-pixel std of K samples (0-255 scale)."""

@@ -61,7 +61,6 @@ class RestorationRunConfig(Config):
         return DegradationPipeline(steps)
 
 
-
 def load_folder(folder: str | Path, grey: bool) -> list[torch.Tensor]:
     """Every image of ``folder`` as a uint8 (C, H, W) tensor, grey (1 channel) or RGB."""
     paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -81,8 +80,9 @@ def luma(x: torch.Tensor) -> torch.Tensor:
 class PatchBatches:
     """``steps`` random batches per pass: clean patches (N, 3, P, P) in [0, 1] and which are grey."""
 
-    def __init__(self, colour: list[torch.Tensor], grey: list[torch.Tensor], run: RestorationRunConfig,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, colour: list[torch.Tensor], grey: list[torch.Tensor], run: RestorationRunConfig, seed: int = 0
+    ) -> None:
         self.colour, self.grey, self.run = colour, grey, run
         self.generator = torch.Generator().manual_seed(seed)
         self.pipeline = run.pipeline()
@@ -199,15 +199,19 @@ def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 2
     return {"psnr": sum(psnrs) / n, "kl_per_image": sum(kls) / n, "sample_std_255": sum(spreads) / n}
 
 
-def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str | Path,
-                      resume: bool = False) -> RestorationVAE:
+def train_restoration(
+    run: RestorationRunConfig, data_root: str | Path, out: str | Path, resume: bool = False
+) -> RestorationVAE:
     data_root = Path(data_root)
     seed_everything(run.trainer.seed)
     colour = load_folder(data_root / run.colour_folder, grey=False)
     grey = load_folder(data_root / run.grey_folder, grey=True) if (data_root / run.grey_folder).is_dir() else []
     val_root = data_root.parent / "val"
-    val_sets = {name: load_folder(val_root / name, grey=name == "Set12")[:4]
-                for name in ("Set12", "Kodak24") if (val_root / name).is_dir()}
+    val_sets = {
+        name: load_folder(val_root / name, grey=name == "Set12")[:4]
+        for name in ("Set12", "Kodak24")
+        if (val_root / name).is_dir()
+    }
     val_sets = {k: [im[:, :256, :256] for im in v] for k, v in val_sets.items()}
     model = RestorationVAE(run.model)
     if run.init_from:
@@ -229,12 +233,19 @@ def train_restoration(run: RestorationRunConfig, data_root: str | Path, out: str
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         model.save_pretrained(trainer.out_dir / "latest")  # a loadable snapshot while training goes on
 
-    result = run_training(model, lambda m, b, step: restoration_loss(m, b, run, step), batches, run.trainer, out,
-                          on_event, resume)
+    result = run_training(
+        model, lambda m, b, step: restoration_loss(m, b, run, step), batches, run.trainer, out, on_event, resume
+    )
     if not result.is_main:  # rank 0 writes the checkpoint folder
         return model
-    summary = {"run_config": asdict(run), "steps": result.steps, "wall_seconds": result.wall_seconds,
-               "resumed_from": result.resumed_from, "hardware": result.hardware, "validation": history}
+    summary = {
+        "run_config": asdict(run),
+        "steps": result.steps,
+        "wall_seconds": result.wall_seconds,
+        "resumed_from": result.resumed_from,
+        "hardware": result.hardware,
+        "validation": history,
+    }
     (Path(out) / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
     write_restoration_card(Path(out), json.loads(json.dumps(summary, default=list)))
     return model
