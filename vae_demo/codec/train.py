@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -23,7 +21,8 @@ import torch
 from vae_demo.codec.card import write_codec_card
 from vae_demo.codec.model import CodecConfig, HyperpriorCodec
 from vae_demo.core.config import Config
-from vae_demo.core.trainer import Trainer, TrainerConfig, is_main_process, seed_everything
+from vae_demo.core.run import run_training
+from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.restoration.train import load_folder
 
 
@@ -153,24 +152,25 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
         history.append(row)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
 
-    trainer = Trainer(model, lambda m, b, step: rd_loss(m, b, run), batches, run.trainer, on_event)
-    resumed_from = trainer.step if resume and trainer.load_checkpoint() else 0
-    start = time.time()
-    trainer.run()
-    wall = time.time() - start
-    if trainer.ema is not None:  # the exported weights are the moving average
-        model.load_state_dict(trainer.ema.module.state_dict())
-    model.finalize()
-    if not is_main_process():
+    result = run_training(
+        model,
+        lambda m, b, step: rd_loss(m, b, run),
+        batches,
+        run.trainer,
+        out,
+        callback=on_event,
+        resume=resume,
+        before_save=model.finalize,  # entropy tables from the final weights, so coding is bit-exact
+    )
+    if not result.is_main:
         return model
-    model.save_pretrained(out)
     summary = {
         "run_config": run.to_dict(),
         "data": str(folder.name),
-        "steps": trainer.step,
-        "wall_seconds": wall,
-        "resumed_from": resumed_from,
-        "hardware": f"{platform.machine()}, {torch.get_num_threads()} CPU threads",
+        "steps": result.steps,
+        "wall_seconds": result.wall_seconds,
+        "resumed_from": result.resumed_from,
+        "hardware": result.hardware,
         "validation": history,
     }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")

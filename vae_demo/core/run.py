@@ -48,10 +48,13 @@ def run_training(
     callback: Callback | None = None,
     resume: bool = False,
     model_config: Callable[[], dict] | None = None,
+    before_save: Callable[[], None] | None = None,
 ) -> RunResult:
     """Train ``model`` and write its checkpoint folder ``out`` (main process only).
 
-    ``model_config`` gives the JSON written as ``config.json`` (default: ``model.config.to_dict()``).
+    ``model_config`` gives the JSON written as ``config.json`` (default: ``model.config.to_dict()``);
+    ``before_save`` runs on the trained weights just before they are written (the codec fixes its
+    entropy-coding tables there).
     """
     trainer = Trainer(model, loss_fn, batches, config, callback)
     resumed_from = trainer.step if resume and trainer.load_checkpoint() else 0
@@ -62,6 +65,8 @@ def run_training(
     wall = time.time() - start
     if trainer.ema is not None:  # the exported weights are the moving average
         model.load_state_dict(trainer.ema.module.state_dict())
+    if before_save is not None:
+        before_save()
     result = RunResult(trainer.step, wall, resumed_from, hardware(), is_main_process())
     if result.is_main:
         out = Path(out)
