@@ -41,6 +41,9 @@ class RestorationConfig(Config):
     # their sample spread shows the block grid), "bilinear" blends neighbouring cells smoothly.
     latent_upsample: str = "nearest"
     conditions: tuple[str, ...] = ()  # problems the model can be told (one input map each); none of them = blind
+    # FFDNet's pixel-unshuffle (Zhang et al., IEEE TIP 2018): the U-Net runs on (C * r^2, H / r, W / r) and
+    # its output is pixel-shuffled back, so every convolution costs r^2 times less per pixel of the photo.
+    unshuffle: int = 1
 
     @classmethod
     def from_dict(cls, d: dict) -> RestorationConfig:
@@ -54,6 +57,8 @@ class RestorationConfig(Config):
         self.conditions = tuple(self.conditions)
         if self.latent_upsample not in ("nearest", "bilinear"):
             raise ValueError(f"latent_upsample is 'nearest' or 'bilinear', got {self.latent_upsample!r}")
+        if self.unshuffle < 1:
+            raise ValueError(f"unshuffle is a factor of at least 1, got {self.unshuffle}")
         if len(self.widths) != len(self.blocks) or not self.widths:
             raise ValueError(f"widths {self.widths} and blocks {self.blocks} need one entry per resolution")
 
@@ -76,7 +81,8 @@ class ConditionEncoder(nn.Module):
 
     def __init__(self, cfg: RestorationConfig) -> None:
         super().__init__()
-        self.head = nn.Conv2d(cfg.image_channels + 1 + len(cfg.conditions), cfg.widths[0], 3, padding=1)
+        channels = cfg.image_channels * cfg.unshuffle**2  # y after pixel-unshuffle
+        self.head = nn.Conv2d(channels + 1 + len(cfg.conditions), cfg.widths[0], 3, padding=1)
         self.levels = nn.ModuleList(
             nn.Sequential(*[UNetResBlock(w) for w in [width] * n])
             for width, n in zip(cfg.widths, cfg.blocks, strict=True)
@@ -100,10 +106,12 @@ class PosteriorNet(nn.Module):
     def __init__(self, cfg: RestorationConfig) -> None:
         super().__init__()
         w = cfg.posterior_width
-        layers: list[nn.Module] = [nn.Conv2d(2 * cfg.image_channels, w, 3, padding=1), nn.LeakyReLU(0.1)]
+        channels = 2 * cfg.image_channels * cfg.unshuffle**2  # (x, y) after pixel-unshuffle
+        layers: list[nn.Module] = [nn.Conv2d(channels, w, 3, padding=1), nn.LeakyReLU(0.1)]
         for _ in range(len(cfg.widths) - 1):
             layers += [nn.Conv2d(w, w, 3, stride=2, padding=1), nn.LeakyReLU(0.1)]
         self.body = nn.Sequential(*layers)
+        self.unshuffle = cfg.unshuffle
         self.out = nn.Sequential(
             nn.Conv2d(w + cfg.widths[-1], w, 3, padding=1),
             nn.LeakyReLU(0.1),
@@ -111,7 +119,8 @@ class PosteriorNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, coarsest: torch.Tensor) -> DiagonalGaussian:
-        h = torch.cat([self.body(torch.cat([x, y], dim=1)), coarsest], dim=1)
+        xy = F.pixel_unshuffle(torch.cat([x, y], dim=1), self.unshuffle)  # (N, 2C r^2, H / r, W / r)
+        h = torch.cat([self.body(xy), coarsest], dim=1)
         mean, logvar = self.out(h).chunk(2, dim=1)
         return DiagonalGaussian(mean, logvar)
 
@@ -130,8 +139,9 @@ class RestorationDecoder(nn.Module):
         # z also reaches every finer level (upsampled, through a 1x1 convolution), so the decoder cannot
         # easily ignore it behind the skip connections.
         self.inject = nn.ModuleList(nn.Conv2d(cfg.latent_channels, w, 1) for w in widths[:-1])
-        self.tail = nn.Conv2d(widths[0], cfg.image_channels, 3, padding=1)
+        self.tail = nn.Conv2d(widths[0], cfg.image_channels * cfg.unshuffle**2, 3, padding=1)
         self.latent_upsample = cfg.latent_upsample
+        self.unshuffle = cfg.unshuffle
 
     def forward(self, z: torch.Tensor, feats: list[torch.Tensor], y: torch.Tensor) -> torch.Tensor:
         h = self.levels[-1](self.join(torch.cat([feats[-1], z], dim=1)))
@@ -143,7 +153,7 @@ class RestorationDecoder(nn.Module):
                 **({"align_corners": False} if self.latent_upsample == "bilinear" else {}),
             )
             h = self.levels[i](self.ups[i](h) + feats[i] + self.inject[i](z_up))
-        return y + self.tail(h)
+        return y + F.pixel_shuffle(self.tail(h), self.unshuffle)  # (N, C, H, W)
 
 
 class RestorationVAE(
@@ -172,7 +182,7 @@ class RestorationVAE(
     @property
     def multiple(self) -> int:
         """Image sides must be a multiple of this (the U-Net halves them len(widths) - 1 times)."""
-        return 2 ** (len(self.config.widths) - 1)
+        return self.config.unshuffle * 2 ** (len(self.config.widths) - 1)
 
     @property
     def device(self) -> torch.device:
@@ -196,6 +206,7 @@ class RestorationVAE(
         """U-Net features of the degraded image; ``noise_sigma`` is the noise std on the 0-1 scale and
         ``condition`` the problem to fix (a name from ``config.conditions``, one per image, a one-hot tensor,
         or None: blind)."""
+        y = F.pixel_unshuffle(y, self.config.unshuffle)  # (N, C r^2, H / r, W / r)
         n, _, h, w = y.shape
         sigma = torch.as_tensor(noise_sigma, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1).expand(n, 1, h, w)
         code = condition if isinstance(condition, torch.Tensor) else self.condition_code(condition)
