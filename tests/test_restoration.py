@@ -27,12 +27,23 @@ from vae_demo.restoration.train import (
 )
 
 TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4)
+TINY_UNSHUFFLED = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, posterior_width=4, unshuffle=2)
 
 
-@pytest.fixture
-def tiny_restorer() -> RestorationVAE:
+@pytest.fixture(params=[TINY, TINY_UNSHUFFLED], ids=["full-resolution", "pixel-unshuffle"])
+def tiny_restorer(request) -> RestorationVAE:
+    """Every tiny-model test runs on both designs: the U-Net at full resolution and FFDNet's half resolution."""
     torch.manual_seed(0)
-    return RestorationVAE(TINY).eval()
+    return RestorationVAE(request.param).eval()
+
+
+def test_pixel_unshuffle_sets_the_multiple_and_keeps_the_latent_size():
+    plain, unshuffled = RestorationVAE(TINY), RestorationVAE(TINY_UNSHUFFLED)
+    assert (plain.multiple, unshuffled.multiple) == (2, 4)
+    y = torch.rand(1, 3, 16, 24)
+    assert unshuffled.prior(unshuffled.features(y, 0.1)).mean.shape == (1, 2, 4, 6)  # 1 / multiple of the image
+    with pytest.raises(ValueError, match="unshuffle"):
+        RestorationConfig(unshuffle=0)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -51,7 +62,8 @@ def test_forward_shapes_and_finite(tiny_restorer):
     y = gaussian_noise(x, 25, torch.Generator().manual_seed(0))
     recon, posterior, prior, feats = tiny_restorer(x, y, torch.tensor([25 / 255, 10 / 255]))
     assert recon.shape == x.shape and torch.isfinite(recon).all()
-    assert posterior.mean.shape == prior.mean.shape == (2, 2, 8, 8)  # latent at 1/2 resolution, 2 channels
+    side = 16 // tiny_restorer.multiple  # the latent is at 1 / multiple of the image, 2 channels
+    assert posterior.mean.shape == prior.mean.shape == (2, 2, side, side)
     assert len(feats) == 2
 
 
@@ -112,7 +124,10 @@ def test_tiled_equals_untiled_tiny(tiny_restorer):
     y = photo(96, 80)
     g = torch.Generator().manual_seed(0)
     whole = restore(tiny_restorer, y, 20, samples=2, generator=g)
-    tiled = restore(tiny_restorer, y, 20, samples=2, generator=torch.Generator().manual_seed(0), tile=48, overlap=16)
+    overlap = 8 * tiny_restorer.multiple  # the same receptive field in the network's own pixels for both designs
+    tiled = restore(
+        tiny_restorer, y, 20, samples=2, generator=torch.Generator().manual_seed(0), tile=48, overlap=overlap
+    )
     assert psnr(whole.mode, tiled.mode) > 45
     assert psnr(whole.samples, tiled.samples) > 45
 
