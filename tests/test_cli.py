@@ -91,6 +91,15 @@ def test_train_a_vae_on_an_image_folder(tmp_path, monkeypatch):
     assert (run_dir / "samples_epoch001.png").is_file() and (run_dir / "reconstructions_epoch001.png").is_file()
 
 
+def test_run_dir_puts_the_training_state_outside_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, config = folder_run(tmp_path, "folder-vae", images=10, batch_size=3)
+    run_dir = tmp_path / "elsewhere" / "run"
+    main(["train", "--config", str(config), "--data", str(folder), "--run-dir", str(run_dir), "--max-steps", "2"])
+    assert (run_dir / "trainer_state.pt").is_file() and (run_dir / "final" / "model.safetensors").is_file()
+    assert not (tmp_path / "runs").exists()
+
+
 def test_hugging_face_datasets_need_the_datasets_package(monkeypatch):
     import builtins
 

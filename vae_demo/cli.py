@@ -1,6 +1,6 @@
 """Command line: ``vae-demo {train,eval,sample,push,restore,app} ...`` (or ``python -m vae_demo ...``).
 
-vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR]
+vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--out DIR] [--run-dir DIR]
     [--max-steps N] [--resume] [model.latent_dim=16 trainer.lr=0.0005 ...]
 vae-demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
 vae-demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
@@ -96,7 +96,7 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_epochs = args.max_epochs
     if args.max_steps:
         run.trainer.max_steps = args.max_steps
-    run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
+    run.trainer.out_dir = args.run_dir or f"runs/{run.model.name}"  # training state, logs and snapshots
     extra = {"download": True} if args.download else {}
     if args.download and raw["family"] == "restoration":
         print(
@@ -110,7 +110,7 @@ def _train(args: argparse.Namespace) -> None:
     if data is None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
     try:
-        train_fn(run, data, args.out or f"runs/{run.model.name}/final", resume=args.resume, **extra)
+        train_fn(run, data, args.out or f"{run.trainer.out_dir}/final", resume=args.resume, **extra)
     except FileNotFoundError as err:  # the data are missing: one line, not a traceback
         raise SystemExit(f"train: {err}") from None
 
@@ -243,7 +243,11 @@ def main(argv: list[str] | None = None) -> None:
         help="dataset root (MNIST root, the Olivetti folder, an image folder, or a folder "
         "holding CBSD432 and Train400); default: ../shared/data/... for the bundled configs",
     )
-    tr.add_argument("--out", help="checkpoint folder to write (default runs/NAME/final); training state: runs/NAME")
+    tr.add_argument("--out", help="checkpoint folder to write (default RUN_DIR/final)")
+    tr.add_argument(
+        "--run-dir",
+        help="training state, logs and snapshots (default runs/NAME); a folder outside the checkout outlives it",
+    )
     tr.add_argument("--max-epochs", type=int, help="override trainer.max_epochs")
     tr.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
     tr.add_argument("--resume", action="store_true", help="continue exactly from the saved training state")
