@@ -427,6 +427,25 @@ def test_first_views_are_computed_once_per_set_of_inputs(demo):
     assert [view({"background": "a.png"}), view({"background": "a.png"})] == [3, 4]  # not hashable: computed
 
 
+def test_a_first_view_whose_download_was_pruned_is_computed_again(demo, tmp_path):
+    import app
+
+    calls = []
+
+    def make(name):
+        calls.append(name)
+        path = tmp_path / f"{name}-{len(calls)}.vaez"
+        path.write_bytes(b"VAEZ")
+        return "picture", str(path)
+
+    view = app.same_for_everyone(make)
+    first = view("astronaut")
+    assert view("astronaut") == first and len(calls) == 1
+    os.remove(first[1])  # the output folder's pruning removed it
+    again = view("astronaut")
+    assert len(calls) == 2 and os.path.isfile(again[1])
+
+
 @needs_weights
 def test_view_api_shows_the_user_facing_endpoints(client):
     text = client.view_api(print_info=False, return_format="str")

@@ -147,9 +147,19 @@ def same_for_everyone(fn: Callable) -> Callable:
             hash(args)
         except TypeError:  # an input that cannot be a key (an edited image): compute it
             return fn(*args)
-        return remembered(*args)
+        result = remembered(*args)
+        if not _files_exist(result):  # a remembered download was pruned from the output folder: compute again
+            remembered.cache_clear()
+            result = remembered(*args)
+        return result
 
     return first_view
+
+
+def _files_exist(result) -> bool:
+    """False when an output of ``result`` is the absolute path of a file that is no longer there."""
+    values = result if isinstance(result, (tuple, list)) else (result,)
+    return all(os.path.isfile(v) for v in values if isinstance(v, str) and os.path.isabs(v))
 
 
 def delete_cache_setting() -> tuple[int, int] | None:
