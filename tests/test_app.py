@@ -484,6 +484,8 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
         {"n": 1000, "api_name": "/sample"},
         {"model_name": "nope", "api_name": "/sample"},
         {"steps": 100, "api_name": "/interpolate"},
+        {"file": handle_file(str(fake)), "api_name": "/decompress"},
+        {"quality": "high", "api_name": "/compress"},
     ):
         with pytest.raises(AppError):
             client.predict(**kwargs)
@@ -495,6 +497,8 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
         "greater than maximum value 256",
         "nope is not in the list",
         "value 32",
+        "Invalid file type",
+        "must be a number, got 'high'",
     ):
         assert sum(phrase in line for line in lines) >= 1, (phrase, lines)
 
