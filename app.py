@@ -70,10 +70,11 @@ DEFAULT_MODEL = endpoints.DEFAULT_MODEL
 CODEC_MAX_QUALITY = 6  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
 COMPRESS_TEXT = """A learned image codec is a VAE used in earnest (Ballé et al., *Variational image compression with a
 scale hyperprior*, ICLR 2018). The encoder maps the photo to a latent, which is **rounded to integers**;
-a second, smaller VAE (the *hyperprior*) predicts how spread out each latent value is, and a range coder
-writes every integer in about -log2 p bits under that prior. Training minimises *rate + lambda x
-distortion*, and the rate is exactly the VAE's KL term: with a posterior that is uniform over one
-rounding step, KL(q(z|x) || p(z)) is the number of bits the latent costs. **Quality** picks lambda: lower
+a second, smaller VAE (the *hyperprior*) predicts how spread out each latent value is, and an entropy coder
+(rANS) writes every integer in about −log₂ p bits under that prior. Training minimises *rate + λ · distortion*,
+and the rate is exactly the VAE's KL term: with a posterior that is uniform over one
+rounding step, KL(q(z|x) || p(z)) is the expected number of bits the latents cost (the hyperprior's
+included). **Quality** picks λ: lower
 means fewer bytes and a softer picture. JPEG and WebP code the same photo at the largest size **not
 above** the VAE file's, so all three cost the same bytes (or fewer). Download the `.vaez` file and decode
 it below. Photos up to 4 megapixels."""
@@ -411,9 +412,10 @@ def create_compress_tab(demo: gr.Blocks, compress_fn, decompress_fn) -> dict:
                 download = gr.File(label="The .vaez file (the VAE's bitstream)", elem_id="compress-download")
             with gr.Column(scale=2):
                 with gr.Row():
-                    vae_img = gr.Image(label="VAE codec: the decoded .vaez file", format="png", elem_id="compress-vae")
-                    jpeg_img = gr.Image(label="JPEG at no more bytes", format="png", elem_id="compress-jpeg")
-                    webp_img = gr.Image(label="WebP at no more bytes", format="png", elem_id="compress-webp")
+                    vae_img, jpeg_img, webp_img = (
+                        gr.Image(label=label, format="png", height=300, elem_id=f"compress-{key}")
+                        for key, label in (("vae", "VAE (.vaez)"), ("jpeg", "JPEG"), ("webp", "WebP"))
+                    )
                 metrics = gr.Dataframe(
                     headers=["codec", "bytes", "bits per pixel", "PSNR (dB)", "SSIM", "setting"],
                     label="The same photo at the same budget",
