@@ -67,6 +67,17 @@ PHOTO_NOISE_LABELS = {
     "real": "The photo's own noise",
 }
 DEFAULT_MODEL = endpoints.DEFAULT_MODEL
+CODEC_MAX_QUALITY = 6  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
+COMPRESS_TEXT = """A learned image codec is a VAE used in earnest (Ballé et al., *Variational image compression with a
+scale hyperprior*, ICLR 2018). The encoder maps the photo to a latent, which is **rounded to integers**;
+a second, smaller VAE (the *hyperprior*) predicts how spread out each latent value is, and an entropy coder
+(rANS) writes every integer in about −log₂ p bits under that prior. Training minimises *rate + λ · distortion*,
+and the rate is exactly the VAE's KL term: with a posterior that is uniform over one
+rounding step, KL(q(z|x) || p(z)) is the expected number of bits the latents cost (the hyperprior's
+included). **Quality** picks λ: lower
+means fewer bytes and a softer picture. JPEG and WebP code the same photo at the largest size **not
+above** the VAE file's, so all three cost the same bytes (or fewer). Download the `.vaez` file and decode
+it below. Photos up to 4 megapixels."""
 ASTRONAUT_URL = "https://raw.githubusercontent.com/scikit-image/scikit-image/main/skimage/data/astronaut.png"
 DEFAULT_PAIR, DEFAULT_SINGLE = (3, 8), 5  # generative.example_pair / example_single of mnist-vae: typed digits
 
@@ -382,6 +393,61 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
     return {"image": image, "outputs": outputs_}
 
 
+def create_compress_tab(demo: gr.Blocks, compress_fn, decompress_fn) -> dict:
+    with gr.Tab("Compress"):
+        gr.Markdown(COMPRESS_TEXT)
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = _photo_input("Photo", "compress")
+                _photo_examples(image, ("astronaut", "coffee", "chelsea", "rocket", "camera"))
+                quality = gr.Slider(
+                    0,
+                    CODEC_MAX_QUALITY,
+                    value=3,
+                    step=0.25,
+                    label=f"Quality (0: smallest file, {CODEC_MAX_QUALITY}: best picture)",
+                    elem_id="compress-quality",
+                )
+                button = gr.Button("Compress", variant="primary", elem_id="compress-button")
+                download = gr.File(label="The .vaez file (the VAE's bitstream)", elem_id="compress-download")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    vae_img, jpeg_img, webp_img = (
+                        gr.Image(label=label, format="png", height=300, elem_id=f"compress-{key}")
+                        for key, label in (("vae", "VAE (.vaez)"), ("jpeg", "JPEG"), ("webp", "WebP"))
+                    )
+                metrics = gr.Dataframe(
+                    headers=["codec", "bytes", "bits per pixel", "PSNR (dB)", "SSIM", "setting"],
+                    label="The same photo at the same budget",
+                    elem_id="compress-metrics",
+                )
+                zoom = gr.Image(
+                    label="The most detailed 96 x 96 crop, 3x: original | VAE | JPEG | WebP",
+                    format="png",
+                    elem_id="compress-zoom",
+                )
+        gr.Markdown("### Decode a .vaez file\nThe picture comes back from the file alone, pixel for pixel.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                file = gr.File(label=".vaez file", file_types=[".vaez"], type="filepath", elem_id="decompress-file")
+                d_button = gr.Button("Decode", elem_id="decompress-button")
+                info = gr.Textbox(label="What the file holds", lines=2, elem_id="decompress-info")
+            decoded = gr.Image(label="Decoded picture", format="png", scale=2, elem_id="decompress-image")
+        outputs_ = [vae_img, jpeg_img, webp_img, zoom, metrics, download]
+        # A photo through the codec, two Pillow bisections and three SSIMs: the photo queue's cost.
+        button.click(compress_fn, [image, quality], outputs_, api_name="compress", **PHOTO_QUEUE)
+        demo.load(
+            same_for_everyone(compress_fn),
+            [image, quality],
+            outputs_,
+            api_name="show_compress",
+            **HIDDEN,
+            **PHOTO_QUEUE,
+        )
+        d_button.click(decompress_fn, file, [decoded, info], api_name="decompress", **PHOTO_QUEUE)
+    return {"image": image, "outputs": outputs_, "file": file, "decoded": decoded, "info": info}
+
+
 def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
     with gr.Tab("Reconstruct digits & faces"):
         gr.Markdown(
@@ -458,11 +524,13 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="vae-demo: what a VAE can do", delete_cache=delete_cache_setting()) as demo:
         gr.Markdown(
             "# vae-demo\nWhat variational autoencoders can do for images: enhance and denoise photos with "
-            "a restoration VAE, sample new digits and faces, walk between two images in latent space. "
+            "a restoration VAE, compress them with a VAE codec (beside JPEG and WebP), sample new digits and "
+            "faces, walk between two images in latent space. "
             "All models are small, bundled with the app and run on a CPU."
         )
         create_enhance_tab(demo, endpoints.enhance, endpoints.touch_up)
         create_photo_denoise_tab(demo, endpoints.denoise)
+        create_compress_tab(demo, endpoints.compress, endpoints.decompress)
         with gr.Tab("Digits & faces"):
             model = gr.Dropdown(
                 list(MODEL_NOTES),

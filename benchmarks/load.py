@@ -5,7 +5,8 @@
 Each client is a thread with its own ``gradio_client.Client``, cycling through the endpoints until the
 time is up. Every request is what a person in a class might send, drawn at random per request: a
 photo uploaded from scikit-image's five samples (0.14 to 0.27 megapixels, colour or grey) with a random
-noise kind, level or problem for /denoise and /enhance; 64 samples from a random seed for /sample.
+noise kind, level or problem for /denoise and /enhance; one of those photos at a random quality (0 to 6)
+for /compress; 64 samples from a random seed for /sample.
 (Random draws also mean no two people get byte-identical answers, which Gradio would serve from one
 cache file; ``--same-inputs`` sends the defaults instead.) Prints requests, errors, throughput and
 p50/p95/max latency per endpoint; the JSON holds {"clients", "seconds", "endpoints": {NAME:
@@ -51,6 +52,8 @@ def request_for(endpoint: str, rng: random.Random) -> dict:
             "strength": round(rng.uniform(0.2, 0.8), 2),
             "seed": seed,
         }
+    if endpoint == "/compress":
+        return {"image": handle_file(rng.choice(PHOTOS)), "quality": round(rng.uniform(0, 6), 2)}
     if endpoint == "/sample":
         return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
     return {}

@@ -10,6 +10,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, running_app, skip_without_bundled
 from PIL import Image
@@ -29,6 +30,8 @@ ENDPOINTS = (
     "/locate",
     "/decode_point",
     "/elbo",
+    "/compress",
+    "/decompress",
 )
 DOCUMENTED = {*ENDPOINTS, "/touch_up"}  # everything else (first views, helpers) is private
 COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim"}  # parameters that are whole numbers
@@ -36,6 +39,7 @@ MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
 needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "restore-vae")
+needs_codec = skip_without_bundled("codec-vae")
 
 
 def grid_px(n: int, nrow: int, size: int = MNIST_SIZE, scale: int = SCALE) -> tuple[int, int]:
@@ -80,7 +84,7 @@ def test_api_documents_only_the_user_facing_endpoints(demo):
     named = demo.get_api_info()["named_endpoints"]
     assert set(named) == DOCUMENTED
     assert set(demo.get_api_info(all_endpoints=True)["named_endpoints"]) - DOCUMENTED <= {
-        f"/load_example{s}" for s in ("", "_1", "_2", "_3", "_4")
+        f"/load_example{s}" for s in ("", "_1", "_2", "_3", "_4", "_5")
     }  # gr.Examples' own, undocumented
     for name, info in named.items():
         assert info["description"], f"{name} has no description"
@@ -127,6 +131,16 @@ def test_labels_written_in_app_match_the_core():
     assert {k: n.label for k, n in NOISES.items()} == app.PHOTO_NOISE_LABELS
     assert generative.example_pair(app.DEFAULT_MODEL) == tuple(digit_image(d) for d in app.DEFAULT_PAIR)
     assert generative.example_single(app.DEFAULT_MODEL) == digit_image(app.DEFAULT_SINGLE)
+
+
+@skip_without_bundled("codec-vae")
+def test_the_quality_slider_spans_the_codecs_levels():
+    import app
+    from vae_demo.demo.compress import DEFAULT_QUALITY, get_codec
+
+    assert get_codec().levels - 1 == app.CODEC_MAX_QUALITY
+    quality = next(c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) == "compress-quality")
+    assert (quality.minimum, quality.maximum, quality.value) == (0, app.CODEC_MAX_QUALITY, DEFAULT_QUALITY)
 
 
 def test_another_gradio_version_is_named_in_one_warning(caplog):
@@ -412,6 +426,9 @@ def test_photos_queue_apart_from_the_small_models(demo):
         "show_enhance",
         "denoise",
         "show_denoise",
+        "compress",
+        "show_compress",
+        "decompress",
     }
     assert {name for name, queue in queues.items() if queue == "lab"} == {"train_live"}, "one live training at a time"
     assert set(queues.values()) == {"photo", "light", "lab"}
@@ -425,6 +442,25 @@ def test_first_views_are_computed_once_per_set_of_inputs(demo):
     view = app.same_for_everyone(lambda *args: calls.append(args) or len(calls))
     assert [view("mnist-vae", 64), view("mnist-vae", 64), view("faces-vae", 64)] == [1, 1, 2]
     assert [view({"background": "a.png"}), view({"background": "a.png"})] == [3, 4]  # not hashable: computed
+
+
+def test_a_first_view_whose_download_was_pruned_is_computed_again(demo, tmp_path):
+    import app
+
+    calls = []
+
+    def make(name):
+        calls.append(name)
+        path = tmp_path / f"{name}-{len(calls)}.vaez"
+        path.write_bytes(b"VAEZ")
+        return "picture", str(path)
+
+    view = app.same_for_everyone(make)
+    first = view("astronaut")
+    assert view("astronaut") == first and len(calls) == 1
+    os.remove(first[1])  # the output folder's pruning removed it
+    again = view("astronaut")
+    assert len(calls) == 2 and os.path.isfile(again[1])
 
 
 @needs_weights
@@ -448,6 +484,8 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
         {"n": 1000, "api_name": "/sample"},
         {"model_name": "nope", "api_name": "/sample"},
         {"steps": 100, "api_name": "/interpolate"},
+        {"file": handle_file(str(fake)), "api_name": "/decompress"},
+        {"quality": "high", "api_name": "/compress"},
     ):
         with pytest.raises(AppError):
             client.predict(**kwargs)
@@ -459,6 +497,8 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
         "greater than maximum value 256",
         "nope is not in the list",
         "value 32",
+        "Invalid file type",
+        "must be a number, got 'high'",
     ):
         assert sum(phrase in line for line in lines) >= 1, (phrase, lines)
 
@@ -554,3 +594,72 @@ def test_lab_endpoints_answer_over_http(client):
     terms = {row[0].split()[0]: row[1] for row in table["data"]}
     assert terms["ELBO"] == pytest.approx(terms["reconstruction"] - terms["KL(q(z|x)"], abs=0.02)
     assert "bits" in cost
+
+
+# --- the Compress tab -----------------------------------------------------------------------------------------
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img)
+
+
+def check_compress(result, size: tuple[int, int]) -> dict[str, list]:
+    """The three pictures and the crop have the photo's size; JPEG and WebP cost no more bytes than the
+    .vaez file (or are their smallest file); bytes and bits per pixel agree with the file. Rows by codec."""
+    vae, jpeg, webp, zoom, metrics, vaez = result
+    assert image_size(vae) == image_size(jpeg) == image_size(webp) == size
+    assert image_size(zoom)[1] == 3 * min(96, *size)  # the same crop of four pictures, 3x
+    rows = {r[0]: r for r in rows_of(metrics)}
+    assert list(rows) == ["VAE (.vaez)", "JPEG", "WebP"]
+    data = Path(vaez).read_bytes()
+    assert data[:4] == b"VAEZ" and Path(vaez).suffix == ".vaez"
+    assert rows["VAE (.vaez)"][1] == len(data)
+    for name, row in rows.items():
+        assert row[2] == pytest.approx(row[1] * 8 / (size[0] * size[1]), abs=1e-4), row
+        assert 0 < row[4] <= 1 and row[3] > 10, row
+        if name != "VAE (.vaez)":
+            assert row[1] <= len(data) or row[5].endswith("(its smallest file: larger)"), row
+    return rows
+
+
+@needs_codec
+def test_compress_with_defaults(client):
+    rows = check_compress(client.predict(api_name="/compress"), (512, 512))
+    assert rows["VAE (.vaez)"][5] == "quality 3"
+
+
+@needs_codec
+def test_decompress_with_defaults(client):
+    """The default file is the astronaut at quality 3: the same picture /compress shows by default."""
+    picture, info = client.predict(api_name="/decompress")
+    vae = client.predict(api_name="/compress")[0]
+    assert image_size(picture) == (512, 512) and "512x512" in info and "quality 3" in info
+    assert (pixels(picture) == pixels(vae)).all()
+
+
+@needs_codec
+@pytest.mark.parametrize(
+    ("photo", "quality", "size"),
+    [
+        (None, 3.0, (512, 512)),
+        ("camera", 0.0, (512, 512)),  # grey
+        ("chelsea", 6.0, (451, 300)),  # sides not multiples of 64
+        ("rocket", 1.75, (640, 427)),  # a JPEG upload, a quality between two trained levels
+    ],
+)
+def test_every_compressed_file_decodes_to_the_picture_shown(client, photo, quality, size):
+    """Round trip over HTTP: the .vaez file /compress returns, sent back to /decompress, gives exactly the
+    picture /compress showed (every pixel), and the file's description agrees with the table."""
+    from gradio_client import handle_file
+
+    from app import EXAMPLES
+
+    image = {} if photo is None else {"image": handle_file(EXAMPLES[f"photo-{photo}"])}
+    result = client.predict(**image, quality=quality, api_name="/compress")
+    rows = check_compress(result, size)
+    decoded, info = client.predict(handle_file(result[5]), api_name="/decompress")
+    shown = pixels(result[0])
+    assert pixels(decoded).shape == shown.shape and (pixels(decoded) == shown).all()
+    assert shown.ndim == (2 if photo == "camera" else 3)
+    vae = rows["VAE (.vaez)"]
+    assert f"{size[0]}x{size[1]}" in info and f"{vae[1]} bytes" in info and f"{vae[2]:.4f} bits per pixel" in info
+    assert f"quality {quality:g}" in info

@@ -18,7 +18,7 @@ import pytest
 from conftest import bundled_marks, running_app
 from PIL import Image
 
-pytestmark = [pytest.mark.bad_input, *bundled_marks("mnist-vae", "mnist-vae-2d", "restore-vae")]
+pytestmark = [pytest.mark.bad_input, *bundled_marks("mnist-vae", "mnist-vae-2d", "restore-vae", "codec-vae")]
 
 
 def png_with_size(width: int, height: int) -> bytes:
@@ -108,6 +108,10 @@ VALUES = [
     ("latent point far outside the map", "/decode_point", {"z1": 1e6}, "between -10 and 10"),
     ("unknown model for the ELBO", "/elbo", {"model_name": "nope"}, "not in the list of choices"),
     ("too many importance samples", "/elbo", {"k": 10**6}, "greater than maximum"),
+    ("quality above the top level", "/compress", {"quality": 7.5}, "greater than maximum"),
+    ("negative quality", "/compress", {"quality": -1}, "less than minimum"),
+    ("quality as a word", "/compress", {"quality": "high"}, "number"),
+    ("lowest quality", "/compress", {"quality": 0}, None),
 ]
 
 
@@ -174,6 +178,88 @@ def test_value(app, name, endpoint, kwargs, phrase):
     assert_readable_error(err.value, phrase)
 
 
+# --- .vaez files for /decompress, and photos for /compress ---------------------------------------------------------
+def with_crc(body: bytes) -> bytes:
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def bad_vaez_files(good: bytes) -> list[tuple[str, str, bytes, str]]:
+    """(name, file name, bytes, phrase of the error) made from a good file of the bundled codec."""
+    from vae_demo.codec import bitstream
+    from vae_demo.codec.model import CodecConfig, HyperpriorCodec
+
+    header = bitstream.unpack(good)
+    huge = bitstream.unpack(good)
+    huge.width = huge.height = 100_000
+    tampered = bytearray(good)
+    tampered[len(good) // 2] ^= 0x5A  # a byte of the coded latent
+    rehashed = bytearray(good)
+    name_end = 6 + len(header.model_name)
+    rehashed[name_end : name_end + 4] = bytes(4)  # another model's weights hash, with a correct checksum
+    other = HyperpriorCodec(CodecConfig(name="other-codec", N=8, M=12, lambdas=(0.01, 0.1)))
+    other.finalize()
+    return [
+        ("text file", "notes.vaez", b"these are words, not a bitstream\n" * 20, "not a .vaez file"),
+        ("text file named .txt", "notes.txt", b"plain words\n" * 20, "not a .vaez file|invalid file type"),
+        ("png renamed", "photo.vaez", saved(photo(), "PNG"), "not a .vaez file"),
+        ("empty", "empty.vaez", b"", "not a .vaez file"),
+        ("truncated", "cut.vaez", good[: len(good) // 2], "truncated"),
+        ("header only", "header.vaez", good[:30], "truncated"),
+        ("tampered", "tampered.vaez", bytes(tampered), "damaged"),
+        ("claims 100000x100000", "huge.vaez", bitstream.pack(huge), "100000x100000"),
+        ("other weights", "rehashed.vaez", with_crc(bytes(rehashed[:-4])), "made by the model"),
+        ("other model", "other.vaez", bitstream.encode_image(other, photo(size=(64, 48)), 1.0), "other-codec"),
+        ("future version", "v9.vaez", with_crc(good[:4] + bytes([9]) + good[5:-4]), "version 9"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def good_vaez(app, tmp_path_factory) -> bytes:
+    """A .vaez file the server made (/compress with its defaults)."""
+    return Path(app[0].predict(api_name="/compress")[5]).read_bytes()
+
+
+def test_bad_vaez_files_are_one_sentence_each(app, good_vaez, tmp_path):
+    """Every bad file gets its sentence; the time bound keeps the decoder from hanging or allocating a huge picture."""
+    import time
+
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client = app[0]
+    for name, filename, data, phrase in bad_vaez_files(good_vaez):
+        path = tmp_path / filename
+        path.write_bytes(data)
+        start = time.perf_counter()
+        with pytest.raises(AppError) as err:
+            client.predict(handle_file(str(path)), api_name="/decompress")
+        assert_readable_error(err.value, phrase)
+        assert time.perf_counter() - start < 30, name
+    path = tmp_path / "good.vaez"
+    path.write_bytes(good_vaez)
+    picture, info = client.predict(handle_file(str(path)), api_name="/decompress")
+    assert "512x512" in info and Image.open(picture).size == (512, 512)
+
+
+@pytest.mark.parametrize(
+    ("name", "filename", "data", "phrase"),
+    [
+        ("text", "notes.png", b"these are words, not pixels\n" * 20, "could not be read as an image"),
+        ("over 4 megapixels", "big.png", saved(Image.new("RGB", (2100, 2100), (90, 120, 150)), "PNG"), "megapixels"),
+        ("1x1", "dot.png", saved(photo(size=(1, 1)), "PNG"), "at least 8 pixels on each side"),
+    ],
+)
+def test_bad_photos_for_compress(app, tmp_path, name, filename, data, phrase):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / filename
+    path.write_bytes(data)
+    with pytest.raises(AppError) as err:
+        app[0].predict(image=handle_file(str(path)), api_name="/compress")
+    assert_readable_error(err.value, phrase)
+
+
 def test_a_corrupt_checkpoint_folder_names_the_file(tmp_path):
     from vae_demo.core.hub import CheckpointError, bundled_path, load_checkpoint
 
@@ -190,6 +276,7 @@ def test_after_all_that_the_server_answers_and_its_memory_is_back(app):
     client, proc, start_mb = app
     assert client.predict(n=4, api_name="/sample")
     assert client.predict(k=0, api_name="/enhance")
+    assert client.predict(api_name="/decompress")
     grown = rss_mb(proc.pid) - start_mb
     assert grown < 400, f"the server grew by {grown:.0f} MB over the bad-input suite (from {start_mb:.0f} MB)"
 

@@ -413,3 +413,44 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
     assert z1 == pytest.approx(2.0, abs=0.3) and z2 == pytest.approx(2.0, abs=0.3)
     v.screenshot("lab-latent-explorer")
     v.assert_no_js_errors()
+
+
+def test_compress_a_photo_and_decode_the_downloaded_file(visit, cat_photo, tmp_path):
+    """Upload, pick a quality, Compress; download the .vaez like a person, upload it to the decoder: the decoded
+    picture is the one shown, pixel for pixel, and the file's bytes and bits per pixel are the table's."""
+    v = visit()
+    page = v.page
+    page.get_by_role("tab", name="Compress", exact=True).click()
+    page.wait_for_selector("#compress-vae img")  # the first view: the astronaut at quality 3
+    wait_until_idle(page)
+    old_src = image_src(page, "#compress-vae")
+    upload(page, "#compress-photo", cat_photo)
+    page.wait_for_function("() => document.querySelector('#compress-photo img')?.src.includes('cat')")
+    quality = drag_slider(page, "#compress-quality", 0.2)
+    page.locator("#compress-button").click()
+    width, height, shown_src = wait_for_new_image(page, "#compress-vae", old_src)
+    assert (width, height) == (190, 142)
+    wait_until_idle(page)
+    rows = metric_rows(page, "#compress-metrics")
+    vae_bytes, vae_bpp = rows["VAE (.vaez)"][:2]
+    assert all(rows[name][0] <= vae_bytes for name in ("JPEG", "WebP")), rows
+
+    with page.expect_download() as download:
+        page.locator("#compress-download a[download$='.vaez']").click()
+    assert download.value.suggested_filename == "cat.vaez"
+    saved = tmp_path / "downloads" / "cat.vaez"
+    download.value.save_as(saved)
+    data = saved.read_bytes()
+    assert data[:4] == b"VAEZ" and len(data) == vae_bytes
+    assert vae_bpp == pytest.approx(len(data) * 8 / (190 * 142), abs=1e-4)
+
+    upload(page, "#decompress-file", saved)
+    page.locator("#decompress-button").click()
+    _, _, decoded_src = wait_for_new_image(page, "#decompress-image", image_src(page, "#decompress-image"))
+    decoded, shown = np.asarray(fetch_image(page, decoded_src)), np.asarray(fetch_image(page, shown_src))
+    assert decoded.shape == shown.shape == (142, 190, 3) and np.array_equal(decoded, shown)
+    page.wait_for_function("() => document.querySelector('#decompress-info textarea').value.includes('190x142')")
+    info = page.locator("#decompress-info textarea").input_value()
+    assert f"quality {quality:g}:" in info and f"{len(data)} bytes, {len(data) * 8 / (190 * 142):.4f} bits" in info
+    v.screenshot("compress")
+    v.assert_no_js_errors()

@@ -38,6 +38,12 @@ def _photos():
     return photos
 
 
+def _compress():
+    from vae_demo.demo import compress  # torch: imported on first use
+
+    return compress
+
+
 def editor_image(value):
     """The picture in an ImageEditor: what was drawn over what was uploaded (None when empty)."""
     if value is None or isinstance(value, str):
@@ -171,6 +177,36 @@ def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, pro
 
 
 @user_errors
+@gpu
+def compress(image, quality: float, progress=PROGRESS):
+    """Code a photo with the VAE codec into a .vaez file; JPEG and WebP of the same photo at no more bytes.
+
+    Returns the three decoded pictures, the same zoomed crop of each (original | VAE | JPEG | WebP), a table
+    of bytes, bits per pixel, PSNR and SSIM per codec, and the .vaez file.
+
+    Args:
+        image: the photo, up to 4 megapixels (default: scikit-image's astronaut).
+        quality: 0 (smallest file) to 6 (best picture); fractions lie between the trained rates.
+    """
+    r = _compress().compress(image, quality, progress=progress)
+    return r.vae, r.jpeg, r.webp, r.zoom, r.rows, r.path
+
+
+@user_errors
+@gpu
+def decompress(file=None, progress=PROGRESS):
+    """Decode a .vaez file made by /compress (or the Compress tab) back into the picture.
+
+    Args:
+        file: the .vaez file (default: the astronaut photo coded at quality 3).
+    """
+    action = _compress()
+    progress(0, desc="Decoding the .vaez file")
+    path = file or action.example_file()
+    return action.decompress(path), action.describe(path)
+
+
+@user_errors
 def touch_up(restored, before_after=None, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0):
     """Re-apply brightness, contrast and saturation to a restored photo; returns the before/after pair and a PNG.
 
@@ -200,5 +236,6 @@ def warm_up() -> None:
     try:
         _generative().sample_grid(DEFAULT_MODEL, 1)
         _photos().get_restorer()
+        _compress().get_codec()
     except Exception:  # noqa: BLE001 - the first request will say what is wrong
         log.exception("warm-up failed")

@@ -118,7 +118,8 @@ def quiet_inputs(component: gr.components.Component, image: bool = False) -> gr.
     """Make a component's input errors one log line and, for images, one sentence for any undecodable upload.
 
     Gradio raises gr.Error for out-of-range numbers and unknown choices and prints its traceback; an image
-    that PIL cannot decode raises whatever PIL raised. Both become a gr.Error that is not printed.
+    that PIL cannot decode raises whatever PIL raised, and a slider or number sent a word raises TypeError.
+    All become a gr.Error that is not printed.
     """
     decode = component.preprocess
     where = f"the input {component.label!r}"
@@ -128,10 +129,13 @@ def quiet_inputs(component: gr.components.Component, image: bool = False) -> gr.
             return decode(payload)
         except gr.Error as err:
             raise user_error(err.message, err.title, where) from None
-        except Exception:  # whatever PIL raised, the user needs the same sentence
-            if not image:
-                raise
-            raise user_error(NOT_AN_IMAGE, "Not an image", where) from None
+        except Exception as err:  # whatever PIL raised, the user needs the same sentence
+            if image:
+                raise user_error(NOT_AN_IMAGE, "Not an image", where) from None
+            if isinstance(component, (gr.Number, gr.Slider)) and isinstance(err, (TypeError, ValueError)):
+                shown = repr(payload)[:40]
+                raise user_error(f"{component.label} must be a number, got {shown}.", "Not a number", where) from None
+            raise
 
     component.preprocess = preprocess
     return component
@@ -147,9 +151,19 @@ def same_for_everyone(fn: Callable) -> Callable:
             hash(args)
         except TypeError:  # an input that cannot be a key (an edited image): compute it
             return fn(*args)
-        return remembered(*args)
+        result = remembered(*args)
+        if not _files_exist(result):  # a remembered download was pruned from the output folder: compute again
+            remembered.cache_clear()
+            result = remembered(*args)
+        return result
 
     return first_view
+
+
+def _files_exist(result) -> bool:
+    """False when an output of ``result`` is the absolute path of a file that is no longer there."""
+    values = result if isinstance(result, (tuple, list)) else (result,)
+    return all(os.path.isfile(v) for v in values if isinstance(v, str) and os.path.isabs(v))
 
 
 def delete_cache_setting() -> tuple[int, int] | None:

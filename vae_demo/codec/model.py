@@ -28,6 +28,7 @@ from compressai.models.utils import conv, deconv
 from torch import nn
 from torch.func import functional_call
 
+from vae_demo.codec.fastpath import RangeTables, transform
 from vae_demo.core.config import Config
 
 ARCHITECTURE = "codec-hyperprior"
@@ -88,6 +89,7 @@ class HyperpriorCodec(CompressionModel):
         self.hyper_gain = nn.Parameter(torch.zeros(levels, n))
         self.hyper_inv_gain = nn.Parameter(torch.zeros(levels, n))
         self._weights_hash: str | None = None
+        self._range_tables = RangeTables()
 
     multiple = 64  # image sides are padded to a multiple of this (16 for y, 4 more for z)
 
@@ -131,27 +133,27 @@ class HyperpriorCodec(CompressionModel):
         scales = scales.clamp(min=float(self.gaussian_conditional.lower_bound_scale.bound))
         return torch.bucketize(scales.contiguous(), table[:-1]).int()  # (1, M, 4h, 4w)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def compress(self, x: torch.Tensor, quality: float) -> tuple[list[bytes], tuple[int, int]]:
         """x: (1, 3, H, W) in [0, 1], sides multiples of 64 -> ([y string, z string], z's (h, w))."""
         g, _, hg, ihg = self.gains(quality)
-        y = self.g_a(x.contiguous(memory_format=torch.channels_last)) * g  # (1, M, H/16, W/16)
+        y = transform(self.g_a, x.contiguous(memory_format=torch.channels_last)) * g  # (1, M, H/16, W/16)
         z = self.h_a(torch.abs(y)) * hg  # (1, N, H/64, W/64)
         z_strings = self.entropy_bottleneck.compress(z)
         z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])  # what the decoder will see
         indexes = self._indexes(z_hat, ihg)
-        y_strings = self.gaussian_conditional.compress(y, indexes)
-        return [y_strings[0], z_strings[0]], (int(z.shape[-2]), int(z.shape[-1]))
+        y_string = self._range_tables.encode(self.gaussian_conditional, y, indexes)
+        return [y_string, z_strings[0]], (int(z.shape[-2]), int(z.shape[-1]))
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decompress(self, strings: list[bytes], shape: tuple[int, int], quality: float) -> torch.Tensor:
         """The inverse of ``compress``: (1, 3, 64 h, 64 w) in [0, 1]."""
         _, ig, _, ihg = self.gains(quality)
         z_hat = self.entropy_bottleneck.decompress([strings[1]], shape)  # (1, N, h, w)
         indexes = self._indexes(z_hat, ihg)
-        y_hat = self.gaussian_conditional.decompress([strings[0]], indexes, torch.float32)  # (1, M, 4h, 4w)
+        y_hat = self._range_tables.decode(self.gaussian_conditional, strings[0], indexes)  # (1, M, 4h, 4w)
         y_hat = (y_hat * ig.float()).contiguous(memory_format=torch.channels_last)
-        return self.g_s(y_hat).clamp_(0, 1)  # (1, 3, 64 h, 64 w)
+        return transform(self.g_s, y_hat).clamp_(0, 1)  # (1, 3, 64 h, 64 w)
 
     # --- weights ----------------------------------------------------------------------------
     def weights_hash(self) -> str:

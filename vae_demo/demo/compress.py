@@ -3,13 +3,15 @@
 ``compress`` codes a photo into a ``.vaez`` file, decodes that file, and codes the same photo with
 JPEG and WebP at the largest size not above the VAE file's (each codec's quality found by
 bisection), so the three pictures cost the same bytes or less. ``decompress`` reads a ``.vaez`` file
-back. Photos over ``bitstream.MAX_PIXELS`` are refused with a sentence (one file, one pass: no tiles).
+back; ``describe`` says what a file holds; ``example_file`` is the default photo coded at the default
+quality. Photos over ``bitstream.MAX_PIXELS`` are refused with a sentence (one file, one pass: no tiles).
+Files go into the process's output folder (``outputs.new_path``: pruned, removed at exit).
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -21,10 +23,12 @@ from PIL import Image, features
 from vae_demo.codec import bitstream
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError
+from vae_demo.demo import outputs
 from vae_demo.demo.generative import _number, image_metrics
 from vae_demo.demo.photos import load_photo
 
 CODEC_MODEL = "codec-vae"
+DEFAULT_QUALITY = 3.0
 ZOOM_SIDE, ZOOM = 96, 3  # the zoomed crop: 96 x 96 pixels shown 3 times larger
 PILLOW_QUALITY = {"JPEG": (1, 95), "WEBP": (0, 100)}  # Pillow's useful quality ranges
 
@@ -33,7 +37,7 @@ class CompressResult(NamedTuple):
     vae: np.ndarray  # the decoded .vaez picture, uint8 (H, W) or (H, W, 3)
     jpeg: np.ndarray
     webp: np.ndarray | None  # None when this Pillow has no WebP
-    rows: list[list]  # [codec, bytes, bpp, PSNR dB, SSIM, setting] per codec
+    rows: list[list]  # [codec, bytes, bpp, PSNR dB, SSIM, setting] per codec (the setting says if over budget)
     zoom: np.ndarray  # original | VAE | JPEG | WebP, the same crop of each, enlarged
     path: str  # the .vaez file
 
@@ -106,9 +110,19 @@ def zoom_strip(pictures: list[torch.Tensor], box: tuple[int, int, int], zoom: in
     return _uint8(torch.cat(tiles[:-1], dim=2))
 
 
-def compress(image=None, quality: float = 3.0) -> CompressResult:
+def _name_of(image) -> str:
+    """The download's name: the uploaded file's, else "photo"."""
+    stem = Path(image).stem if isinstance(image, (str, Path)) else ""
+    return "".join(c for c in stem if c.isalnum() or c in "-_")[:60] or "photo"
+
+
+def compress(
+    image=None, quality: float = DEFAULT_QUALITY, progress: Callable[..., object] | None = None
+) -> CompressResult:
     """Code ``image`` (path, PIL image, array, or None for the example photo) at ``quality`` (0: smallest file,
     levels - 1: best picture) with the VAE codec, and with JPEG and WebP at no more bytes."""
+    step = progress or (lambda *a, **k: None)
+    step(0, desc="Loading the codec")
     codec = get_codec()
     quality = _number(quality, "quality", 0, codec.levels - 1)
     photo = load_photo(image)  # (1, C, H, W) in [0, 1]
@@ -119,16 +133,22 @@ def compress(image=None, quality: float = 3.0) -> CompressResult:
             f"{bitstream.MAX_PIXELS / 1e6:.1f} megapixels. Please resize it."
         )
     original = (photo[0] * 255).round().to(torch.uint8)  # (C, H, W)
+    step(0.05, desc="Coding with the VAE")
     data = bitstream.encode_image(codec, original, quality)
-    path = Path(tempfile.mkdtemp(prefix="vae-demo-")) / "photo.vaez"
+    path = outputs.new_path(_name_of(image), ".vaez")
     path.write_bytes(data)
+    step(0.3, desc="Decoding the .vaez file")
     decoded = bitstream.decode_image(codec, data)  # exactly what decompress(path) gives
     results = {"VAE (.vaez)": (decoded, len(data), f"quality {quality:g}")}
     formats = ["JPEG"] + (["WEBP"] if features.check("webp") else [])
     source = _pil(original)
-    for fmt in formats:
+    for i, fmt in enumerate(formats):
+        name = fmt if fmt == "JPEG" else "WebP"
+        step(0.5 + 0.15 * i, desc=f"Searching {name}'s quality for at most {len(data)} bytes")
         file, q = pillow_at_most(source, fmt, len(data))
-        results[fmt if fmt == "JPEG" else "WebP"] = (_decode_pillow(file, original.shape[0]), len(file), f"quality {q}")
+        setting = f"quality {q}" if len(file) <= len(data) else f"quality {q} (its smallest file: larger)"
+        results[name] = (_decode_pillow(file, original.shape[0]), len(file), setting)
+    step(0.8, desc="Measuring PSNR and SSIM")
     rows = []
     for name, (picture, size, setting) in results.items():
         psnr, ssim = image_metrics(original[None].float() / 255, picture[None].float() / 255)
@@ -136,6 +156,7 @@ def compress(image=None, quality: float = 3.0) -> CompressResult:
     pictures = [original] + [r[0] for r in results.values()]
     zoom = zoom_strip(pictures, zoom_box(original))
     webp = _uint8(results["WebP"][0]) if "WebP" in results else None
+    step(1.0, desc="Done")
     return CompressResult(_uint8(decoded), _uint8(results["JPEG"][0]), webp, rows, zoom, str(path))
 
 
@@ -144,3 +165,24 @@ def decompress(path) -> np.ndarray:
     if path is None or not Path(path).is_file():
         raise bitstream.VaezError("Please give a .vaez file made by the Compress tab.")
     return _uint8(bitstream.decode_image(get_codec(), bitstream.read_file(path)))
+
+
+def describe(path) -> str:
+    """One line on what a ``.vaez`` file holds: size, mode, quality, bytes and bits per pixel, model."""
+    data = bitstream.read_file(path)
+    header = bitstream.unpack(data)
+    pixels = header.width * header.height
+    return (
+        f"{header.width}x{header.height} pixels ({header.mode}), quality {header.quality:g}: {len(data)} bytes, "
+        f"{len(data) * 8 / pixels:.4f} bits per pixel; made by {header.model_name} "
+        f"(weights {header.weights_hash[:12]})"
+    )
+
+
+@lru_cache(maxsize=1)
+def example_file() -> str:
+    """The example photo (scikit-image's astronaut) coded at ``DEFAULT_QUALITY``: the default to decode."""
+    path = outputs.subdir("examples") / "astronaut.vaez"
+    original = (load_photo(None)[0] * 255).round().to(torch.uint8)  # (C, H, W)
+    path.write_bytes(bitstream.encode_image(get_codec(), original, DEFAULT_QUALITY))
+    return str(path)
