@@ -91,6 +91,28 @@ def test_train_a_vae_on_an_image_folder(tmp_path, monkeypatch):
     assert (run_dir / "samples_epoch001.png").is_file() and (run_dir / "reconstructions_epoch001.png").is_file()
 
 
+def test_trainer_out_dir_override_moves_the_training_state(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, config = folder_run(tmp_path, "state-vae", images=10, batch_size=3)
+    state = tmp_path / "elsewhere"
+    main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--max-steps",
+            "2",
+            f"trainer.out_dir={state}",
+        ]
+    )
+    assert (state / "trainer_state.pt").is_file()
+    assert not (tmp_path / "runs").exists(), "the default runs/NAME is not used when trainer.out_dir is given"
+
+
 def test_hugging_face_datasets_need_the_datasets_package(monkeypatch):
     import builtins
 

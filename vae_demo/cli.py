@@ -96,7 +96,8 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_epochs = args.max_epochs
     if args.max_steps:
         run.trainer.max_steps = args.max_steps
-    run.trainer.out_dir = f"runs/{run.model.name}"  # training state, logs and snapshots
+    if "out_dir" not in raw.get("trainer", {}):  # training state, logs and snapshots (trainer.out_dir=... wins)
+        run.trainer.out_dir = f"runs/{run.model.name}"
     extra = {"download": True} if args.download else {}
     if args.download and raw["family"] == "restoration":
         print(
