@@ -164,8 +164,7 @@ def test_value(app, name, endpoint, kwargs, phrase):
 
         from app import EXAMPLES
 
-        image = handle_file(EXAMPLES["photo-coffee"])
-        kwargs = {"image": {"background": image, "layers": [], "composite": image}}
+        kwargs = {"image": handle_file(EXAMPLES["photo-coffee"])}
     if phrase is None:
         assert client.predict(**kwargs, api_name=endpoint)
         return
