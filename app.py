@@ -23,7 +23,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from ui import endpoints
-from ui.drawing import canvas, copy_drawing, image_input
+from ui.drawing import canvas, copy_drawing, fill_page_defaults, image_input
 from ui.gradio_support import (
     CSS,
     LABEL_ABOVE,
@@ -521,6 +521,7 @@ def build_demo() -> gr.Blocks:
             **LIGHT_QUEUE,
         )
         create_lab_tab(demo, LIGHT_QUEUE, example_files())
+        fill_page_defaults(demo)
     _quiet_every_input(demo)
     return set_queue_size(demo, MAX_QUEUE)
 

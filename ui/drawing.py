@@ -24,15 +24,33 @@ BLANK = "The canvas is empty: draw something first (dark strokes on the light ca
 
 
 def image_input(label: str, value: str | None, elem_id: str, height: int = 240) -> gr.Image:
-    """A picture input for a model: upload, paste, an example, or a drawing copied in."""
-    return gr.Image(
-        value=value,
+    """A picture input for a model: upload, paste, an example, or a drawing copied in.
+
+    The page shows ``value`` from its first load on (``fill_page_defaults``); the component itself starts empty,
+    so the API's default is None, which the endpoints read as their model's example (a file on this server is no
+    default a client elsewhere could send, and Gradio would document it by the URL of its own bus.png).
+    """
+    image = gr.Image(
+        value=None,
         label=label,
         type="filepath",
         format="png",
         sources=["upload", "clipboard"],
         height=height,
         elem_id=elem_id,
+    )
+    image.page_default = value
+    return image
+
+
+def fill_page_defaults(demo: gr.Blocks) -> None:
+    """One page-load event that shows every ``image_input``'s picture (see there); call it once all tabs are built."""
+    images = [b for b in demo.blocks.values() if getattr(b, "page_default", None)]
+    if not images:
+        return
+    paths = [b.page_default for b in images]
+    demo.load(
+        lambda: paths if len(paths) > 1 else paths[0], None, images, api_name="show_inputs", queue=False, **HIDDEN
     )
 
 
