@@ -29,14 +29,16 @@ ENDPOINTS = (
     "/train_live",
     "/locate",
     "/decode_point",
+    "/conditional",
+    "/analogies",
     "/elbo",
 )
 DOCUMENTED = {*ENDPOINTS, "/touch_up"}  # everything else (first views, helpers) is private
-COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim"}  # parameters that are whole numbers
+COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim", "digit"}  # parameters that are whole numbers
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
-needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "restore-vae")
+needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae")
 
 
 def grid_px(n: int, nrow: int, size: int = MNIST_SIZE, scale: int = SCALE) -> tuple[int, int]:
@@ -570,3 +572,22 @@ def test_lab_endpoints_answer_over_http(client):
     assert terms["ELBO"] == pytest.approx(terms["reconstruction"] - terms["KL(q(z|x)"], abs=0.02)
     assert "bits" in cost
 
+
+@needs_weights
+def test_any_digit_in_any_style_over_http(client, uploaded_digit):
+    """/conditional and /analogies answer with their defaults and with an upload; the pictures are the core's."""
+    import numpy as np
+
+    from vae_demo.demo import styles
+
+    grid = client.predict(api_name="/conditional")
+    assert image_size(grid) == grid_px(16, nrow=4)
+    with Image.open(grid) as img:
+        assert np.array_equal(
+            np.asarray(img.convert("RGB")), np.asarray(Image.fromarray(styles.conditional()).convert("RGB"))
+        )
+    assert image_size(client.predict(digit=7, seed=1, n=9, api_name="/conditional")) == grid_px(9, nrow=3)
+    row, note = client.predict(api_name="/analogies")
+    assert image_size(row) == grid_px(10, nrow=10) and note.startswith("Assumed label")
+    row, note = client.predict(image=uploaded_digit, label="4", api_name="/analogies")
+    assert image_size(row) == grid_px(10, nrow=10) and note.startswith("Assumed label 4, as given")

@@ -172,16 +172,28 @@ def select_model(page: Page, name: str) -> None:
     assert page.locator("#model input[role=combobox]").input_value() == name
 
 
-def draw_stroke(page: Page, selector: str) -> None:
-    """Draw a diagonal stroke with the sketchpad's brush across the middle of the picture."""
+def draw(page: Page, selector: str, points: list[tuple[float, float]]) -> None:
+    """Draw one stroke with the canvas's brush through ``points`` (offsets in pixels from the canvas's centre)."""
     canvas = page.locator(f"{selector} .pixi-target canvas")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 60, cy - 70)
+    page.mouse.move(cx + points[0][0], cy + points[0][1])
     page.mouse.down()
-    page.mouse.move(cx + 60, cy + 70, steps=20)
+    for x, y in points[1:]:
+        page.mouse.move(cx + x, cy + y, steps=15)
     page.mouse.up()
     page.wait_for_timeout(1000)  # the editor sends its new composite a moment after the stroke
+
+
+def draw_stroke(page: Page, selector: str) -> None:
+    """A diagonal stroke across the middle of the canvas."""
+    draw(page, selector, [(-60, -70), (60, 70)])
+
+
+def draw_seven(page: Page, selector: str) -> None:
+    """A handwritten 7: a bar, then a long slanted stroke down."""
+    draw(page, selector, [(-60, -80), (60, -80), (-10, 90)])
 
 
 def metric_rows(page: Page, selector: str) -> dict[str, list[float]]:
@@ -488,7 +500,7 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
     wait_until_idle(page)
     old_map, old_text = image_src(page, "#lab-latent-map"), page.locator("#lab-locate-text").inner_text()
     draw_stroke(page, "#lab-draw")
-    page.locator("#lab-locate").click()
+    page.locator("#lab-draw-use").click()  # copies the drawing into the input and locates it
     wait_for_new_image(page, "#lab-latent-map", old_map)
     page.wait_for_function("(old) => document.querySelector('#lab-locate-text').innerText !== old", arg=old_text)
     assert "mu = (" in page.locator("#lab-locate-text").inner_text()
@@ -499,4 +511,40 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
     z2 = float(page.locator("#lab-z2 input").input_value())
     assert z1 == pytest.approx(2.0, abs=0.3) and z2 == pytest.approx(2.0, abs=0.3)
     v.screenshot("lab-latent-explorer")
+    v.assert_no_js_errors()
+
+
+def test_any_digit_in_any_style_writes_a_drawn_seven_as_every_digit(visit, tmp_path):
+    """Write one digit in many styles, then draw a 7 and see every digit written in its style: the pictures are the
+    core's (vae_demo.demo.styles) for the inputs shown."""
+    from vae_demo.demo import styles
+
+    v = visit()
+    page = v.page
+    open_lab_panel(page, "Any digit in any style")
+    page.wait_for_selector("#lab-cond-grid img")
+    page.wait_for_selector("#lab-style-row img")
+    wait_until_idle(page)
+    assert_label_above(page, "#lab-cond-grid")
+    old_grid = image_src(page, "#lab-cond-grid")
+    digit = int(drag_slider(page, "#lab-cond-digit", 0.8))
+    page.locator("#lab-cond-button").click()
+    _, _, src = wait_for_new_image(page, "#lab-cond-grid", old_grid)
+    grid = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    expected = np.asarray(Image.fromarray(styles.conditional(digit, 0, 16)).convert("L")).astype(int)
+    assert grid.shape == expected.shape and np.abs(grid - expected).mean() < 1.0
+
+    old_row = image_src(page, "#lab-style-row")
+    draw_seven(page, "#lab-style-draw")
+    page.locator("#lab-style-draw-use").click()  # copies the drawing into the input, then writes every digit
+    page.wait_for_function("() => document.querySelector('#lab-style-image img')?.src.includes('composite')")
+    _, _, src = wait_for_new_image(page, "#lab-style-row", old_row)
+    wait_until_idle(page)
+    row = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    drawn = shown_image(page, "#lab-style-image", tmp_path, "drawn-seven")
+    expected_row, note = styles.analogies(str(drawn))
+    expected_row = np.asarray(Image.fromarray(expected_row).convert("L")).astype(int)
+    assert row.shape == expected_row.shape and np.abs(row - expected_row).mean() < 1.0
+    assert page.locator("#lab-style-note").inner_text().strip() == note
+    v.screenshot("lab-any-digit")
     v.assert_no_js_errors()
