@@ -20,9 +20,13 @@ from pathlib import Path
 
 import gradio as gr
 from gradio_client import handle_file
+from PIL import Image
 
 from ui import endpoints
+from ui.drawing import canvas, copy_drawing, fill_page_defaults, image_input
 from ui.gradio_support import (
+    CSS,
+    LABEL_ABOVE,
     delete_cache_setting,
     log,
     mcp_setting,
@@ -33,7 +37,7 @@ from ui.gradio_support import (
 )
 from ui.lab import create_lab_tab
 from vae_demo.demo import outputs
-from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
+from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, is_face_model, skimage_data_path
 
 MAX_FILE_SIZE = "20mb"
 # Queueing, tuned with benchmarks/load.py (README, "Serving a class"). A photo takes about 1.8 s of the CPU,
@@ -86,7 +90,11 @@ DEFAULT_PAIR, DEFAULT_SINGLE = (3, 8), 5  # generative.example_pair / example_si
 def example_files() -> dict[str, str]:
     """Clickable examples in the output folder's ``examples/``: typed digits, a face, scikit-image's photos."""
     folder = outputs.subdir("examples")
-    images = {f"digit-{d}": digit_image(d) for d in (0, 2, 3, 5, 7, 8)} | {"astronaut-face": face_image()}
+    face = face_image()
+    images = {f"digit-{d}": digit_image(d) for d in range(10)} | {
+        "astronaut-face": face,
+        "astronaut-face-mirrored": face.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+    }
     paths = {}
     for name, img in images.items():
         img.save(folder / f"{name}.png")
@@ -111,7 +119,9 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
-            grid = gr.Image(label="Samples from the prior", format="png", scale=2, elem_id="sample-grid")
+            grid = gr.Image(
+                label="Samples from the prior", format="png", scale=2, elem_id="sample-grid", elem_classes=LABEL_ABOVE
+            )
         button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
@@ -134,7 +144,13 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 span = gr.Slider(0.5, 5.0, value=3.0, step=0.5, label="Span (standard deviations)")
                 t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
                 t_button = gr.Button("Traverse")
-            row = gr.Image(label="One dimension, left to right", format="png", scale=2)
+            row = gr.Image(
+                label="One dimension, left to right",
+                format="png",
+                scale=2,
+                elem_id="traverse-row",
+                elem_classes=LABEL_ABOVE,
+            )
         t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
@@ -154,8 +170,10 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
             grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
             m_button = gr.Button("Draw the manifold")
         with gr.Row():
-            manifold_img = gr.Image(label="Latent manifold", format="png")
-            scatter_img = gr.Image(label="Test digits by class", format="png")
+            manifold_img = gr.Image(label="Latent manifold", format="png", elem_id="manifold", elem_classes=LABEL_ABOVE)
+            scatter_img = gr.Image(
+                label="Test digits by class", format="png", elem_id="scatter", elem_classes=LABEL_ABOVE
+            )
         m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
         demo.load(
             same_for_everyone(manifold_fn),
@@ -168,42 +186,47 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
 
 
-def _endpoint_editor(label: str, value, elem_id: str) -> gr.ImageEditor:
-    return gr.ImageEditor(
-        value=value,
-        label=label,
-        type="filepath",
-        format="png",
-        sources=["upload", "clipboard"],
-        brush=gr.Brush(colors=["#000000", "#ffffff"], default_size=12),
-        canvas_size=(280, 280),
-        height=320,
-        layers=False,
-        elem_id=elem_id,
-    )
+def _example_rows(inputs: list, digits: list[list[str]], faces: list[list[str]], what: str) -> list[gr.Column]:
+    """Digit examples and face examples, each in a column of its own: the model change shows the right one."""
+    with gr.Column(visible=True) as digit_column:
+        gr.Examples(digits, inputs, label=f"Example {what} (typed digits: the model redraws them by hand)")
+    with gr.Column(visible=False) as face_column:
+        gr.Examples(faces, inputs, label=f"Example {what} (faces)")
+    return [digit_column, face_column]
 
 
 def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn) -> dict:
     with gr.Tab("Latent interpolation"):
         gr.Markdown(
             "Encode two images, walk in a straight line (linear) or along the sphere "
-            "(spherical) between their encodings, and decode every step. Upload an image or "
-            "draw on the canvas (for digits: dark strokes on a light canvas)."
+            "(spherical) between their encodings, and decode every step. Upload an image, pick an example, "
+            "or draw on the canvas and copy the drawing into Start or End (for digits: dark strokes on a "
+            "light canvas). The path goes from the Start picture to the End picture as shown."
         )
         examples = example_files()
         with gr.Row():
-            image_a = _endpoint_editor("Start", examples[f"digit-{DEFAULT_PAIR[0]}"], "interp-start")
-            image_b = _endpoint_editor("End", examples[f"digit-{DEFAULT_PAIR[1]}"], "interp-end")
-        gr.Examples(
-            [[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+            image_a = image_input("Start", examples[f"digit-{DEFAULT_PAIR[0]}"], "interp-start")
+            image_b = image_input("End", examples[f"digit-{DEFAULT_PAIR[1]}"], "interp-end")
+            with gr.Column():
+                drawing = canvas("interp-draw")
+                with gr.Row():
+                    to_a = gr.Button("Drawing → Start", size="sm", elem_id="interp-draw-start")
+                    to_b = gr.Button("Drawing → End", size="sm", elem_id="interp-draw-end")
+        columns = _example_rows(
             [image_a, image_b],
-            label="Example pairs (typed digits: the model redraws them by hand)",
+            [[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+            [[examples["astronaut-face"], examples["astronaut-face-mirrored"]]],
+            "pairs",
         )
+        copy_drawing(to_a, drawing, image_a, "drawing_to_start", LIGHT_QUEUE)
+        copy_drawing(to_b, drawing, image_b, "drawing_to_end", LIGHT_QUEUE)
         with gr.Row():
             steps = gr.Slider(2, 32, value=10, step=1, precision=0, label="Steps", elem_id="interp-steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
-        strip = gr.Image(label="Path through latent space", format="png", elem_id="interp-strip")
+        strip = gr.Image(
+            label="Path through latent space", format="png", elem_id="interp-strip", elem_classes=LABEL_ABOVE
+        )
         with gr.Row():
             animation = gr.Image(label="Animation", type="filepath")
             download = gr.File(label="Download the GIF", elem_id="interp-download")
@@ -211,7 +234,7 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
         button.click(
             interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
         )
-        # On load and when the model changes: the new model's example images (inputs left empty).
+        # On load and when the model changes: the new model's example images (the inputs get them too).
         gr.on(
             [demo.load, model.change],
             same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
@@ -221,7 +244,7 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             **HIDDEN,
             **LIGHT_QUEUE,
         )
-    return {"a": image_a, "b": image_b, "strip": strip, "animation": animation, "download": download}
+    return {"a": image_a, "b": image_b, "strip": strip, "examples": columns}
 
 
 def _photo_input(label: str, tab: str) -> gr.Image:
@@ -459,12 +482,17 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
         examples = example_files()
         with gr.Row():
             with gr.Column(scale=1):
-                image = _endpoint_editor("Clean image", examples[f"digit-{DEFAULT_SINGLE}"], "reconstruct-image")
-                gr.Examples(
-                    [[examples[name]] for name in ("digit-5", "digit-2", "digit-7", "astronaut-face")],
+                image = image_input("Clean image", examples[f"digit-{DEFAULT_SINGLE}"], "reconstruct-image")
+                columns = _example_rows(
                     [image],
-                    label="Examples (the astronaut is for faces-vae)",
+                    [[examples[name]] for name in ("digit-5", "digit-2", "digit-7")],
+                    [[examples[name]] for name in ("astronaut-face", "astronaut-face-mirrored")],
+                    "images",
                 )
+                with gr.Accordion("Draw instead", open=False):
+                    drawing = canvas("reconstruct-draw")
+                    to_image = gr.Button("Drawing → Clean image", size="sm", elem_id="reconstruct-draw-use")
+                copy_drawing(to_image, drawing, image, "drawing_to_clean", LIGHT_QUEUE)
                 noise = gr.Radio(
                     [(v, k) for k, v in NOISE_LABELS.items()],
                     value="gaussian",
@@ -487,8 +515,9 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit",
                     format="png",
                     elem_id="reconstruct-panel",
+                    elem_classes=LABEL_ABOVE,
                 )
-                spread = gr.Image(label="Per-pixel spread of K samples", format="png")
+                spread = gr.Image(label="Per-pixel spread of K samples", format="png", elem_classes=LABEL_ABOVE)
                 metrics = gr.Dataframe(
                     headers=["image", "PSNR (dB)", "SSIM"],
                     label="Against the clean image",
@@ -505,7 +534,15 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
             **HIDDEN,
             **LIGHT_QUEUE,
         )
-    return {"image": image, "panel": panel, "spread": spread, "metrics": metrics}
+    return {"image": image, "panel": panel, "spread": spread, "metrics": metrics, "examples": columns}
+
+
+def _examples_for(model_name: str) -> tuple:
+    """A model change: its example inputs and latent range, and only the examples that fit it (digits or faces)."""
+    a, b, single, dim = endpoints.examples_for(model_name)
+    faces = is_face_model(model_name)
+    shown = (gr.Column(visible=not faces), gr.Column(visible=faces))
+    return a, b, single, dim, *shown, *shown
 
 
 def _quiet_every_input(demo: gr.Blocks) -> None:
@@ -544,14 +581,15 @@ def build_demo() -> gr.Blocks:
                 interp = create_interpolation_tab(demo, model, endpoints.interpolate)
                 den = create_reconstruct_tab(demo, model, endpoints.reconstruct)
         model.change(
-            endpoints.examples_for,
+            _examples_for,
             model,
-            [interp["a"], interp["b"], den["image"], sampling["dim"]],
+            [interp["a"], interp["b"], den["image"], sampling["dim"], *interp["examples"], *den["examples"]],
             api_name="examples",
             **HIDDEN,
             **LIGHT_QUEUE,
         )
         create_lab_tab(demo, LIGHT_QUEUE, example_files())
+        fill_page_defaults(demo)
     _quiet_every_input(demo)
     return set_queue_size(demo, MAX_QUEUE)
 
@@ -584,6 +622,7 @@ def main() -> None:
         share=False,
         max_file_size=MAX_FILE_SIZE,
         theme=gr.themes.Soft(),
+        css=CSS,
         mcp_server=mcp_setting(),
         prevent_thread_lock=True,
     )

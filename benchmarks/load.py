@@ -1,16 +1,22 @@
 """Load test: N concurrent gradio_client clients call endpoints of an app this script launches.
 
     python benchmarks/load.py --clients 16 --seconds 60 --endpoint /denoise --endpoint /sample --json load.json
+    python benchmarks/load.py --clients 16 --seconds 60 --split --endpoint /train_live --endpoint /sample \
+        --train-seconds 10 --json load_train_live.json
 
 Each client is a thread with its own ``gradio_client.Client``, cycling through the endpoints until the
-time is up. Every request is what a person in a class might send, drawn at random per request: a
-photo uploaded from scikit-image's five samples (0.14 to 0.27 megapixels, colour or grey) with a random
-noise kind, level or problem for /denoise and /enhance; one of those photos at a random quality (0 to 6)
-for /compress; 64 samples from a random seed for /sample.
+time is up (with ``--split``, client i calls only endpoint i mod the number of endpoints: half the class
+presses Train live while the other half samples). Every request is what a person in a class might send,
+drawn at random per request: a photo uploaded from scikit-image's five samples (0.14 to 0.27 megapixels,
+colour or grey) with a random noise kind, level or problem for /denoise and /enhance; one of those photos
+at a random quality (0 to 6) for /compress; 64 samples from a random seed for /sample; a live run of
+``--train-seconds`` with beta 0 or 1 for /train_live (a generator: it streams a frame a second).
 (Random draws also mean no two people get byte-identical answers, which Gradio would serve from one
 cache file; ``--same-inputs`` sends the defaults instead.) Prints requests, errors, throughput and
-p50/p95/max latency per endpoint; the JSON holds {"clients", "seconds", "endpoints": {NAME:
-{"requests", "errors", "p50", "p95", "max"}}} in seconds.
+p50/p95/max latency per endpoint (a request lasts until its last output) and the p50/p95 time to its first
+output (for /train_live: the wait in its queue plus the first second of training); the JSON holds {"clients",
+"seconds", "endpoints": {NAME: {"requests", "errors", "p50", "p95", "max", "first_p50", "first_p95"}}} in
+seconds.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = [str(skimage_data_path(f)) for f in PHOTO_EXAMPLES.values()]
 
 
-def request_for(endpoint: str, rng: random.Random) -> dict:
+def request_for(endpoint: str, rng: random.Random, train_seconds: float = 10.0) -> dict:
     """Keyword arguments of one realistic request to ``endpoint`` (the defaults for the others)."""
     from gradio_client import handle_file
 
@@ -56,6 +62,8 @@ def request_for(endpoint: str, rng: random.Random) -> dict:
         return {"image": handle_file(rng.choice(PHOTOS)), "quality": round(rng.uniform(0, 6), 2)}
     if endpoint == "/sample":
         return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
+    if endpoint == "/train_live":  # the two presets: an autoencoder or a VAE
+        return {"beta": rng.choice([0.0, 1.0]), "seconds": train_seconds, "seed": seed}
     return {}
 
 
@@ -68,6 +76,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--same-inputs",
         action="store_true",
         help="every request sends the endpoint's defaults (a class all pressing the button as it is)",
+    )
+    p.add_argument("--split", action="store_true", help="client i calls only endpoint i mod the number of endpoints")
+    p.add_argument(
+        "--train-seconds", type=float, default=10.0, help="time budget of each /train_live request (default 10)"
     )
     p.add_argument("--url", help="test an app that is already running instead of launching one")
     p.add_argument("--json", required=True, type=Path)
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     endpoints = args.endpoints or ["/sample"]
     proc, url = (None, args.url) if args.url else launch_app()
-    results = {e: {"latencies": [], "errors": []} for e in endpoints}
+    results = {e: {"latencies": [], "first": [], "errors": []} for e in endpoints}
     lock = threading.Lock()
     try:
         clients = [Client(url, verbose=False, analytics_enabled=False) for _ in range(args.clients)]
@@ -124,11 +136,15 @@ def main(argv: list[str] | None = None) -> dict:
             n, rng = i, random.Random(i)
             while time.monotonic() < stop_at:
                 endpoint = endpoints[n % len(endpoints)]
-                n += 1
-                kwargs = {} if args.same_inputs else request_for(endpoint, rng)
+                n += 0 if args.split else 1
+                kwargs = {} if args.same_inputs else request_for(endpoint, rng, args.train_seconds)
                 start = time.perf_counter()
+                first = None
                 try:
-                    clients[i].predict(**kwargs, api_name=endpoint)
+                    job = clients[i].submit(**kwargs, api_name=endpoint)
+                    for _ in job:  # outputs as they arrive: one, or a generator's frames
+                        first = first or time.perf_counter() - start
+                    job.result()  # raises the app's error, if any
                     error = None
                 except Exception as err:  # noqa: BLE001 - every failure counts as an error
                     error = f"{type(err).__name__}: {err}"[:200]
@@ -138,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
                         results[endpoint]["errors"].append(error)
                     else:
                         results[endpoint]["latencies"].append(elapsed)
+                        results[endpoint]["first"].append(first or elapsed)
 
         start = time.monotonic()
         threads = [threading.Thread(target=work, args=(i,)) for i in range(args.clients)]
@@ -149,17 +166,26 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         if proc is not None:
             proc.terminate()
-            proc.wait(15)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:  # a run still training in a worker thread: do not lose the report
+                proc.kill()
+                proc.wait()
 
     report = {
         "clients": args.clients,
         "seconds": args.seconds,
         "wall_seconds": round(wall, 1),
         "same_inputs": args.same_inputs,
+        "split": args.split,
+        "train_seconds": args.train_seconds if "/train_live" in endpoints else None,
         "endpoints": {},
     }
     print(f"{args.clients} clients for {args.seconds:g} s ({wall:.0f} s with the calls still running at the end)")
-    print(f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s}")
+    print(
+        f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s} "
+        f"{'first p50':>9s} {'first p95':>9s}"
+    )
     for e, r in results.items():
         lat = r["latencies"]
         row = {
@@ -168,13 +194,16 @@ def main(argv: list[str] | None = None) -> dict:
             "p50": round(statistics.median(lat), 3) if lat else None,
             "p95": round(percentile(lat, 0.95), 3),
             "max": round(max(lat), 3) if lat else None,
+            "first_p50": round(statistics.median(r["first"]), 3) if r["first"] else None,
+            "first_p95": round(percentile(r["first"], 0.95), 3),
             "throughput_per_s": round(len(lat) / wall, 3),
             "first_errors": r["errors"][:3],
         }
         report["endpoints"][e] = row
         print(
             f"{e:12s} {row['requests']:8d} {row['errors']:6d} {row['throughput_per_s']:6.2f} "
-            f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f}"
+            f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f} "
+            f"{row['first_p50'] or 0:9.2f} {row['first_p95']:9.2f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

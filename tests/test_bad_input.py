@@ -18,7 +18,10 @@ import pytest
 from conftest import bundled_marks, running_app
 from PIL import Image
 
-pytestmark = [pytest.mark.bad_input, *bundled_marks("mnist-vae", "mnist-vae-2d", "restore-vae", "codec-vae")]
+pytestmark = [
+    pytest.mark.bad_input,
+    *bundled_marks("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae", "codec-vae"),
+]
 
 
 def png_with_size(width: int, height: int) -> bytes:
@@ -106,6 +109,11 @@ VALUES = [
     ("live run over the cap", "/train_live", {"seconds": 10_000}, "greater than maximum"),
     ("negative beta", "/train_live", {"beta": -1.0}, "less than minimum"),
     ("latent point far outside the map", "/decode_point", {"z1": 1e6}, "between -10 and 10"),
+    ("digit above 9", "/conditional", {"digit": 12}, "greater than maximum"),
+    ("too many styles", "/conditional", {"n": 500}, "greater than maximum"),
+    ("negative seed for a digit", "/conditional", {"seed": -3}, "less than minimum"),
+    ("unknown label", "/analogies", {"label": "12"}, "not in the list of choices"),
+    ("a given label", "/analogies", {"label": "2"}, None),
     ("unknown model for the ELBO", "/elbo", {"model_name": "nope"}, "not in the list of choices"),
     ("too many importance samples", "/elbo", {"k": 10**6}, "greater than maximum"),
     ("quality above the top level", "/compress", {"quality": 7.5}, "greater than maximum"),
@@ -168,8 +176,7 @@ def test_value(app, name, endpoint, kwargs, phrase):
 
         from app import EXAMPLES
 
-        image = handle_file(EXAMPLES["photo-coffee"])
-        kwargs = {"image": {"background": image, "layers": [], "composite": image}}
+        kwargs = {"image": handle_file(EXAMPLES["photo-coffee"])}
     if phrase is None:
         assert client.predict(**kwargs, api_name=endpoint)
         return
@@ -258,6 +265,55 @@ def test_bad_photos_for_compress(app, tmp_path, name, filename, data, phrase):
     with pytest.raises(AppError) as err:
         app[0].predict(image=handle_file(str(path)), api_name="/compress")
     assert_readable_error(err.value, phrase)
+
+
+# (endpoint, parameter): the digit and face endpoints that take a picture
+PICTURE_INPUTS = [
+    ("/interpolate", "image_a"),
+    ("/reconstruct", "image"),
+    ("/locate", "image"),
+    ("/analogies", "image"),
+    ("/elbo", "image"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "parameter"), PICTURE_INPUTS, ids=[e for e, _ in PICTURE_INPUTS])
+def test_a_file_that_is_not_a_picture(app, tmp_path, endpoint, parameter):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "notes.png"
+    path.write_bytes(b"these are words, not pixels\n" * 20)
+    with pytest.raises(AppError) as err:
+        app[0].predict(**{parameter: handle_file(str(path))}, api_name=endpoint)
+    assert_readable_error(err.value, "could not be read as an image")
+
+
+def test_a_blank_picture_has_no_style_to_copy(app, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "white.png"
+    Image.new("L", (60, 60), 255).save(path)
+    with pytest.raises(AppError) as err:
+        app[0].predict(image=handle_file(str(path)), api_name="/analogies")
+    assert_readable_error(err.value, "blank")
+
+
+def test_copying_an_empty_canvas_says_so(tmp_path):
+    """The canvas's "Drawing -> ..." buttons: nothing drawn is a sentence; strokes are passed on."""
+    from ui.drawing import BLANK, drawing_of
+
+    white, stroke = tmp_path / "white.png", tmp_path / "stroke.png"
+    Image.new("RGB", (280, 280), "white").save(white)
+    img = Image.new("RGB", (280, 280), "white")
+    img.paste((0, 0, 0), (100, 40, 120, 240))
+    img.save(stroke)
+    for value in (None, {"background": None, "layers": [], "composite": None}, str(white), {"composite": str(white)}):
+        with pytest.raises(ValueError, match="empty"):
+            drawing_of(value)
+    assert BLANK.startswith("The canvas is empty")
+    assert drawing_of({"background": str(white), "layers": [], "composite": str(stroke)}) == str(stroke)
 
 
 def test_a_corrupt_checkpoint_folder_names_the_file(tmp_path):

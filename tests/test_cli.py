@@ -100,6 +100,28 @@ def test_run_dir_puts_the_training_state_outside_the_checkout(tmp_path, monkeypa
     assert not (tmp_path / "runs").exists()
 
 
+def test_trainer_out_dir_override_moves_the_training_state(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder, config = folder_run(tmp_path, "state-vae", images=10, batch_size=3)
+    state = tmp_path / "elsewhere"
+    main(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--max-steps",
+            "2",
+            f"trainer.out_dir={state}",
+        ]
+    )
+    assert (state / "trainer_state.pt").is_file()
+    assert not (tmp_path / "runs").exists(), "the default runs/NAME is not used when trainer.out_dir is given"
+
+
 def test_hugging_face_datasets_need_the_datasets_package(monkeypatch):
     import builtins
 

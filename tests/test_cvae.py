@@ -226,6 +226,11 @@ def test_analogies_default_and_bad_image():
     assert row.ndim == 3 and note
     with pytest.raises(ValueError):
         styles.analogies(np.zeros((0, 0), dtype=np.uint8))
+    for blank in (np.full((40, 40), 255, dtype=np.uint8), np.zeros((40, 40), dtype=np.uint8)):  # no ink: no digit
+        with pytest.raises(ValueError, match="blank"):
+            styles.analogies(blank)
+        with pytest.raises(ValueError, match="blank"):
+            styles.classify(blank)
 
 
 @skip_without_bundled("mnist-cvae")

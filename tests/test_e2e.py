@@ -172,16 +172,28 @@ def select_model(page: Page, name: str) -> None:
     assert page.locator("#model input[role=combobox]").input_value() == name
 
 
-def draw_stroke(page: Page, selector: str) -> None:
-    """Draw a diagonal stroke with the sketchpad's brush across the middle of the picture."""
+def draw(page: Page, selector: str, points: list[tuple[float, float]]) -> None:
+    """Draw one stroke with the canvas's brush through ``points`` (offsets in pixels from the canvas's centre)."""
     canvas = page.locator(f"{selector} .pixi-target canvas")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 60, cy - 70)
+    page.mouse.move(cx + points[0][0], cy + points[0][1])
     page.mouse.down()
-    page.mouse.move(cx + 60, cy + 70, steps=20)
+    for x, y in points[1:]:
+        page.mouse.move(cx + x, cy + y, steps=15)
     page.mouse.up()
     page.wait_for_timeout(1000)  # the editor sends its new composite a moment after the stroke
+
+
+def draw_stroke(page: Page, selector: str) -> None:
+    """A diagonal stroke across the middle of the canvas."""
+    draw(page, selector, [(-60, -70), (60, 70)])
+
+
+def draw_seven(page: Page, selector: str) -> None:
+    """A handwritten 7: a bar, then a long slanted stroke down."""
+    draw(page, selector, [(-60, -80), (60, -80), (-10, 90)])
 
 
 def metric_rows(page: Page, selector: str) -> dict[str, list[float]]:
@@ -304,25 +316,112 @@ def test_sample_faces(visit):
     v.assert_no_js_errors()
 
 
-def test_interpolate_from_a_drawing(visit):
+def shown_image(page: Page, selector: str, tmp_path: Path, name: str) -> Path:
+    """The picture an input shows, downloaded as the browser has it."""
+    path = tmp_path / f"{name}.png"
+    fetch_image(page, page.locator(f"{selector} img").first.get_attribute("src")).save(path)
+    return path
+
+
+def strip_frames(strip: np.ndarray, model_name: str, steps: int) -> list[np.ndarray]:
+    """The frames of an interpolation strip (torchvision's make_grid, padding 2, enlarged as the core does)."""
+    size = generative.get_model(model_name).config.image_size
+    scale = max(1, generative.DISPLAY_PX // size)
+    return [
+        strip[2 * scale : (2 + size) * scale, (2 + i * (size + 2)) * scale : (2 + i * (size + 2) + size) * scale]
+        for i in range(steps)
+    ]
+
+
+def interpolate_and_check(page: Page, tmp_path: Path, model_name: str, name: str) -> np.ndarray:
+    """Press Interpolate; the strip's first and last frames are the core's decodings of the pictures that Start
+    and End show (the whole strip too, up to rounding), so what is shown is what was sent. Returns the strip."""
+    steps = int(page.locator("#interp-steps input[type=number]").input_value())
+    method = "linear" if page.get_by_label("linear", exact=True).is_checked() else "spherical"
+    shown_a = shown_image(page, "#interp-start", tmp_path, f"{name}-start")
+    shown_b = shown_image(page, "#interp-end", tmp_path, f"{name}-end")
+    old_src = image_src(page, "#interp-strip")
+    page.locator("#interp-button").click()
+    _, _, src = wait_for_new_image(page, "#interp-strip", old_src)
+    strip = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    expected = np.asarray(Image.fromarray(generative.interpolation(model_name, shown_a, shown_b, steps, method)[0]))
+    expected = np.asarray(Image.fromarray(expected).convert("L")).astype(int)
+    assert strip.shape == expected.shape, name
+    got, want = strip_frames(strip, model_name, steps), strip_frames(expected, model_name, steps)
+    for i in (0, -1):
+        assert np.abs(got[i] - want[i]).mean() < 1.0, f"{name}: frame {i} is not the decoding of the shown picture"
+    assert np.abs(strip - expected).mean() < 1.0, name
+    return strip
+
+
+def assert_label_above(page: Page, selector: str) -> None:
+    """Gradio's floating label and buttons sit above the picture, not over its first frames or its title."""
+    img = page.locator(f"{selector} img").first.bounding_box()
+    label = page.locator(f"{selector} [data-testid=block-label]").bounding_box()
+    assert label["y"] + label["height"] <= img["y"] + 1, (selector, label, img)
+
+
+def test_interpolation_uses_the_pictures_shown(visit, handwritten_seven, tmp_path):
+    """Issue 14: after a model change, an example click, an upload or a drawing, the strip goes from the picture
+    Start shows to the picture End shows; digit examples are not on offer for faces-vae."""
     v = visit()
     page = v.page
     open_digits_tab(page, "Latent interpolation", "#interp-strip")
+    digit_pairs = page.get_by_text("Example pairs (typed digits", exact=False)
+    face_pairs = page.get_by_text("Example pairs (faces)", exact=True)
+    assert digit_pairs.is_visible() and not face_pairs.is_visible()
+    assert_label_above(page, "#interp-strip")
+
     old_src = image_src(page, "#interp-strip")
-    draw_stroke(page, "#interp-start")
+    select_model(page, "faces-vae")  # Start and End become the face model's examples
+    wait_for_new_image(page, "#interp-strip", old_src)
+    wait_until_idle(page)
+    page.wait_for_function("() => !document.querySelector('#interp-start img').src.includes('digit-')")
+    face_pairs.wait_for(state="visible")
+    digit_pairs.wait_for(state="hidden")
+    page.get_by_label("linear", exact=True).check()  # the model change drew the spherical path: a new strip
+    faces = interpolate_and_check(page, tmp_path, "faces-vae", "faces")
+
+    old_src = image_src(page, "#interp-strip")
+    select_model(page, "mnist-vae-2d")
+    wait_for_new_image(page, "#interp-strip", old_src)
+    wait_until_idle(page)
+    digit_pairs.wait_for(state="visible")
+    face_pairs.wait_for(state="hidden")
+    page.locator("table tr:visible").filter(has=page.locator("img[src*='digit-0']")).first.click()  # the pair 0 -> 7
+    page.wait_for_function("() => document.querySelector('#interp-start img').src.includes('digit-0')")
+    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('digit-7')")
+    zero_seven = interpolate_and_check(page, tmp_path, "mnist-vae-2d", "zero-seven")
+    assert zero_seven.shape != faces.shape
+
+    upload(page, "#interp-start", handwritten_seven)  # an upload, then a whole example row replaces both
+    page.wait_for_function("() => document.querySelector('#interp-start img')?.src.includes('seven')")
+    uploaded = interpolate_and_check(page, tmp_path, "mnist-vae-2d", "upload")
+    assert np.abs(uploaded - zero_seven).mean() > 1, "the upload reached the model"
+    page.locator("table tr:visible").filter(has=page.locator("img[src*='digit-2']")).first.click()  # the pair 2 -> 5
+    page.wait_for_function("() => document.querySelector('#interp-start img').src.includes('digit-2')")
+    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('digit-5')")
+    interpolate_and_check(page, tmp_path, "mnist-vae-2d", "two-five")
+
+    draw_stroke(page, "#interp-draw")  # a drawing copied into End
+    page.locator("#interp-draw-end").click()
+    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('composite')")
     steps = int(drag_slider(page, "#interp-steps", 0.15))
     page.get_by_label("linear", exact=True).check()
-    page.locator("#interp-button").click()
-    _, _, src = wait_for_new_image(page, "#interp-strip", old_src)
-    strip = np.asarray(fetch_image(page, src))
-    undrawn, _ = generative.interpolation("mnist-vae", None, None, steps, "linear")
-    assert size_of(strip) == size_of(undrawn)
-    # the first frame decodes the drawing: the stroke over the 3 reached the model
-    frame = undrawn.shape[0]
-    assert np.abs(strip[:, :frame].astype(int) - undrawn[:, :frame]).mean() > 5
+    interpolate_and_check(page, tmp_path, "mnist-vae-2d", "drawing")
     link = page.locator('#interp-download a[download="interpolation-linear.gif"]')
     assert fetch_image(page, link.get_attribute("href")).n_frames == 2 * steps - 2  # there and back again
     v.screenshot("interpolation")
+    v.assert_no_js_errors()
+
+
+def test_labels_leave_the_pictures_uncovered(visit):
+    v = visit()
+    page = v.page
+    open_digits_tab(page, "Sampling", "#traverse-row")
+    page.wait_for_selector("#scatter img")
+    for selector in ("#sample-grid", "#traverse-row", "#manifold", "#scatter"):
+        assert_label_above(page, selector)
     v.assert_no_js_errors()
 
 
@@ -401,7 +500,7 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
     wait_until_idle(page)
     old_map, old_text = image_src(page, "#lab-latent-map"), page.locator("#lab-locate-text").inner_text()
     draw_stroke(page, "#lab-draw")
-    page.locator("#lab-locate").click()
+    page.locator("#lab-draw-use").click()  # copies the drawing into the input and locates it
     wait_for_new_image(page, "#lab-latent-map", old_map)
     page.wait_for_function("(old) => document.querySelector('#lab-locate-text').innerText !== old", arg=old_text)
     assert "mu = (" in page.locator("#lab-locate-text").inner_text()
@@ -453,4 +552,40 @@ def test_compress_a_photo_and_decode_the_downloaded_file(visit, cat_photo, tmp_p
     info = page.locator("#decompress-info textarea").input_value()
     assert f"quality {quality:g}:" in info and f"{len(data)} bytes, {len(data) * 8 / (190 * 142):.4f} bits" in info
     v.screenshot("compress")
+    v.assert_no_js_errors()
+
+
+def test_any_digit_in_any_style_writes_a_drawn_seven_as_every_digit(visit, tmp_path):
+    """Write one digit in many styles, then draw a 7 and see every digit written in its style: the pictures are the
+    core's (vae_demo.demo.styles) for the inputs shown."""
+    from vae_demo.demo import styles
+
+    v = visit()
+    page = v.page
+    open_lab_panel(page, "Any digit in any style")
+    page.wait_for_selector("#lab-cond-grid img")
+    page.wait_for_selector("#lab-style-row img")
+    wait_until_idle(page)
+    assert_label_above(page, "#lab-cond-grid")
+    old_grid = image_src(page, "#lab-cond-grid")
+    digit = int(drag_slider(page, "#lab-cond-digit", 0.8))
+    page.locator("#lab-cond-button").click()
+    _, _, src = wait_for_new_image(page, "#lab-cond-grid", old_grid)
+    grid = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    expected = np.asarray(Image.fromarray(styles.conditional(digit, 0, 16)).convert("L")).astype(int)
+    assert grid.shape == expected.shape and np.abs(grid - expected).mean() < 1.0
+
+    old_row = image_src(page, "#lab-style-row")
+    draw_seven(page, "#lab-style-draw")
+    page.locator("#lab-style-draw-use").click()  # copies the drawing into the input, then writes every digit
+    page.wait_for_function("() => document.querySelector('#lab-style-image img')?.src.includes('composite')")
+    _, _, src = wait_for_new_image(page, "#lab-style-row", old_row)
+    wait_until_idle(page)
+    row = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    drawn = shown_image(page, "#lab-style-image", tmp_path, "drawn-seven")
+    expected_row, note = styles.analogies(str(drawn))
+    expected_row = np.asarray(Image.fromarray(expected_row).convert("L")).astype(int)
+    assert row.shape == expected_row.shape and np.abs(row - expected_row).mean() < 1.0
+    assert page.locator("#lab-style-note").inner_text().strip() == note
+    v.screenshot("lab-any-digit")
     v.assert_no_js_errors()

@@ -96,7 +96,9 @@ def manifold(n: int, progress=PROGRESS):
 
 @user_errors
 @gpu
-def interpolate(model_name: str, image_a, image_b, steps: int, method: str, progress=PROGRESS):
+def interpolate(
+    model_name: str, image_a=None, image_b=None, steps: int = 10, method: str = "spherical", progress=PROGRESS
+):
     """Encode two images, walk between their encodings and decode each step: a strip and an animated GIF.
 
     Args:
@@ -113,7 +115,15 @@ def interpolate(model_name: str, image_a, image_b, steps: int, method: str, prog
 
 @user_errors
 @gpu
-def reconstruct(model_name: str, image, noise: str, level: float, k: int, seed: int, progress=PROGRESS):
+def reconstruct(
+    model_name: str,
+    image=None,
+    noise: str = "gaussian",
+    level: float = 0.3,
+    k: int = 16,
+    seed: int = 0,
+    progress=PROGRESS,
+):
     """Corrupt a digit or face, restore it by encoding and decoding and by a latent fit; PSNR / SSIM and spread.
 
     Args:

@@ -7,6 +7,7 @@ Nothing here runs at import: ``build_demo()`` in app.py calls ``patch_gradio()``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -17,9 +18,14 @@ from pathlib import Path
 
 import gradio as gr
 from gradio import processing_utils
+from gradio import utils as gradio_utils
 
 PINNED_GRADIO = "6.31."  # the version the patch and the API details below were written against
 log = logging.getLogger("vae_demo.app")
+# Pictures whose edges matter (strips, grids, plots with a title): Gradio 6 floats an image's label and its buttons
+# over the picture's top corners, so these get room above the picture for them (launch(css=CSS)).
+LABEL_ABOVE = ["label-above"]
+CSS = ".label-above .image-container { padding-top: 2.6rem; }"
 NOT_AN_IMAGE = (
     "That file could not be read as an image (it may be damaged, empty, far too large, or not an "
     "image at all). Please upload a PNG, JPEG, GIF, BMP, TIFF or WebP picture."
@@ -70,6 +76,11 @@ def patch_gradio() -> None:
     """Install the cache fix on the pinned Gradio (idempotent); skipped, with a warning, on other versions."""
     if gradio_version_ok():
         processing_utils.save_pil_to_cache = save_pil_to_cache_atomically
+        # Gradio switches matplotlib's backend around every event (utils.MatplotlibBackendMananger), which imports
+        # pyplot in the event loop's thread; a worker drawing its first figure at that moment imports pyplot too, and
+        # one of the two gets a half-initialised module ("partially initialized module 'matplotlib.pyplot'", seen
+        # when the first views of several plots ran together). The app draws with Agg only: no switching.
+        gradio_utils.MatplotlibBackendMananger = contextlib.nullcontext
 
 
 def set_queue_size(demo: gr.Blocks, max_size: int) -> gr.Blocks:

@@ -12,8 +12,9 @@ import os
 
 import gradio as gr
 
+from ui.drawing import canvas, copy_drawing, image_input
 from ui.endpoints import PROGRESS, editor_image, gpu
-from ui.gradio_support import same_for_everyone, user_errors
+from ui.gradio_support import LABEL_ABOVE, same_for_everyone, user_errors
 
 LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
 HIDDEN = {"api_visibility": "private"}
@@ -46,7 +47,7 @@ def train_live(beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, second
 
 @user_errors
 @gpu
-def locate(image):
+def locate(image=None):
     """Encode a digit with mnist-vae-2d and draw its posterior N(mu, sigma^2) on the latent map.
 
     Args:
@@ -64,6 +65,40 @@ def decode_point(z1: float = 0.0, z2: float = 0.0):
         z2: second latent coordinate (-10 to 10).
     """
     return _lab().decode_point(z1, z2)
+
+
+def _styles():
+    from vae_demo.demo import styles  # torch: imported on first use
+
+    return styles
+
+
+@user_errors
+@gpu
+def conditional(digit: int = 3, seed: int = 0, n: int = 16):
+    """Write one digit in many styles with the class-conditional VAE mnist-cvae: n draws of z ~ N(0, I), each
+    decoded with the label of that digit; one grid image.
+
+    Args:
+        digit: the digit to write (0-9).
+        seed: random seed (same seed, same styles).
+        n: number of samples (1-64).
+    """
+    return _styles().conditional(digit, seed, n)
+
+
+@user_errors
+@gpu
+def analogies(image=None, label: str = "auto"):
+    """Copy the style of one digit: encode it with mnist-cvae (the mean of q(z | x, y)) and decode that z with each
+    label 0-9; a row of ten digits and a sentence saying which label was assumed.
+
+    Args:
+        image: a drawn or uploaded digit (default: a typed 7).
+        label: which digit the image shows, 0-9, or auto to let the model read it (the most likely p(y | x)).
+    """
+    label = None if label in (None, "", "auto") else label
+    return _styles().analogies(editor_image(image), label)
 
 
 def _clicked(evt: gr.SelectData):
@@ -88,21 +123,6 @@ def elbo(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0
 
 
 # --- the tab -------------------------------------------------------------------------------------------------------
-def _editor(label: str, value: str, elem_id: str) -> gr.ImageEditor:
-    return gr.ImageEditor(
-        value=value,
-        label=label,
-        type="filepath",
-        format="png",
-        sources=["upload", "clipboard"],
-        brush=gr.Brush(colors=["#000000"], default_size=14),
-        canvas_size=(280, 280),
-        height=320,
-        layers=False,
-        elem_id=elem_id,
-    )
-
-
 def _train_live_panel(light_queue: dict) -> None:
     gr.Markdown(
         "Train a VAE in front of the class on scikit-learn's 1,797 handwritten 8x8 digits. The loss is the negative "
@@ -170,8 +190,12 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
     )
     with gr.Row():
         with gr.Column(scale=1):
-            drawing = _editor("Draw a digit (or upload one)", examples["digit-3"], "lab-draw")
+            image = image_input("Digit to locate (upload, example or drawing)", examples["digit-3"], "lab-image")
+            gr.Examples([[examples[f"digit-{d}"]] for d in (0, 2, 7)], [image], label="Typed digits")
             locate_button = gr.Button("Locate in latent space", variant="primary", elem_id="lab-locate")
+            with gr.Accordion("Draw a digit", open=True):
+                drawing = canvas("lab-draw")
+                draw_button = gr.Button("Locate the drawing", size="sm", elem_id="lab-draw-use")
             recon = gr.Image(label="Its reconstruction", format="png", elem_id="lab-locate-recon")
             text = gr.Markdown(label="The posterior", elem_id="lab-locate-text")
         with gr.Column(scale=2):
@@ -188,11 +212,78 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
                 decode_button = gr.Button("Decode this point")
                 decoded = gr.Image(label="Decoded", format="png", elem_id="lab-decoded")
     outputs = [latent_map, recon, text]
-    locate_button.click(locate, drawing, outputs, api_name="locate", **light_queue)
+    locate_button.click(locate, image, outputs, api_name="locate", **light_queue)
+    copy_drawing(draw_button, drawing, image, "drawing_to_locate", light_queue).success(
+        locate, image, outputs, api_name="locate_drawing", **HIDDEN, **light_queue
+    )
     demo.load(same_for_everyone(lambda: locate(None)), None, outputs, api_name="show_locate", **HIDDEN, **light_queue)
-    gr.Examples([[examples[f"digit-{d}"]] for d in (0, 2, 7)], [drawing], label="Typed digits")
     decode_button.click(decode_point, [z1, z2], decoded, api_name="decode_point", **light_queue)
     latent_map.select(_clicked, None, [z1, z2, decoded], api_name="decode_click", **HIDDEN, **light_queue)
+
+
+def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
+    gr.Markdown(
+        "**Any digit in any style** (mnist-cvae, a class-conditional VAE). The decoder gets the label y (which "
+        "digit) beside the code z: p(x | z, y). The label already says *which* digit, so z is left to hold "
+        "everything else: slant, stroke width, size, loops, the *style* (Kingma et al. 2014; Sohn et al. 2015)."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            gr.Markdown(
+                "**One digit, many styles.** Draw z ~ N(0, I) from the seed and decode each z with the same "
+                "label y: the picture is the mean of p(x | z, y), one digit in as many hands as there are samples."
+            )
+            digit = gr.Slider(0, 9, value=3, step=1, precision=0, label="Digit y", elem_id="lab-cond-digit")
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="lab-cond-seed")
+            n = gr.Slider(1, 64, value=16, step=1, precision=0, label="Number of samples")
+            cond_button = gr.Button("Write this digit", variant="primary", elem_id="lab-cond-button")
+        grid = gr.Image(
+            label="The digit y in many styles", format="png", scale=2, elem_id="lab-cond-grid", elem_classes=LABEL_ABOVE
+        )
+    gr.Markdown(
+        "**Your style, every digit.** Encode a digit: its style is mu, the mean of the encoder's Gaussian "
+        "q(z | x, y). Then decode that one z with each label y = 0, ..., 9. If you leave the label to the model, it "
+        "reads the digit first: p(y | x) is proportional to p(x | y) (importance-sampled) with every digit equally "
+        "likely."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            image = image_input("A digit whose style to copy", examples["digit-7"], "lab-style-image")
+            gr.Examples([[examples[f"digit-{d}"]] for d in (7, 2, 4)], [image], label="Typed digits")
+            label = gr.Dropdown(
+                [("Let the model read it", "auto"), *((str(d), str(d)) for d in range(10))],
+                value="auto",
+                label="Which digit it is",
+                elem_id="lab-style-label",
+            )
+            style_button = gr.Button("Write every digit in this style", variant="primary", elem_id="lab-style-button")
+            with gr.Accordion("Draw a digit", open=True):
+                drawing = canvas("lab-style-draw")
+                draw_button = gr.Button("Copy the drawing's style", size="sm", elem_id="lab-style-draw-use")
+        with gr.Column(scale=2):
+            row = gr.Image(
+                label="Ten digits in one style (0 to 9)",
+                format="png",
+                elem_id="lab-style-row",
+                elem_classes=LABEL_ABOVE,
+            )
+            note = gr.Markdown(label="How it was read", elem_id="lab-style-note")
+    cond_button.click(conditional, [digit, seed, n], grid, api_name="conditional", **light_queue)
+    style_button.click(analogies, [image, label], [row, note], api_name="analogies", **light_queue)
+    copy_drawing(draw_button, drawing, image, "drawing_to_style", light_queue).success(
+        analogies, [image, label], [row, note], api_name="analogies_drawing", **HIDDEN, **light_queue
+    )
+    demo.load(
+        same_for_everyone(conditional), [digit, seed, n], grid, api_name="show_conditional", **HIDDEN, **light_queue
+    )
+    demo.load(
+        same_for_everyone(lambda lab: analogies(None, lab)),
+        label,
+        [row, note],
+        api_name="show_analogies",
+        **HIDDEN,
+        **light_queue,
+    )
 
 
 def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
@@ -204,24 +295,35 @@ def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(list(ELBO_MODELS), value="mnist-vae", label="Model", elem_id="lab-elbo-model")
-            image = _editor("Digit or face", examples["digit-5"], "lab-elbo-image")
+            image = image_input("Digit or face", examples["digit-5"], "lab-elbo-image")
+            gr.Examples(
+                [[examples[name]] for name in ("digit-5", "digit-0", "astronaut-face")],
+                [image],
+                label="Examples (the face is for faces-vae)",
+            )
+            with gr.Accordion("Draw a digit", open=False):
+                drawing = canvas("lab-elbo-draw")
+                draw_button = gr.Button("Drawing → Digit or face", size="sm", elem_id="lab-elbo-draw-use")
             k = gr.Slider(10, 5000, value=1000, step=10, precision=0, label="Importance samples k")
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             button = gr.Button("Compute the ELBO", variant="primary", elem_id="lab-elbo-button")
         with gr.Column(scale=2):
             table = gr.Dataframe(headers=["term", "nats", "bits"], label="One image's ELBO", elem_id="lab-elbo-table")
             text = gr.Markdown(label="What it costs", elem_id="lab-elbo-text")
+    copy_drawing(draw_button, drawing, image, "drawing_to_elbo", light_queue)
     button.click(elbo, [model, image, k, seed], [table, text], api_name="elbo", **light_queue)
 
 
 def create_lab_tab(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
-    """The Lab: a live training run, the latent explorer and the ELBO of one image, for a class.
+    """The Lab: a live training run, the latent explorer, any digit in any style and the ELBO of one image.
 
-    ``examples``: the app's example files (``digit-3`` and ``digit-5`` are the editors' defaults)."""
+    ``examples``: the app's example files (typed digits ``digit-0`` ... ``digit-9`` and ``astronaut-face``)."""
     with gr.Tab("Lab"), gr.Tabs():
         with gr.Tab("Train live"):
             _train_live_panel(light_queue)
         with gr.Tab("Latent explorer"):
             _explorer_panel(demo, light_queue, examples)
+        with gr.Tab("Any digit in any style"):
+            _styles_panel(demo, light_queue, examples)
         with gr.Tab("ELBO of one image"):
             _elbo_panel(light_queue, examples)

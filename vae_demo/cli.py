@@ -96,7 +96,10 @@ def _train(args: argparse.Namespace) -> None:
         run.trainer.max_epochs = args.max_epochs
     if args.max_steps:
         run.trainer.max_steps = args.max_steps
-    run.trainer.out_dir = args.run_dir or f"runs/{run.model.name}"  # training state, logs and snapshots
+    if args.run_dir:  # training state, logs and snapshots: --run-dir, else trainer.out_dir=..., else runs/NAME
+        run.trainer.out_dir = args.run_dir
+    elif "out_dir" not in raw.get("trainer", {}):
+        run.trainer.out_dir = f"runs/{run.model.name}"
     extra = {"download": True} if args.download else {}
     if args.download and raw["family"] == "restoration":
         print(

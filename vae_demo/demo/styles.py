@@ -75,8 +75,15 @@ def classify(image=None, samples: int = CLASSIFY_SAMPLES, seed: int = 0) -> np.n
     samples = _whole(samples, "The number of importance samples", 1, 1000)
     seed = _whole(seed, "The seed", 0, 2**31 - 1)
     model = get_model()
-    x = load_input(model, digit_image(DEFAULT_STYLE_DIGIT) if image is None else image)
-    return _label_probabilities(model, x, samples, seed)
+    return _label_probabilities(model, _digit_input(model, image), samples, seed)
+
+
+def _digit_input(model, image) -> torch.Tensor:
+    """The picture as the model sees it (``None``: the typed example); a sentence when it holds no ink."""
+    x = load_input(model, digit_image(DEFAULT_STYLE_DIGIT) if image is None else image)  # (1, 1, 28, 28)
+    if float(x.max()) <= 0.1:  # fit_digit's threshold for ink
+        raise ValueError("The picture is blank: there is no digit in it to read. Draw or upload a digit.")
+    return x
 
 
 def _label_probabilities(model, x: torch.Tensor, samples: int = CLASSIFY_SAMPLES, seed: int = 0) -> np.ndarray:
@@ -99,7 +106,7 @@ def analogies(image=None, label: int | None = None) -> tuple[np.ndarray, str]:
         label = _digit(label, "The label")
     model = get_model()
     k = model.config.num_classes
-    x = load_input(model, digit_image(DEFAULT_STYLE_DIGIT) if image is None else image)  # (1, 1, 28, 28)
+    x = _digit_input(model, image)  # (1, 1, 28, 28)
     if label is None:
         probs = _label_probabilities(model, x)
         label = int(np.argmax(probs))
