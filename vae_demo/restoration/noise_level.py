@@ -34,8 +34,9 @@ FLAT_SHARE = 0.1  # of the blocks, the flattest, where the noise is measured
 MAX_PIXELS, TILE = 1024 * 1024, 256  # bigger photos are measured on 16 tiles of 256 x 256 pixels
 MAX_SIGMA = 75.0
 LUMA = np.array([0.299, 0.587, 0.114])  # BT.601
-# A pixel within half a grey level of 0 or 1 is clipped; blocks with more than 5% of them are skipped.
-CLIP, MAX_CLIPPED = 0.5 / 255, 0.05
+# A pixel within half a grey level of 0 or 1 is clipped; blocks with more than 5% of them are skipped, and so
+# are blocks flattened by JPEG (its quantisation wipes the noise of smooth blocks, keeps it in the others).
+CLIP, MAX_CLIPPED, FLATTENED = 0.5 / 255, 0.05, 1.0 / 255
 
 
 @cache
@@ -64,7 +65,8 @@ def _blocks(a: np.ndarray, clipped: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     a block, and each block's texture: the variance of its residual within the 2x2 cells (a part of it that
     white noise leaves independent of the 2x2 means, so choosing flat blocks does not choose blocks whose
     measured noise happened to be weak) plus the mean residual variance of its 8 neighbours on its grid;
-    infinite where more than MAX_CLIPPED of the block's pixels are at 0 or 1 (``clipped``)."""
+    infinite where more than MAX_CLIPPED of the block's pixels are at 0 or 1 (``clipped``) or where
+    the variance within its 2x2 cells is under FLATTENED squared (JPEG has wiped it)."""
     b, n, q = BLOCK, BLOCK // 2, _plane_basis()
     binned_all, textures = [], []
     for o in (0, b // 2):
@@ -80,7 +82,7 @@ def _blocks(a: np.ndarray, clipped: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         within = ((r**2).sum(1) - 4 * (binned**2).sum(1)) / (b * b - n * n)
         neighbours = (uniform_filter(v.reshape(h, w), 3, mode="mirror") * 9 - v.reshape(h, w)) / 8
         texture = within + neighbours.ravel()
-        texture[cut(clipped).mean(1) > MAX_CLIPPED] = np.inf
+        texture[(cut(clipped).mean(1) > MAX_CLIPPED) | (within < FLATTENED**2)] = np.inf
         binned_all.append(binned)
         textures.append(texture)
     return np.concatenate(binned_all), np.concatenate(textures)
