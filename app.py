@@ -268,7 +268,7 @@ def _photo_outputs(tab: str) -> list:
     with gr.Row():
         classical_img = gr.Image(label="Classical method", format="png", elem_id=f"{tab}-classical")
         vae_img = gr.Image(
-            label="VAE (mode of p(x | degraded)), before the final touches",
+            label="VAE result, before the final touches (the table says how it was made)",
             format="png",
             type="filepath",
             elem_id=f"{tab}-vae",
@@ -286,10 +286,15 @@ def _photo_outputs(tab: str) -> list:
     return [slider, classical_img, vae_img, gallery, heat, metrics, download]
 
 
-def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Button]:
+def _sample_seed_button(action: str) -> tuple[gr.Slider, gr.Number, gr.Checkbox, gr.Button]:
     k = gr.Slider(0, 16, value=4, step=1, precision=0, label="Posterior samples K", elem_id=f"{action.lower()}-k")
     seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-    return k, seed, gr.Button(action, variant="primary", elem_id=f"{action.lower()}-button")
+    best = gr.Checkbox(
+        False,
+        label="Best quality: average the VAE over 8 flips and turns of the photo (8 times slower)",
+        elem_id=f"{action.lower()}-best",
+    )
+    return k, seed, best, gr.Button(action, variant="primary", elem_id=f"{action.lower()}-button")
 
 
 def _photo_examples(image: gr.Image, names: tuple[str, ...]) -> None:
@@ -326,7 +331,7 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                 simulate = gr.Checkbox(
                     True, label="Simulate: degrade the clean photo first", elem_id="enhance-simulate"
                 )
-                k, seed, button = _sample_seed_button("Enhance")
+                k, seed, best, button = _sample_seed_button("Enhance")
             with gr.Column(scale=2):
                 outputs_ = _photo_outputs("enhance")
                 with gr.Accordion("Final touches (applied to the VAE result and the download)", open=True), gr.Row():
@@ -334,7 +339,7 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                     contrast = gr.Slider(0.5, 1.5, value=1.0, step=0.05, label="Contrast")
                     saturation = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Saturation")
         touches = [brightness, contrast, saturation]
-        inputs = [image, problem, strength, simulate, k, seed, *touches]
+        inputs = [image, problem, strength, simulate, k, seed, *touches, best]
         button.click(enhance_fn, inputs, outputs_, api_name="enhance", **PHOTO_QUEUE)
         demo.load(same_for_everyone(enhance_fn), inputs, outputs_, api_name="show_enhance", **HIDDEN, **PHOTO_QUEUE)
         slider, vae_img, download = outputs_[0], outputs_[2], outputs_[-1]
@@ -396,17 +401,18 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
                     "peak photons (lower is noisier), or salt-and-pepper percent",
                     elem_id="denoise-level",
                 )
-                blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level")
-                k, seed, button = _sample_seed_button("Denoise")
+                blind = gr.Checkbox(False, label="Blind: the VAE estimates the noise level", elem_id="denoise-blind")
+                k, seed, best, button = _sample_seed_button("Denoise")
             with gr.Column(scale=2):
                 outputs_ = _photo_outputs("denoise")
-        inputs = [image, noise, level, blind, k, seed]
+        inputs = [image, noise, level, blind, k, seed, best]
         button.click(denoise_fn, inputs, outputs_, api_name="denoise", **PHOTO_QUEUE)
         demo.load(same_for_everyone(denoise_fn), inputs, outputs_, api_name="show_denoise", **HIDDEN, **PHOTO_QUEUE)
-        # An upload is a real photo: remove its own noise; the level and Blind mean nothing for that.
+        # An upload is a real photo: remove its own noise; the level and Blind mean nothing for that, and
+        # salt and pepper is found pixel by pixel, with no level to estimate.
         image.upload(lambda: "real", None, noise, api_name="upload_is_noisy", **HIDDEN, **LIGHT_QUEUE)
         noise.change(
-            lambda n: (gr.Slider(interactive=n != "real"), gr.Checkbox(interactive=n != "real")),
+            lambda n: (gr.Slider(interactive=n != "real"), gr.Checkbox(interactive=n in ("gaussian", "poisson"))),
             noise,
             [level, blind],
             api_name="noise_controls",

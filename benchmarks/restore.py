@@ -10,6 +10,12 @@ against the 8-bit original; denoising and the other tasks on the full image in i
 space; SR (``--level`` = scale) on the Y channel (ITU-R BT.601, as MATLAB's rgb2ycbcr) with
 ``scale`` pixels cropped from each border, from the bicubic upsampling of the bicubic (antialiased)
 downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1].
+``--task poisson`` takes the peak photon count, ``salt_and_pepper`` the percent of pixels, ``camera``
+the std at mid-grey of Poisson-Gaussian noise saved as JPEG q85 (blind: no method is told it).
+
+``vae`` is the app's result for the task's problem, from the model the app uses for it (``--checkpoint``
+names another); ``vae_x8`` its x8 self-ensemble; ``vae_mean`` the mean of K samples. On ``denoise``
+the VAE line also gives the std map's calibration (Spearman std vs |error|, coverage of 2 std).
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).
@@ -36,8 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--methods", default=None, help="comma-separated; default depends on the task")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint", default="checkpoints/restore-vae", help="restoration VAE folder")
-    p.add_argument("--samples", type=int, default=8, help="K for vae_mean (the mean of K posterior samples)")
+    p.add_argument(
+        "--checkpoint", default=None, help="restoration VAE folder (default: the model the app uses for the task)"
+    )
+    p.add_argument(
+        "--samples", type=int, default=8, help="K for vae_mean (the mean of K samples) and the std map's calibration"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument(
         "--blind",

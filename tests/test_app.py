@@ -338,7 +338,23 @@ def test_enhance_an_uploaded_grey_photo_x2(client, tmp_path):
     digit_image(3, size=96).save(path)
     result = client.predict(image=handle_file(str(path)), problem="x2", simulate=False, k=2, api_name="/enhance")
     rows = check_photo_outputs(result, (192, 192), k=2)
-    assert rows[0][1] is None, "no PSNR without a clean original"
+    assert rows[0][0].startswith("no PSNR / SSIM") and rows[0][1] is None, "no PSNR without a clean original"
+    assert not any(r[0] == "degraded input" for r in rows)
+
+
+@needs_weights
+@pytest.mark.parametrize(
+    ("endpoint", "kwargs"),
+    [("/enhance", {"problem": "auto", "simulate": False}), ("/denoise", {"noise": "poisson", "level": 30})],
+)
+def test_best_quality_averages_eight_views(client, tmp_path, endpoint, kwargs):
+    from gradio_client import handle_file
+
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (72, 56), (90, 140, 60)).save(path)
+    result = client.predict(image=handle_file(str(path)), k=2, best=True, **kwargs, api_name=endpoint)
+    rows = check_photo_outputs(result, (72, 56), k=2)
+    assert any(r[0].startswith("VAE result:") and "8 flips and turns" in r[0] for r in rows), rows
 
 
 @needs_weights

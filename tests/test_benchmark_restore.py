@@ -15,8 +15,11 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
-from vae_demo.restoration import benchmark
+from vae_demo.core import hub
+from vae_demo.core.device import make_generator
+from vae_demo.restoration import benchmark, problems
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+from vae_demo.restoration.restore import Restoration
 
 spec = importlib.util.spec_from_file_location("restore_benchmark", ROOT / "benchmarks" / "restore.py")
 bench = importlib.util.module_from_spec(spec)
@@ -79,6 +82,82 @@ def test_denoise_report_layout(tmp_path, data, checkpoint, capsys):
     assert methods["tv"]["psnr"] > methods["noisy"]["psnr"]
     printed = capsys.readouterr().out
     assert "PSNR" in printed and "tv" in printed
+
+
+def test_the_std_map_calibration_is_reported_for_denoising(tmp_path, data, checkpoint, capsys):
+    report = run(
+        tmp_path,
+        "--task",
+        "denoise",
+        "--level",
+        "25",
+        "--data",
+        str(data),
+        "--methods",
+        "vae",
+        "--checkpoint",
+        checkpoint,
+        "--samples",
+        "3",
+    )
+    vae = report["methods"]["vae"]
+    assert vae["calibration_samples"] == 3
+    assert -1 <= vae["std_error_spearman"] <= 1 and 0 <= vae["coverage_2std"] <= 1
+    assert "Spearman" in capsys.readouterr().out
+
+
+def test_calibration_measures_how_the_std_ranks_the_error():
+    ref = torch.zeros(1, 1, 8, 8)
+    std = torch.linspace(0.01, 0.2, 64).reshape(1, 1, 8, 8)
+    mode = std * 1.5  # errors grow with the std, and stay within two of it
+    r = Restoration(mode, None, None, std, 0.0)
+    assert benchmark.calibration(r, ref) == pytest.approx({"spearman": 1.0, "coverage_2std": 1.0})
+    r = Restoration(std.flip(-1).flip(-2) * 3, None, None, std, 0.0)  # the biggest errors where it is surest
+    c = benchmark.calibration(r, ref)
+    assert c["spearman"] == pytest.approx(-1.0) and c["coverage_2std"] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("task", "level", "classical"),
+    [("poisson", "30", "nlm"), ("salt_and_pepper", "10", "median"), ("camera", "15", "nlm")],
+)
+def test_noise_tasks_run_the_apps_path_beside_their_classical_method(
+    tmp_path, data, checkpoint, task, level, classical
+):
+    report = run(
+        tmp_path,
+        "--task",
+        task,
+        "--level",
+        level,
+        "--data",
+        str(data),
+        "--methods",
+        f"noisy,vae,vae_x8,{classical}",
+        "--checkpoint",
+        checkpoint,
+        "--limit",
+        "1",
+    )
+    assert report["task"] == task and set(report["methods"]) == {"noisy", "vae", "vae_x8", classical}
+    assert report["methods"]["vae_x8"]["per_image"] != report["methods"]["vae"]["per_image"], "8 views averaged"
+    if task == "salt_and_pepper":  # the level is a percent: 10% of the pixels hit
+        ref, noisy = benchmark.degrade_one(benchmark.load_images(data, 1)[0][1], task, 10, make_generator(0))
+        assert np.mean(np.any(ref != noisy, axis=-1) if noisy.ndim == 3 else ref != noisy) == pytest.approx(
+            0.1, abs=0.03
+        )
+
+
+def test_vae_defaults_to_the_model_the_app_uses(tmp_path, data, checkpoint, monkeypatch):
+    """Without --checkpoint, each task runs the checkpoint problems.py names for its problem."""
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / "restore-vae").symlink_to(checkpoint)
+    monkeypatch.setattr(hub, "BUNDLED_DIR", bundled)
+    report = run(tmp_path, "--task", "jpeg", "--level", "20", "--data", str(data), "--methods", "vae", "--limit", "1")
+    assert report["checkpoint"] == problems.PROBLEMS["jpeg"].model
+    assert benchmark.app_model("sr", 4) == problems.PROBLEMS["x4"].model
+    assert benchmark.app_model("camera", 15) == problems.NOISES["real"].model
 
 
 def test_same_seed_same_inputs(tmp_path, data):
@@ -184,4 +263,5 @@ def test_the_script_runs_as_a_command():
         timeout=120,
         check=True,
     )
-    assert "--task {denoise,jpeg,sr,deblur,lowlight}" in done.stdout and "--json JSON" in done.stdout
+    assert "--task {denoise,poisson,salt_and_pepper,camera,jpeg,sr,deblur,lowlight}" in done.stdout
+    assert "--json JSON" in done.stdout

@@ -65,6 +65,30 @@ def test_config_matches_the_run_config(name):
     assert VAEConfig.from_dict(bundled) == VAEConfig.from_dict(run_config)
 
 
+RESTORATION_CONFIGS = sorted(
+    p.stem for p in (ROOT / "configs").glob("*.json") if json.loads(p.read_text()).get("family") == "restoration"
+)
+
+
+@pytest.mark.parametrize("name", RESTORATION_CONFIGS)
+def test_restoration_config_builds_the_shipped_checkpoints_shapes(name):
+    """configs/NAME.json re-makes checkpoints/NAME: the same config, and a model with the same tensors."""
+    from vae_demo.restoration.model import RestorationConfig, RestorationVAE
+
+    if not bundled_weights(name).is_file():
+        pytest.skip(f"no shipped checkpoint for configs/{name}.json yet: {bundled_weights(name)}")
+    run_config = RestorationConfig.from_dict(json.loads((ROOT / "configs" / f"{name}.json").read_text())["model"])
+    shipped_config = RestorationConfig.from_dict(json.loads((hub.BUNDLED_DIR / name / "config.json").read_text()))
+    assert run_config == shipped_config
+    built = {k: tuple(v.shape) for k, v in RestorationVAE(run_config).state_dict().items()}
+    shipped = {k: tuple(v.shape) for k, v in load_file(bundled_weights(name)).items()}
+    assert built == shipped
+
+
+def test_every_restoration_config_is_found():
+    assert {"restore-vae", "denoise-vae"} <= set(RESTORATION_CONFIGS)
+
+
 @skip_without_bundled("mnist-vae-2d")
 def test_2d_model_ships_its_test_latents():
     data = load_file(hub.BUNDLED_DIR / "mnist-vae-2d" / "test_latents.safetensors")

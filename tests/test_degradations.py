@@ -84,6 +84,8 @@ OPS = {
     "gaussian_noise": lambda x, g: D.gaussian_noise(x, 25, g),
     "poisson_noise": lambda x, g: D.poisson_noise(x, 30, g),
     "salt_and_pepper": lambda x, g: D.salt_and_pepper(x, 0.1, g),
+    "poisson_gaussian": lambda x, g: D.poisson_gaussian(x, 15, generator=g),
+    "camera_noise": lambda x, g: D.camera_noise(x, 15, g),
     "gaussian_blur": lambda x, g: D.gaussian_blur(x, 1.5),
     "motion_blur": lambda x, g: D.motion_blur(x, 9, 30),
     "jpeg": lambda x, g: D.jpeg(x, 20),
@@ -104,7 +106,9 @@ def test_photo_op_is_seeded_and_keeps_shape_dtype_range(name):
     assert not torch.equal(a, PHOTO)
 
 
-@pytest.mark.parametrize("name", ["gaussian_noise", "poisson_noise", "salt_and_pepper", "low_light"])
+@pytest.mark.parametrize(
+    "name", ["gaussian_noise", "poisson_noise", "salt_and_pepper", "low_light", "poisson_gaussian", "camera_noise"]
+)
 def test_random_ops_change_with_the_seed(name):
     assert not torch.equal(OPS[name](PHOTO, seeded(1)), OPS[name](PHOTO, seeded(2)))
 
@@ -122,6 +126,21 @@ def test_poisson_variance_is_mean_over_peak(peak):
     noisy = D.poisson_noise(flat, peak, seeded(0))
     assert noisy.mean().item() == pytest.approx(0.4, rel=0.02)
     assert noisy.var().item() == pytest.approx(0.4 / peak, rel=0.05)
+
+
+@pytest.mark.parametrize("sigma", [5, 15, 30])
+def test_camera_noise_has_the_requested_std_at_mid_grey(sigma):
+    """Poisson-Gaussian noise of std ``sigma`` at mid-grey, less in the dark (shot noise); JPEG q85 then
+    smooths some of it away, but not most."""
+    mid, dark = torch.full((2, 3, 128, 128), 0.5), torch.full((2, 3, 128, 128), 0.25)
+    at_mid = (D.poisson_gaussian(mid, sigma, generator=seeded(0)) - mid).std().item() * 255
+    at_dark = (D.poisson_gaussian(dark, sigma, generator=seeded(0)) - dark).std().item() * 255
+    assert at_mid == pytest.approx(sigma, rel=0.03)
+    assert at_dark == pytest.approx(sigma * ((0.8 * 0.25 / 0.5 + 0.2) ** 0.5), rel=0.05), "variance a x + b"
+    camera = D.degrade(mid, "camera", sigma, seeded(0))
+    assert torch.equal(camera, D.jpeg(D.poisson_gaussian(mid, sigma, generator=seeded(0)), 85))
+    assert 0.5 * sigma < (camera - mid).std().item() * 255 < sigma
+    assert (camera - mid).mean().abs().item() * 255 < 0.5, "no change of brightness"
 
 
 @pytest.mark.parametrize("sigma", [1.0, 2.5])

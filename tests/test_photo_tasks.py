@@ -37,17 +37,27 @@ def photo_file(tmp_path, size=(64, 48), mode="RGB", name="photo.png") -> str:
     return str(path)
 
 
-def check_outputs(out, shape, k):
+def check_outputs(out, shape, k, reference=True):
     (before, after), classical, vae, gallery, heat, rows, png = out
     assert before.shape == after.shape == classical.shape == vae.shape == shape
     assert len(gallery) == k
     if k:
         assert heat is not None and heat.ndim == 3
     labels = [r[0] for r in rows]
-    assert labels[0] == "degraded input" and labels[1].startswith("classical") and labels[2] == "VAE (mode)"
+    if reference:
+        assert labels[0] == "degraded input" and labels[1].startswith("classical") and labels[2] == "VAE (mode)"
+    else:  # no clean original: no PSNR / SSIM rows at all, one line that says why
+        assert labels[0] == photos.NO_REFERENCE and "degraded input" not in labels
+        numbers = [r[0] for r in rows if r[1] is not None or r[2] is not None]
+        assert all(n.startswith(("noise level", "spread")) for n in numbers), "no metric without a reference"
+    assert any(label.startswith("VAE result: ") for label in labels), "the table says how the VAE result was made"
     with Image.open(png) as img:
         assert img.size == (shape[1], shape[0])
     return rows
+
+
+def how(rows) -> str:
+    return next(r[0] for r in rows if r[0].startswith("VAE result: "))
 
 
 @pytest.mark.parametrize("problem", list(PROBLEMS))
@@ -65,8 +75,7 @@ def test_enhance_default_example_runs():
 @pytest.mark.parametrize(("problem", "scale"), [("x2", 2), ("x4", 4)])
 def test_enhance_own_photo_enlarges_for_low_resolution(tmp_path, problem, scale):
     out = photos.enhance(photo_file(tmp_path, (40, 32)), problem, simulate=False, k=0)
-    rows = check_outputs(out, (32 * scale, 40 * scale, 3), k=0)
-    assert rows[0][1] is None, "no PSNR without a clean original"
+    check_outputs(out, (32 * scale, 40 * scale, 3), k=0, reference=False)
 
 
 def test_enlarging_too_far_is_refused(tmp_path):
@@ -105,16 +114,49 @@ def test_denoise_photo_kinds(tmp_path, noise, level):
 
 def test_denoise_real_noise_is_blind_and_has_no_psnr(tmp_path):
     out = photos.denoise_photo(photo_file(tmp_path), "real", k=1)
-    rows = check_outputs(out, (48, 64, 3), k=1)
-    assert rows[0][1] is None
+    rows = check_outputs(out, (48, 64, 3), k=1, reference=False)
     told = next(r for r in rows if r[0].startswith("noise level"))
     assert told[1] >= 0
+    assert "estimated sigma" in how(rows) and "brightness and colour kept" in how(rows)
+
+
+def test_auto_on_an_own_photo_is_the_blind_path_that_keeps_brightness_and_colour(tmp_path):
+    """An untrained model paints anything; the app's Auto still keeps the photo's 16x16 averages."""
+    path = photo_file(tmp_path, (96, 80))
+    (before, _), _, vae, _, _, rows, _ = photos.enhance(path, "auto", simulate=False, k=0)
+    check_outputs(photos.enhance(path, "auto", simulate=False, k=0), (80, 96, 3), k=0, reference=False)
+    shift = np.abs((vae.astype(float) - before.astype(float)).reshape(5, 16, 6, 16, 3).mean((1, 3)))
+    assert np.percentile(shift, 99) <= 3
+    assert "brightness and colour kept" in how(rows)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda p: photos.denoise_photo(p, "poisson", 30, k=2), "Anscombe transform (told peak 30"),
+        (lambda p: photos.denoise_photo(p, "poisson", 30, blind=True, k=2), "estimated peak"),
+        (lambda p: photos.denoise_photo(p, "salt_and_pepper", 10, k=2), "impulses and filled"),
+        (lambda p: photos.denoise_photo(p, "gaussian", 25, k=2), "told sigma 25"),
+        (lambda p: photos.enhance(p, "noise", 0.5, k=2, best=True), "averaged over 8 flips and turns"),
+        (lambda p: photos.denoise_photo(p, "gaussian", 25, k=2, best=True), "averaged over 8 flips and turns"),
+    ],
+)
+def test_the_table_says_how_the_vae_result_was_made(tmp_path, call, words):
+    rows = check_outputs(call(photo_file(tmp_path)), (48, 64, 3), k=2)
+    assert words in how(rows)
+
+
+def test_best_quality_changes_the_vae_result_not_its_size(tmp_path):
+    path = photo_file(tmp_path, (45, 37))
+    plain, best = photos.enhance(path, "noise", k=0), photos.enhance(path, "noise", k=0, best=True)
+    assert best[2].shape == plain[2].shape == (37, 45, 3)
+    assert not np.array_equal(best[2], plain[2])
 
 
 def test_blind_denoising_estimates_the_level(tmp_path):
     rows = photos.denoise_photo(photo_file(tmp_path, (128, 128)), "gaussian", 30, blind=True, k=0)[5]
     told = next(r for r in rows if r[0].startswith("noise level"))
-    assert 20 < told[1] < 40
+    assert 24 < told[1] < 36
 
 
 @pytest.mark.parametrize(

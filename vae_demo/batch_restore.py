@@ -2,11 +2,12 @@
 
 Inputs are files, folders (their files, not recursive, hidden files left out) or glob patterns.
 Each photo is read and checked as the Enhance tab reads uploads (``vae_demo.demo.photos.load_photo``:
-any mode, EXIF orientation, size limits) and restored with ``vae_demo.restoration.restore.restore``
-the way the tab restores a real photo (the problem told to the model, photos over a megapixel in
-tiles). Outputs are PNGs in DIR: ``NAME_restored.png``, with ``--samples K`` also
-``NAME_sample1.png`` ... and with ``--std-maps`` ``NAME_std.png`` (the per-pixel standard deviation
-of the K samples as a heat map, brightest where they differ most). A file that cannot be restored is
+any mode, EXIF orientation, size limits) and restored with ``vae_demo.restoration.serving.fix``, the
+way the tab restores a real photo (Auto: the photo's own noise, blind, brightness and colour kept; the
+other problems told to the model; photos over a megapixel in tiles). Outputs are PNGs in DIR:
+``NAME_restored.png``, with ``--samples K`` also ``NAME_sample1.png`` ... and with ``--std-maps``
+``NAME_std.png`` (the per-pixel standard deviation of the K samples as a heat map, brightest where they
+differ most). A file that cannot be restored is
 skipped with a one-line reason; nothing is written when an output would replace an input.
 """
 
@@ -24,9 +25,9 @@ from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import to_uint8
 from vae_demo.demo import photos
-from vae_demo.restoration import problems
+from vae_demo.restoration import problems, serving
 from vae_demo.restoration.degradations import resize
-from vae_demo.restoration.restore import Restoration, restore
+from vae_demo.restoration.restore import Restoration
 
 PROBLEMS = tuple(problems.PROBLEMS)  # auto, noise, blur, jpeg, x2, x4, lowlight
 STD_MAP_SAMPLES = 4  # K when --std-maps is asked for without --samples
@@ -105,14 +106,14 @@ def restore_photo(
             )
         photo = resize(photo, (h * scale, w * scale))
     big = photo.shape[-2] * photo.shape[-1] > photos.TILE_ABOVE_PIXELS
-    return restore(
+    return serving.fix(
         model,
         photo,
+        problem,
         level if problem == "noise" else None,
         samples=samples,
         generator=make_generator(seed),
         tile=photos.TILE if big else None,
-        condition=row.condition,
     )
 
 

@@ -31,7 +31,8 @@ DEFAULT_DATA = {
 DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/data/val/Set12"}
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
 # Spelled out so that --help stays fast (tests check them against the modules behind them).
-EVAL_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")  # vae_demo.restoration.benchmark.BENCH_TASKS
+# vae_demo.restoration.benchmark.BENCH_TASKS
+EVAL_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", "deblur", "lowlight")
 PROBLEMS = ("auto", "noise", "blur", "jpeg", "x2", "x4", "lowlight")  # vae_demo.restoration.problems.PROBLEMS
 
 

@@ -20,10 +20,10 @@ from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError, open_image, to_rgb_or_grey, to_uint8
 from vae_demo.demo.examples import photo_example
 from vae_demo.demo.generative import _number, heat_map, image_metrics
-from vae_demo.restoration import classical, problems
+from vae_demo.restoration import classical, problems, serving
 from vae_demo.restoration.degradations import degrade, gaussian_blur, jpeg, noise_sigma_of, resize
 from vae_demo.restoration.problems import GENERAL_MODEL
-from vae_demo.restoration.restore import Restoration, restore
+from vae_demo.restoration.restore import Restoration
 
 TILE, TILE_ABOVE_PIXELS = 512, 1024 * 1024  # restore bigger photos in 512 px tiles
 SAMPLE_CROP = 512  # K samples of a big photo cover its central 512 x 512 pixels
@@ -32,6 +32,7 @@ MAX_PHOTO_PIXELS = 4096 * 4096  # about a minute on 2 CPU cores
 MAX_CLASSICAL_PIXELS = 4_000_000  # non-local means and Richardson-Lucy take minutes beyond this
 MIN_SIDE = 8  # smaller photos are refused: SSIM and the filters need a 7x7 window
 GALLERY_SIDE = 384
+NO_REFERENCE = "no PSNR / SSIM: there is no clean original to compare with"
 
 Progress = Callable[..., object] | None
 
@@ -111,38 +112,38 @@ def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, see
 
 def _run_vae(
     y: torch.Tensor,
-    noise_sigma: float | None,
     k: int,
     seed: int,
     progress: Progress,
-    condition: str | None,
-    model_name: str = GENERAL_MODEL,
+    model_name: str,
+    ensemble: bool,
+    problem: str | None = None,
+    noise: str | None = None,
+    level: float | None = None,
 ) -> Restoration:
-    """The mode of the whole photo (tiled when big) and K samples (of its centre when big); ``condition``
-    tells the model the problem (None: it works it out)."""
+    """The VAE's result for the whole photo (tiled when big) and K samples (of its centre when big), served
+    as ``serving`` serves the Enhance ``problem`` (``level``: the sigma told, None: estimated) or the
+    Denoise tab's ``noise`` kind (``level``: sigma or peak, None: estimated)."""
     model = get_restorer(model_name)
     big = y.shape[-2] * y.shape[-1] > TILE_ABOVE_PIXELS
 
     def tile_progress(frac: float, desc: str) -> None:
         _progress(progress, 0.1 + 0.6 * frac, desc)
 
-    _progress(progress, 0.1, "Restoring with the VAE")
-    out = restore(
-        model,
-        y,
-        noise_sigma,
-        samples=0 if big else k,
-        generator=make_generator(seed),
-        tile=TILE if big else None,
-        progress=tile_progress,
-        condition=condition,
-    )
+    def run(t: torch.Tensor, samples: int, tile: int | None, told: float | None) -> Restoration:
+        opts = {"samples": samples, "generator": make_generator(seed), "ensemble": ensemble, "tile": tile}
+        if noise is not None:
+            return serving.denoise(model, t, noise, told, progress=tile_progress, **opts)
+        return serving.fix(model, t, problem, told, progress=tile_progress, **opts)
+
+    _progress(progress, 0.1, "Restoring with the VAE" + (" (8 flips and turns)" if ensemble else ""))
+    out = run(y, 0 if big else k, TILE if big else None, level)
     if big and k > 0:
         _progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
         h, w = y.shape[-2:]
         top, left = max(0, (h - SAMPLE_CROP) // 2), max(0, (w - SAMPLE_CROP) // 2)
         crop = y[..., top : top + SAMPLE_CROP, left : left + SAMPLE_CROP]
-        part = restore(model, crop, out.noise_sigma, samples=k, generator=make_generator(seed), condition=condition)
+        part = run(crop, k, None, level)
         out.samples, out.mean, out.std = part.samples, part.mean, part.std
     return out
 
@@ -163,17 +164,20 @@ def _outputs(
     final = touch_up_tensor(vae.mode, *touch)
     rows = []
     skipped = _classical_skipped(degraded)
-    candidates = [("degraded input", degraded), ("VAE (mode)", vae.mode)]
-    if not skipped:  # a skipped method shows no picture and says why in the table
-        candidates.insert(1, (f"classical: {method}", classical_out))
-    if vae.mean is not None and vae.mean.shape == vae.mode.shape:
-        candidates.append((f"VAE (mean of {k} samples)", vae.mean))
-    for label, x in candidates:
-        rows.append([label, *(image_metrics(clean, x) if clean is not None else (None, None))])
+    if clean is not None:  # PSNR / SSIM only against a clean original
+        candidates = [("degraded input", degraded), ("VAE (mode)", vae.mode)]
+        if not skipped:  # a skipped method shows no picture and says why in the table
+            candidates.insert(1, (f"classical: {method}", classical_out))
+        if vae.mean is not None and vae.mean.shape == vae.mode.shape:
+            candidates.append((f"VAE (mean of {k} samples)", vae.mean))
+        rows += [[label, *image_metrics(clean, x)] for label, x in candidates]
+    else:
+        rows.append([NO_REFERENCE, None, None])
     if skipped:
         rows.append(
             [f"classical: {method} skipped (photo over {MAX_CLASSICAL_PIXELS / 1e6:.0f} megapixels)", None, None]
         )
+    rows.append([f"VAE result: {vae.how}", None, None])
     rows.append(["noise level told to the VAE (0-255)", round(vae.noise_sigma, 2), None])
     gallery, spread = [], None
     if vae.samples is not None:
@@ -219,9 +223,11 @@ def enhance(
     brightness: float = 1.0,
     contrast: float = 1.0,
     saturation: float = 1.0,
+    best: bool = False,
     progress: Progress = None,
 ):
-    """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``)."""
+    """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``); ``best`` averages
+    the VAE over the 8 flips and quarter turns of the photo (8 times slower)."""
     row = problems.problem(problem)
     strength = _number(strength, "The strength", 0.0, 1.0)
     k = _number(k, "The number of samples", 0, 16, integer=True)
@@ -231,15 +237,14 @@ def enhance(
     photo = load_photo(image)
     if simulate:
         clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
-        sigma = None if row.condition is None else noise_sigma_of(row.degradation, level)
+        sigma = noise_sigma_of(row.degradation, level)
     else:
         clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
         sigma = level if problem == "noise" else None
-    vae = _run_vae(degraded, sigma, k, seed, progress, row.condition, row.model)
+    vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), problem=problem, level=sigma)
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
-    classical_out = _classical(
-        row.classical, degraded, row.degradation, level if simulate or problem == "noise" else None
-    )
+    known = level if simulate or problem == "noise" else vae.noise_sigma if problem == "auto" else None
+    classical_out = _classical(row.classical, degraded, row.degradation, known)
     return _outputs(
         clean,
         degraded,
@@ -260,12 +265,14 @@ def denoise_photo(
     blind: bool = False,
     k: int = 4,
     seed: int = 0,
+    best: bool = False,
     progress: Progress = None,
 ):
     """Add noise of a kind and level to a clean photo and remove it, or (``real``) remove a photo's own noise.
 
     ``level``: Gaussian sigma (0-255 scale), Poisson peak photon count, or salt-and-pepper fraction
-    in percent. ``blind`` makes the VAE estimate the noise level itself.
+    in percent. ``blind`` makes the VAE estimate the noise level itself (salt and pepper never needs it).
+    ``best`` averages the VAE over the 8 flips and quarter turns of the photo.
     """
     row = problems.noise(noise)
     k = _number(k, "The number of samples", 0, 16, integer=True)
@@ -274,14 +281,15 @@ def denoise_photo(
     _progress(progress, 0.0, "Reading the photo")
     photo = load_photo(image)
     if row.degradation is None:
-        clean, degraded, sigma = None, photo, None
+        clean, degraded, told = None, photo, None
     else:
         physical = row.physical_level(level)
         clean, degraded = photo, degrade(photo, row.degradation, physical, make_generator(seed))
-        sigma = None if blind else noise_sigma_of(row.degradation, physical)
-    vae = _run_vae(degraded, sigma, k, seed, progress, "noise", row.model)
+        told = None if blind or noise == "salt_and_pepper" else physical
+    vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), noise=noise, level=told)
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
-    classical_out = _classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
+    known = vae.noise_sigma if noise in ("gaussian", "real") else None  # the sigma the VAE was told
+    classical_out = _classical(row.classical, degraded, row.degradation or "denoise", known)
     return _outputs(
         clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress
     )

@@ -131,6 +131,7 @@ METHODS_FOR: dict[str, tuple[str, ...]] = {
     "denoise": ("bm3d", "nlm", "tv"),
     "poisson": ("bm3d", "nlm", "tv"),
     "salt_and_pepper": ("median", "tv"),
+    "camera": ("bm3d", "nlm", "tv"),
     "jpeg": ("tv", "bm3d"),
     "sr": ("bicubic", "unsharp"),
     "deblur": ("richardson_lucy", "unsharp"),

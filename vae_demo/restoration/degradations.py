@@ -21,6 +21,7 @@ import torchvision.transforms.v2.functional as TF
 from vae_demo.core.device import make_generator
 
 NOISE_TYPES = ("gaussian", "salt_and_pepper", "mask")
+CAMERA_JPEG_QUALITY = 85  # the ``camera`` degradation saves its noisy photo at this JPEG quality
 
 
 def _randn(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -39,6 +40,24 @@ def poisson_noise(x: torch.Tensor, peak: float, generator: torch.Generator | Non
         raise ValueError(f"the Poisson peak photon count must be positive, got {peak}")
     counts = torch.poisson((x * peak).float(), generator=generator)
     return (counts / peak).to(x.dtype).clamp(0, 1)
+
+
+def poisson_gaussian(
+    x: torch.Tensor, sigma: float, shot_share: float = 0.8, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Signal-dependent sensor noise: variance ``a * x + b`` (Poisson shot noise plus Gaussian read noise),
+    scaled so the std at mid-grey (x = 0.5) is ``sigma`` on the 0-255 scale, ``shot_share`` of it from photons."""
+    if sigma <= 0:
+        return x.clone()
+    var = (sigma / 255.0) ** 2  # at mid-grey
+    a, b = shot_share * var / 0.5, (1 - shot_share) * var  # a: the photon's size on the 0-1 scale
+    shot = torch.poisson((x.clamp(0, 1) / a).float(), generator=generator).to(x.dtype) * a
+    return (shot + b**0.5 * _randn(x, generator)).clamp(0, 1)
+
+
+def camera_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A phone photo's noise: ``poisson_gaussian`` of std ``sigma`` at mid-grey, then saved as JPEG quality 85."""
+    return jpeg(poisson_gaussian(x, sigma, generator=generator), CAMERA_JPEG_QUALITY)
 
 
 def salt_and_pepper(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -194,6 +213,7 @@ DEGRADATIONS: dict[str, Degradation] = {
     "denoise": Degradation("Gaussian noise sigma (0-255 scale)", 25.0, "noise"),
     "poisson": Degradation("Poisson peak photon count (lower is noisier)", 30.0, "noise"),
     "salt_and_pepper": Degradation("fraction of pixels hit", 0.1, "noise"),
+    "camera": Degradation("noise std at mid-grey (0-255), Poisson-Gaussian, then JPEG q85", 15.0, "noise"),
     "jpeg": Degradation("JPEG quality (5-95)", 20.0, "jpeg"),
     "sr": Degradation("downsampling factor (2, 3 or 4)", 2.0, "sr"),
     "deblur": Degradation("Gaussian blur sigma in pixels", 1.6, "blur"),
@@ -215,6 +235,8 @@ def degrade(x: torch.Tensor, name: str, level: float, generator: torch.Generator
         return poisson_noise(x, level, generator)
     if name == "salt_and_pepper":
         return salt_and_pepper(x, level, generator)
+    if name == "camera":
+        return camera_noise(x, level, generator)
     if name == "jpeg":
         return jpeg(x, round(level))
     if name == "sr":
@@ -356,6 +378,6 @@ def noise_sigma_of(name: str, level: float) -> float | None:
         return float(level)
     if name == "lowlight":
         return 4.0  # the sensor noise ``degrade`` adds to a dark image
-    if name in ("poisson", "salt_and_pepper"):
+    if name in ("poisson", "salt_and_pepper", "camera"):
         return None
     return 0.0

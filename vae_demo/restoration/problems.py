@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from vae_demo.restoration.degradations import DEGRADATIONS
 
 GENERAL_MODEL = "restore-vae"  # one model for every problem (conditions tell it which)
+# The Gaussian denoiser behind Auto, Noise and every kind of the Denoise tab (``serving`` turns Poisson,
+# salt and pepper and a photo's own noise into its problem): "denoise-vae" once that checkpoint ships.
+DENOISE_MODEL = GENERAL_MODEL
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,11 @@ class Problem:
 
 # What the Enhance tab can fix.
 PROBLEMS: dict[str, Problem] = {
-    "auto": Problem("Auto (a phone photo: blur, noise, JPEG)", "denoise", lambda s: 5 + 45 * s, None, "nlm"),
-    "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm"),  # sigma 5-50 (0-255 scale)
+    # Auto: a real photo's own noise, blind (``serving.denoise`` "real"); simulated: blur 0.8, noise, JPEG 70.
+    "auto": Problem(
+        "Auto (a phone photo: blur, noise, JPEG)", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL
+    ),
+    "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
     "blur": Problem("Blur", "deblur", lambda s: 0.5 + 2.5 * s, "blur", "richardson_lucy"),  # sigma 0.5-3 px
     "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv"),  # quality 60 down to 10
     "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic"),
@@ -66,10 +72,12 @@ class Noise:
 
 
 NOISES: dict[str, Noise] = {
-    "gaussian": Noise("Gaussian", "denoise", (0, 100), "sigma on the 0-255 scale", "nlm"),
-    "poisson": Noise("Poisson (photon)", "poisson", (1, 1000), "peak photon count", "nlm"),
-    "salt_and_pepper": Noise("Salt and pepper", "salt_and_pepper", (0, 50), "percent of pixels", "median"),
-    "real": Noise("The photo's own noise", None, (0, 100), "ignored: the level is estimated", "nlm"),
+    "gaussian": Noise("Gaussian", "denoise", (0, 100), "sigma on the 0-255 scale", "nlm", DENOISE_MODEL),
+    "poisson": Noise("Poisson (photon)", "poisson", (1, 1000), "peak photon count", "nlm", DENOISE_MODEL),
+    "salt_and_pepper": Noise(
+        "Salt and pepper", "salt_and_pepper", (0, 50), "percent of pixels", "median", DENOISE_MODEL
+    ),
+    "real": Noise("The photo's own noise", None, (0, 100), "ignored: the level is estimated", "nlm", DENOISE_MODEL),
 }
 
 

@@ -2,7 +2,7 @@
 
 ``restore`` handles what a photo brings: grey images (fed as three equal channels, averaged back),
 sides that are not a multiple of the U-Net's stride (reflect-padded, then cropped), an unknown
-noise level (estimated with ``skimage.restoration.estimate_sigma``) and big images (``tile=``:
+noise level (estimated by ``noise_level.noise_level``) and big images (``tile=``:
 overlapping tiles blended with linear ramps, with the latent noise drawn once for the whole image
 so tiled and untiled results agree).
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from vae_demo.restoration.model import RestorationVAE
+from vae_demo.restoration.noise_level import noise_level
 
 Progress = Callable[[float, str], None]
 
@@ -30,15 +30,13 @@ class Restoration:
     samples: torch.Tensor | None  # (K, N, C, H, W)
     std: torch.Tensor | None  # per-pixel std over the K samples, on the 0-1 scale
     noise_sigma: float  # the noise level the model was told, on the 0-255 scale
+    how: str = "mode of p(x | degraded)"  # how the result was made, as the app's table says it
 
 
 def estimate_noise_sigma(y: torch.Tensor) -> float:
-    """Blind noise level of an image batch in [0, 1], on the 0-255 scale (wavelet MAD estimator)."""
-    from skimage.restoration import estimate_sigma
-
-    image = y[0].permute(1, 2, 0).float().cpu().numpy()
-    sigma = estimate_sigma(image, channel_axis=-1, average_sigmas=True)
-    return float(np.clip(sigma * 255.0, 0.0, 75.0))
+    """Blind noise level of an image batch in [0, 1] (its first image), on the 0-255 scale: the sigma to tell
+    a Gaussian denoiser (``noise_level``: flat blocks, luma, noise spread over 2x2 pixels counted)."""
+    return noise_level(y)
 
 
 def _run(
@@ -52,6 +50,15 @@ def _run(
         return mode, None
     samples = torch.stack([model.decode(prior.mean + prior.std * e, feats, y) for e in eps])
     return mode, samples
+
+
+def _flip_rotate(x: torch.Tensor, i: int, inverse: bool = False) -> torch.Tensor:
+    """The ``i``-th of the 8 symmetries of the square (i // 4: a left-right flip, i % 4: quarter turns)."""
+    k, flip = i % 4, i >= 4
+    if inverse:
+        x = torch.rot90(x, -k, (-2, -1))
+        return x.flip(-1) if flip else x
+    return torch.rot90(x.flip(-1) if flip else x, k, (-2, -1))
 
 
 def _pad(y: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
@@ -130,6 +137,7 @@ def restore(
     overlap: int = 64,
     progress: Progress | None = None,
     condition: str | None = None,
+    ensemble: bool = False,
 ) -> Restoration:
     """Restore a degraded batch ``y`` (N, 1 or 3, H, W) in [0, 1].
 
@@ -138,6 +146,8 @@ def restore(
     ``tile`` (pixels) restores big images tile by tile with ``overlap`` pixels blended.
     ``condition`` names the problem (one of ``model.config.conditions``: noise, jpeg, sr, blur, lowlight, tone);
     None lets the model work it out (blind). Models trained without conditions ignore it.
+    ``ensemble`` averages the mode over the 8 flips and quarter turns of the image (the x8 self-ensemble:
+    8 times slower, a little better); the samples are drawn from the image as it is.
     """
     if y.ndim != 4 or y.shape[1] not in (1, 3):
         raise ValueError(f"expected a batch of grey or RGB images (N, 1|3, H, W), got shape {tuple(y.shape)}")
@@ -154,20 +164,31 @@ def restore(
         zc, m = model.config.latent_channels, model.multiple
         shape = (samples, x.shape[0], zc, x.shape[-2] // m, x.shape[-1] // m)
         eps = torch.randn(shape, generator=generator, device=generator.device if generator else "cpu").to(device)
-    if tile and max(x.shape[-2:]) > tile:
-        mode, draws = _run_tiled(model, x, sigma / 255, eps, tile, overlap, progress, condition)
-    else:
-        mode, draws = _run(model, x, sigma / 255, eps, condition)
+
+    def run(xx: torch.Tensor, e: torch.Tensor | None, report: Progress | None) -> tuple:
+        if tile and max(xx.shape[-2:]) > tile:
+            return _run_tiled(model, xx, sigma / 255, e, tile, overlap, report, condition)
+        return _run(model, xx, sigma / 255, e, condition)
+
+    n = 8 if ensemble else 1
+    mode, draws = run(x, eps, progress if n == 1 else None)
+    for i in range(1, n):
+        mode = mode + _flip_rotate(run(_flip_rotate(x, i), None, None)[0], i, inverse=True)
+        if progress:
+            progress((i + 1) / n, f"self-ensemble: view {i + 1} of {n}")
+    mode = mode / n
 
     def finish(t: torch.Tensor) -> torch.Tensor:
         t = t[..., :h, :w]
         return t.mean(dim=-3, keepdim=True) if grey else t
 
     mode = finish(mode).clamp(0, 1)
+    how = "mode of p(x | degraded)" + (", averaged over 8 flips and turns" if ensemble else "")
     if draws is None:
-        return Restoration(mode, None, None, None, sigma)
+        return Restoration(mode, None, None, None, sigma, how)
     draws = finish(draws).clamp(0, 1)
-    return Restoration(mode, draws.mean(0), draws, draws.std(0) if samples > 1 else torch.zeros_like(mode), sigma)
+    std = draws.std(0) if samples > 1 else torch.zeros_like(mode)
+    return Restoration(mode, draws.mean(0), draws, std, sigma, how)
 
 
 @torch.no_grad()
