@@ -2,6 +2,8 @@
 
     python benchmarks/restore.py --task denoise --level 25 --data ../shared/data/val/Set12 \
         --methods noisy,vae,bm3d,nlm,tv --json denoise25_set12.json
+    python benchmarks/restore.py --task denoise --level 25 --data ../shared/data/val/Set12 \
+        --methods noisy,divnoising,divnoising_fit,bm3d,nlm --fit-seconds 60 --json divnoising25_set12.json
 
 Every image of DATA (sorted by name; grey images stay grey) is degraded once with one generator
 seeded by ``--seed``, every method restores those same inputs, and the table gives the mean PSNR,
@@ -10,6 +12,9 @@ against the 8-bit original; denoising and the other tasks on the full image in i
 space; SR (``--level`` = scale) on the Y channel (ITU-R BT.601, as MATLAB's rgb2ycbcr) with
 ``scale`` pixels cropped from each border, from the bicubic upsampling of the bicubic (antialiased)
 downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1].
+``divnoising`` (the bundled DivNoising VAE, trained on noisy images only) and ``divnoising_fit`` (one
+fitted to each noisy test image alone for ``--fit-seconds``) denoise only; like ``vae`` they report the
+KL per image and the spread of the posterior samples.
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).
@@ -38,6 +43,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default="checkpoints/restore-vae", help="restoration VAE folder")
     p.add_argument("--samples", type=int, default=8, help="K for vae_mean (the mean of K posterior samples)")
+    p.add_argument(
+        "--divnoising-checkpoint", default="checkpoints/divnoising-vae", help="DivNoising VAE folder (divnoising)"
+    )
+    p.add_argument(
+        "--fit-seconds", type=float, default=60.0, help="divnoising_fit: seconds of training on each noisy image"
+    )
+    p.add_argument(
+        "--mmse-samples", type=int, default=16, help="posterior samples in the DivNoising methods' MMSE estimate"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument(
         "--blind",
@@ -62,6 +76,9 @@ def main(argv: list[str] | None = None) -> dict:
         checkpoint=args.checkpoint,
         samples=args.samples,
         blind=args.blind,
+        divnoising_checkpoint=args.divnoising_checkpoint,
+        fit_seconds=args.fit_seconds,
+        mmse_samples=args.mmse_samples,
     )
     print_summary(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,12 @@ from vae_demo.core.images import IMAGE_SUFFIXES
 from vae_demo.core.metrics import psnr, ssim
 from vae_demo.restoration.classical import METHODS, run_classical
 from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
+from vae_demo.restoration.divnoising import denoise, fit_to_image, match_noise, trained_sigma
+from vae_demo.restoration.noise_models import GaussianNoise
 from vae_demo.restoration.restore import posterior_stats, restore
 
 BENCH_TASKS = ("denoise", "jpeg", "sr", "deblur", "lowlight")
+DIVNOISING_METHODS = ("divnoising", "divnoising_fit")  # trained on noisy images only (bundled / this image alone)
 DEFAULT_METHODS = {
     "denoise": "noisy,vae,bm3d,nlm,tv",
     "jpeg": "noisy,vae,tv",
@@ -44,6 +47,8 @@ ORDER = (
     "bicubic",
     "vae",
     "vae_mean",
+    "divnoising",
+    "divnoising_fit",
     "bm3d",
     "nlm",
     "tv",
@@ -125,6 +130,34 @@ def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) 
     return to_array(x), to_array(y)
 
 
+def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
+    """The bundled DivNoising VAE when a DivNoising method is asked for (they denoise Gaussian noise only)."""
+    wanted = [m for m in chosen if m in DIVNOISING_METHODS]
+    if wanted and task != "denoise":
+        raise SystemExit(f"{', '.join(wanted)} only denoise (--task denoise), not {task}")
+    if "divnoising" not in chosen:
+        return None
+    if not (Path(checkpoint) / "model.safetensors").is_file():
+        raise SystemExit(
+            f"the method divnoising needs the trained checkpoint {checkpoint} (model.safetensors is missing): "
+            "train it (README, Training: vae-demo make-noisy, then vae-demo train --config "
+            "configs/divnoising-vae.json) or leave divnoising out of --methods"
+        )
+    return load_checkpoint(checkpoint, "cpu")
+
+
+def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, seed: int, fit_seconds: float):
+    """(restored array, Denoised) of the bundled model (``divnoising``) or one fitted to ``inp`` alone."""
+    y = to_tensor(inp)
+    if method == "divnoising_fit":
+        model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
+        back = None
+    else:
+        y, back = match_noise(y, sigma, trained_sigma(model) or sigma, seed)
+    out = denoise(model, y, k=k, seed=seed)
+    return to_array(back(out.mean) if back else out.mean), out
+
+
 def run_benchmark(
     task: str,
     level: float,
@@ -135,16 +168,24 @@ def run_benchmark(
     checkpoint: str = "checkpoints/restore-vae",
     samples: int = 8,
     blind: bool = False,
+    divnoising_checkpoint: str = "checkpoints/divnoising-vae",
+    fit_seconds: float = 60.0,
+    mmse_samples: int = 16,
 ) -> dict:
     """One benchmark run: the report (JSON-ready), printing each method's line as it finishes.
 
     ``methods`` is comma-separated (default: ``DEFAULT_METHODS[task]``); ``samples`` is K for
     ``vae_mean``; ``blind`` does not tell the VAE the task (the noise level is still given).
+    ``divnoising`` is the DivNoising VAE of ``divnoising_checkpoint`` (trained on noisy images only; an
+    input of another sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
+    fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
+    posterior samples.
     """
     chosen = (methods or DEFAULT_METHODS[task]).split(",")
-    unknown = [m for m in chosen if m not in {"noisy", "vae", "vae_mean", *METHODS}]
+    unknown = [m for m in chosen if m not in {"noisy", "vae", "vae_mean", *DIVNOISING_METHODS, *METHODS}]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}")
+    divnoising_model = _divnoising_model(chosen, task, divnoising_checkpoint)
     model = load_checkpoint(checkpoint, "cpu") if {"vae", "vae_mean"} & set(chosen) else None
     images = load_images(Path(data), limit)
     g = make_generator(seed)
@@ -166,6 +207,9 @@ def run_benchmark(
                     model, to_tensor(inp), noise_sigma=sigma, samples=k, generator=make_generator(seed), condition=told
                 )
                 out = to_array(r.mean if k else r.mode)
+            elif method in DIVNOISING_METHODS:
+                out, den = _run_divnoising(method, divnoising_model, inp, sigma, mmse_samples, seed, fit_seconds)
+                stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
             else:
                 out = run_classical(method, inp, task, level)
             seconds.append(time.perf_counter() - start)
@@ -181,7 +225,7 @@ def run_benchmark(
             "sec_per_image": round(statistics.fmean(seconds), 4),
             "per_image": per_image,
         }
-        if stats:  # KL(q(z|clean, degraded) || p(z|degraded)) per image, and the spread of 4 samples
+        if stats:  # vae: KL(q(z|clean, degraded) || p(z|degraded)), spread of 4 samples; DivNoising: KL(q(z|y) || p(z))
             results[method]["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
             results[method]["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
         print(
@@ -204,6 +248,9 @@ def run_benchmark(
         "blind": blind,
         "seed": seed,
         "checkpoint": checkpoint if model else None,
+        "divnoising_checkpoint": divnoising_checkpoint if divnoising_model else None,
+        "fit_seconds": fit_seconds if "divnoising_fit" in chosen else None,
+        "mmse_samples": mmse_samples if set(DIVNOISING_METHODS) & set(chosen) else None,
         "threads": torch.get_num_threads(),
         "methods": results,
     }
