@@ -51,6 +51,13 @@ def request_for(endpoint: str, rng: random.Random) -> dict:
             "strength": round(rng.uniform(0.2, 0.8), 2),
             "seed": seed,
         }
+    if endpoint == "/fit_photo":  # a short budget: the fits queue one at a time
+        return {
+            "image": handle_file(rng.choice(PHOTOS)),
+            "level": round(rng.uniform(10, 40), 1),
+            "seconds": 5,
+            "seed": seed,
+        }
     if endpoint == "/sample":
         return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
     return {}

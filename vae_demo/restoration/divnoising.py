@@ -56,7 +56,9 @@ class DivNoisingConfig(Config):
 
 
 # The small model ``fit_to_image`` trains on one photo (image_channels set to the photo's).
-FIT_CONFIG = DivNoisingConfig(name="divnoising-fit", unshuffle=1, widths=(32, 64, 128), latent_channels=32)
+FIT_CONFIG = DivNoisingConfig(
+    name="divnoising-fit", unshuffle=2, widths=(32, 48, 64), latent_channels=16, latent_levels=3
+)
 
 
 def _blocks(width: int, n: int) -> nn.Sequential:
@@ -276,7 +278,8 @@ def fitting(
 ) -> Iterator[FitProgress]:
     """Train a DivNoising VAE (default ``FIT_CONFIG``) on random patches of one noisy (1, C, H, W) image.
 
-    Yields the progress about every ``every_s`` seconds and once at the end (the model then in eval mode);
+    Yields the progress after the first step, then about every ``every_s`` seconds, and once at the end (the
+    model then in eval mode);
     stop iterating to stop early. The budget is ``seconds`` of wall time (the consumer's time between
     yields included) or ``max_steps`` > 0 steps, whichever ends first; the KL weight rises from 0 to 1
     over the first ``kl_warmup`` of it.
@@ -302,7 +305,7 @@ def fitting(
         optimizer.step()
         step += 1
         losses = {**{k: v.item() for k, v in terms.items()}, "beta": beta}
-        if time.monotonic() - last >= every_s:
+        if step == 1 or time.monotonic() - last >= every_s:  # a first look at once, then every every_s
             last = time.monotonic()
             yield FitProgress(model, step, time.monotonic() - start, losses)
     model.eval()
