@@ -45,6 +45,9 @@ MAX_FILE_SIZE = "20mb"
 # photos per minute); the digit and face models are small (10-90 ms for 64 samples), so their events share
 # another queue and never wait behind a photo. The VAE_DEMO_* variables change these numbers.
 PHOTO_QUEUE = {"concurrency_id": "photo", "concurrency_limit": int(os.environ.get("VAE_DEMO_PHOTO_WORKERS", "2"))}
+# "Learn from this photo alone" trains for a minute or more on both cores: one at a time, in a queue of its own, so a
+# class pressing it together waits in line while the other tabs keep answering.
+FIT_QUEUE = {"concurrency_id": "fit", "concurrency_limit": int(os.environ.get("VAE_DEMO_FIT_WORKERS", "1"))}
 LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
 MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
 HIDDEN = {"api_visibility": "private"}  # first views and helpers: the page calls them, the API does not list them
@@ -419,7 +422,66 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
             **HIDDEN,
             **LIGHT_QUEUE,
         )
-    return {"image": image, "outputs": outputs_}
+        fit = _fit_panel(demo, [image, noise, level, blind], k, seed)
+    return {"image": image, "outputs": outputs_, "fit": fit}
+
+
+def _fit_panel(demo: gr.Blocks, noisy_photo: list, k: gr.Slider, seed: gr.Number) -> dict:
+    """ "Learn from this photo alone": a DivNoising VAE fitted live to the tab's noisy photo."""
+    gr.Markdown(
+        "### Learn from this photo alone (DivNoising)\n"
+        "The VAE above was trained on clean photos with noise added: it was shown the answers. Here a small "
+        "DivNoising VAE (Prakash et al., ICLR 2021) learns from **nothing but this noisy photo**: its decoder "
+        "proposes a clean image and the noise model says how likely the noisy pixels are, so it needs no clean "
+        "original. That makes it the tool for **real noisy photos** (*The photo's own noise*: an upload, a "
+        "night shot, a scan), where no clean version exists to train on. It trains on both cores for the time "
+        "budget, one person at a time (the others wait in line), then shows the mean of 16 posterior samples "
+        "beside the classical method (no training), the supervised VAE and, when installed, the bundled "
+        "divnoising-vae (trained on noisy photos only)."
+    )
+    with gr.Row():
+        seconds = gr.Slider(1, 300, value=60, step=1, label="Time budget (seconds)", elem_id="fit-seconds")
+        button = gr.Button("Learn from this photo alone", variant="primary", elem_id="fit-button")
+        stop = gr.Button("Stop", variant="stop", elem_id="fit-stop")
+    status = gr.Markdown("Press *Learn from this photo alone*.", elem_id="fit-status")
+    with gr.Row():
+        curve = gr.Image(label="Loss while learning (nats per pixel)", format="png", elem_id="fit-curve")
+        estimate = gr.Image(
+            label="DivNoising, this photo alone: preview while learning, then the mean of 16 samples",
+            format="png",
+            elem_id="fit-estimate",
+        )
+    with gr.Row():
+        classical = gr.Image(label="Classical method (no training)", format="png", elem_id="fit-classical")
+        supervised = gr.Image(label="Supervised VAE (trained on clean photos)", format="png", elem_id="fit-supervised")
+        bundled = gr.Image(
+            label="DivNoising, bundled (trained on noisy photos only)",
+            format="png",
+            visible=False,
+            elem_id="fit-bundled",
+        )
+    gallery = gr.Gallery(label="Posterior samples of the fitted DivNoising VAE", columns=4, height=260, format="png")
+    heat = gr.Image(label="Uncertainty: per-pixel std of its 16 samples (bright = unsure)", format="png")
+    metrics = gr.Dataframe(
+        headers=["image", "PSNR (dB)", "SSIM"],
+        label="Metrics (PSNR / SSIM need a clean original)",
+        elem_id="fit-metrics",
+    )
+    download = gr.File(label="The DivNoising estimate, full resolution PNG", elem_id="fit-download")
+    outputs_ = [status, curve, estimate, classical, supervised, bundled, gallery, heat, metrics, download]
+    run = button.click(endpoints.clear_fit_stop, None, None, api_name="clear_fit_stop", **HIDDEN, **LIGHT_QUEUE).then(
+        endpoints.fit_photo, [*noisy_photo, seconds, k, seed], outputs_, api_name="fit_photo", **FIT_QUEUE
+    )
+    stop.click(endpoints.stop_fit, None, None, api_name="stop_fit", **HIDDEN, **LIGHT_QUEUE)
+    demo.load(
+        same_for_everyone(endpoints.show_bundled_divnoising),
+        None,
+        bundled,
+        api_name="show_bundled_divnoising",
+        **HIDDEN,
+        **LIGHT_QUEUE,
+    )
+    return {"run": run, "outputs": outputs_, "seconds": seconds}
 
 
 def create_compress_tab(demo: gr.Blocks, compress_fn, decompress_fn) -> dict:

@@ -60,6 +60,13 @@ def request_for(endpoint: str, rng: random.Random, train_seconds: float = 10.0) 
         }
     if endpoint == "/compress":
         return {"image": handle_file(rng.choice(PHOTOS)), "quality": round(rng.uniform(0, 6), 2)}
+    if endpoint == "/fit_photo":  # a short budget: the fits queue one at a time
+        return {
+            "image": handle_file(rng.choice(PHOTOS)),
+            "level": round(rng.uniform(10, 40), 1),
+            "seconds": 5,
+            "seed": seed,
+        }
     if endpoint == "/sample":
         return {"model_name": rng.choice(["mnist-vae", "faces-vae"]), "n": 64, "seed": seed}
     if endpoint == "/train_live":  # the two presets: an autoencoder or a VAE

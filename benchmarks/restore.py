@@ -2,6 +2,8 @@
 
     python benchmarks/restore.py --task denoise --level 25 --data ../shared/data/val/Set12 \
         --methods noisy,vae,bm3d,nlm,tv --json denoise25_set12.json
+    python benchmarks/restore.py --task denoise --level 25 --data ../shared/data/val/Set12 \
+        --methods noisy,divnoising,divnoising_fit,bm3d,nlm --fit-seconds 60 --json divnoising25_set12.json
 
 Every image of DATA (sorted by name; grey images stay grey) is degraded once with one generator
 seeded by ``--seed``, every method restores those same inputs, and the table gives the mean PSNR,
@@ -16,6 +18,10 @@ the std at mid-grey of Poisson-Gaussian noise saved as JPEG q85 (blind: no metho
 ``vae`` is the app's result for the task's problem, from the model the app uses for it (``--checkpoint``
 names another); ``vae_x8`` its x8 self-ensemble; ``vae_mean`` the mean of K samples. On ``denoise``
 the VAE line also gives the std map's calibration (Spearman std vs |error|, coverage of 2 std).
+
+``divnoising`` (the bundled DivNoising VAE, trained on noisy images only) and ``divnoising_fit`` (one
+fitted to each noisy test image alone for ``--fit-seconds``) denoise only; like ``vae`` they report the
+KL per image and the spread of the posterior samples.
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).
@@ -48,6 +54,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--samples", type=int, default=8, help="K for vae_mean (the mean of K samples) and the std map's calibration"
     )
+    p.add_argument(
+        "--divnoising-checkpoint", default="checkpoints/divnoising-vae", help="DivNoising VAE folder (divnoising)"
+    )
+    p.add_argument(
+        "--fit-seconds", type=float, default=60.0, help="divnoising_fit: seconds of training on each noisy image"
+    )
+    p.add_argument(
+        "--mmse-samples", type=int, default=16, help="posterior samples in the DivNoising methods' MMSE estimate"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument(
         "--blind",
@@ -72,6 +87,9 @@ def main(argv: list[str] | None = None) -> dict:
         checkpoint=args.checkpoint,
         samples=args.samples,
         blind=args.blind,
+        divnoising_checkpoint=args.divnoising_checkpoint,
+        fit_seconds=args.fit_seconds,
+        mmse_samples=args.mmse_samples,
     )
     print_summary(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 """Collect ``benchmarks/restore.py`` results into one markdown table (for README and the model card).
 
     python benchmarks/restore_table.py benchmarks/results/restore_*.json [--card checkpoints/restore-vae]
+    python benchmarks/restore_table.py benchmarks/results/divnoising_*.json --card checkpoints/divnoising-vae
 
 Each row is one run (task, level, data); each cell a method's mean PSNR / SSIM, with seconds per image.
-``--card DIR`` rewrites ``DIR/README.md`` from ``DIR/training_summary.json`` with this table in it.
+``--card DIR`` rewrites ``DIR/README.md`` from ``DIR/training_summary.json`` with this table in it (the
+restoration VAE's card, or a DivNoising one for a ``family: divnoising`` run).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from vae_demo.core.model_card import write_restoration_card
 from vae_demo.restoration.benchmark import sort_reports, table
+from vae_demo.restoration.divnoising_card import write_divnoising_card
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -26,7 +29,10 @@ def main(argv: list[str] | None = None) -> str:
     print(text)
     if args.card:
         summary = json.loads((args.card / "training_summary.json").read_text())
-        write_restoration_card(args.card, summary, text)
+        if summary["run_config"].get("family") == "divnoising":
+            write_divnoising_card(args.card, summary, text)
+        else:
+            write_restoration_card(args.card, summary, text)
     return text
 
 

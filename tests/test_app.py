@@ -27,6 +27,7 @@ ENDPOINTS = (
     "/reconstruct",
     "/enhance",
     "/denoise",
+    "/fit_photo",
     "/train_live",
     "/locate",
     "/decode_point",
@@ -331,6 +332,30 @@ def test_denoise_with_defaults(client):
 
 
 @needs_weights
+def test_fit_photo_streams_then_shows_the_estimate_beside_the_others(client):
+    """A 3-second budget with the other inputs at their defaults: frames while learning, then the mean of 16
+    posterior samples, K = 4 of them, the std map and the metrics of every method on the same noisy photo."""
+    from vae_demo.core.hub import BUNDLED_DIR
+
+    job = client.submit(seconds=3, api_name="/fit_photo")
+    status, curve, estimate, classical, supervised, bundled, gallery, heat, metrics, download = job.result()
+    assert len(job.outputs()) >= 3, "at least one frame while learning, one while sampling, the result"
+    assert job.outputs()[0][0].startswith("Learning from this photo alone")
+    assert status.startswith("Done: learned from this photo alone") and "supervised VAE, " in status
+    assert image_size(curve)[0] > 300
+    assert image_size(estimate) == image_size(classical) == image_size(supervised) == image_size(download) == (512, 512)
+    assert len(gallery) == 4 and image_size(heat) == (512, 512)
+    rows = {r[0]: r[1:] for r in rows_of(metrics)}
+    fit = rows["DivNoising, this photo alone (mean of 16 samples)"]
+    assert fit[0] is not None and rows["KL per image (nats): what the latents carry"][0] > 0
+    assert rows["supervised VAE (restore-vae, mode)"][0] > rows["degraded input"][0] + 5
+    if (BUNDLED_DIR / "divnoising-vae" / "model.safetensors").is_file():
+        assert image_size(bundled) == (512, 512) and "bundled DivNoising, only noisy copies" in status
+    else:
+        assert bundled is None and "divnoising-vae (trained on noisy photos only) is not installed" in status
+
+
+@needs_weights
 def test_enhance_an_uploaded_grey_photo_x2(client, tmp_path):
     from gradio_client import handle_file
 
@@ -464,7 +489,10 @@ def test_photos_queue_apart_from_the_small_models(demo):
         "decompress",
     }
     assert {name for name, queue in queues.items() if queue == "lab"} == {"train_live"}, "one live training at a time"
-    assert set(queues.values()) == {"photo", "light", "lab"}
+    assert {name for name, queue in queues.items() if queue == "fit"} == {"fit_photo"}, "one photo fit at a time"
+    limits = {f.concurrency_id: f.concurrency_limit for f in demo.fns.values() if f.queue}
+    assert limits["fit"] == limits["lab"] == 1
+    assert set(queues.values()) == {"photo", "light", "lab", "fit"}
     assert demo._queue.max_size == 256, "at most 256 waiting events (set without rebuilding the app)"
 
 

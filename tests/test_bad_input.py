@@ -110,6 +110,10 @@ VALUES = [
     ("missing model name", "/sample", {"model_name": ""}, "not in the list of choices"),
     ("colour into a digit model", "/reconstruct", {}, None),
     ("live run over the cap", "/train_live", {"seconds": 10_000}, "greater than maximum"),
+    ("photo fit over the cap", "/fit_photo", {"seconds": 10_000}, "greater than maximum"),
+    ("photo fit of no time", "/fit_photo", {"seconds": 0}, "less than minimum"),
+    ("salt and pepper for the photo fit", "/fit_photo", {"noise": "salt_and_pepper", "seconds": 1}, "is not one"),
+    ("unknown noise for the photo fit", "/fit_photo", {"noise": "speckle"}, "not in the list of choices"),
     ("negative beta", "/train_live", {"beta": -1.0}, "less than minimum"),
     ("latent point far outside the map", "/decode_point", {"z1": 1e6}, "between -10 and 10"),
     ("digit above 9", "/conditional", {"digit": 12}, "greater than maximum"),
@@ -319,6 +323,35 @@ def test_copying_an_empty_canvas_says_so(tmp_path):
     assert drawing_of({"background": str(white), "layers": [], "composite": str(stroke)}) == str(stroke)
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("text", b"these are words, not pixels\n" * 20, "could not be read as an image"),
+        ("2x2", saved(photo(size=(2, 2)), "PNG"), "at least 8 pixels on each side"),
+        ("small but enough", saved(photo(size=(9, 8)), "PNG"), (9, 8)),
+        ("grey", saved(photo("L", size=(40, 32)), "PNG"), (40, 32)),
+    ],
+)
+def test_upload_to_the_photo_fit(app, tmp_path, name, data, expected):
+    """Learn from this photo alone, with a one-second budget: a sentence for what cannot be learned from."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    path = tmp_path / "upload.png"
+    path.write_bytes(data)
+    kwargs = {"image": handle_file(str(path)), "noise": "real", "seconds": 1, "k": 2, "api_name": "/fit_photo"}
+    if isinstance(expected, str):
+        with pytest.raises(AppError) as err:
+            app[0].predict(**kwargs)
+        assert_readable_error(err.value, expected)
+        return
+    status, *_, metrics, download = app[0].predict(**kwargs)
+    rows = [r[0] for r in (metrics["data"] if isinstance(metrics, dict) else metrics)]
+    assert status.startswith("Done") and any("estimated from the photo" in r for r in rows), rows
+    with Image.open(download) as out:
+        assert out.size == expected
+
+
 def test_a_corrupt_checkpoint_folder_names_the_file(tmp_path):
     from vae_demo.core.hub import CheckpointError, bundled_path, load_checkpoint
 
@@ -356,3 +389,11 @@ def test_non_finite_numbers_in_the_core(name, call):
 
     with pytest.raises(ValueError, match="finite"):
         call(photos)
+
+
+@pytest.mark.parametrize("kwargs", [{"seconds": math.nan}, {"level": math.inf}, {"k": math.nan}])
+def test_non_finite_numbers_for_the_photo_fit(kwargs):
+    from vae_demo.demo.fit_photo import fit_photo
+
+    with pytest.raises(ValueError, match="finite"):
+        next(fit_photo(**kwargs))

@@ -265,3 +265,61 @@ def test_the_script_runs_as_a_command():
     )
     assert "--task {denoise,poisson,salt_and_pepper,camera,jpeg,sr,deblur,lowlight}" in done.stdout
     assert "--json JSON" in done.stdout
+
+
+@pytest.fixture
+def divnoising_checkpoint(tmp_path):
+    from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE
+
+    torch.manual_seed(0)
+    config = DivNoisingConfig(
+        widths=(4, 8), latent_channels=2, latent_levels=2, noise_model={"kind": "gaussian", "sigma": 25}
+    )
+    DivNoisingVAE(config).save_pretrained(tmp_path / "divnoising")
+    return str(tmp_path / "divnoising")
+
+
+@pytest.mark.parametrize("level", [25, 15, 50])
+def test_divnoising_methods_report_kl_and_spread_on_the_same_inputs(tmp_path, data, divnoising_checkpoint, level):
+    """The bundled-model method at its own sigma and at others (brought to its own), and the per-image fit."""
+    args = ["--task", "denoise", "--level", str(level), "--data", str(data), "--mmse-samples", "3"]
+    report = run(
+        tmp_path,
+        *args,
+        "--methods",
+        "noisy,divnoising,divnoising_fit",
+        "--divnoising-checkpoint",
+        divnoising_checkpoint,
+        "--fit-seconds",
+        "0.5",
+    )
+    assert report["fit_seconds"] == 0.5 and report["mmse_samples"] == 3
+    assert report["divnoising_checkpoint"] == divnoising_checkpoint
+    for name in ("divnoising", "divnoising_fit"):
+        m = report["methods"][name]
+        assert [r["name"] for r in m["per_image"]] == ["a_grey.png", "b_colour.png"]
+        assert m["kl_per_image"] > 0 and m["sample_std_255"] > 0, m
+        assert m["psnr"] != report["methods"]["noisy"]["psnr"]
+    fit = report["methods"]["divnoising_fit"]
+    assert fit["sec_per_image"] >= 0.5, "each image is fitted for --fit-seconds"
+    same = run(tmp_path, *args, "--methods", "noisy", "--divnoising-checkpoint", divnoising_checkpoint)
+    assert same["methods"]["noisy"]["per_image"] == report["methods"]["noisy"]["per_image"], "the same noisy inputs"
+
+
+def test_divnoising_without_its_checkpoint_or_for_another_task_is_one_line(tmp_path, data):
+    with pytest.raises(SystemExit, match="needs the trained checkpoint .*missing"):
+        run(
+            tmp_path,
+            "--task",
+            "denoise",
+            "--level",
+            "25",
+            "--data",
+            str(data),
+            "--methods",
+            "divnoising",
+            "--divnoising-checkpoint",
+            str(tmp_path / "absent"),
+        )
+    with pytest.raises(SystemExit, match="only denoise"):
+        run(tmp_path, "--task", "jpeg", "--level", "20", "--data", str(data), "--methods", "divnoising_fit")

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE, denoise, divnoising_loss, fit_to_image
+from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE, denoise, divnoising_loss, fitting
 from vae_demo.restoration.noise_models import GaussianNoise, PoissonGaussianNoise, estimate_noise_model
 
-TINY = DivNoisingConfig(width=8, latent_channels=4)
+TINY = DivNoisingConfig(widths=(8, 16), latent_channels=4, latent_levels=2)
 
 
 def test_noise_models_match_the_gaussian_closed_form():
@@ -53,15 +53,77 @@ def test_fitting_to_one_noisy_image_lowers_its_loss():
     y = clean + 0.1 * torch.randn(clean.shape, generator=g)
     noise = GaussianNoise(0.1)
     before = divnoising_loss(DivNoisingVAE(TINY), y, noise, generator=torch.Generator().manual_seed(1))["loss"]
-    steps = []
-    model = fit_to_image(
-        y,
-        noise,
-        seconds=3.0,
-        config=TINY,
-        patch=32,
-        every_s=0.0,
-        on_progress=lambda m, step, t, losses: steps.append(step) and False,
-    )
+    frames = list(fitting(y, noise, seconds=30.0, config=TINY, patch=32, every_s=0.0, max_steps=60))
+    slow = list(fitting(y, noise, seconds=30.0, config=TINY, patch=32, every_s=100.0, max_steps=5))
+    assert [f.step for f in slow] == [1, 5], "a first frame at once, then the last"
+    model = frames[-1].model
     after = divnoising_loss(model, y, noise, generator=torch.Generator().manual_seed(1))["loss"]
-    assert steps and after < before, (before.item(), after.item())
+    assert [f.step for f in frames[:3]] == [1, 2, 3] and frames[-1].step == 60 and not model.training
+    assert after < before, (before.item(), after.item())
+
+
+def test_noise_models_from_a_config_and_the_variance_floor():
+    from vae_demo.restoration.noise_models import MIN_VARIANCE, noise_model_from_dict
+
+    assert noise_model_from_dict({"kind": "gaussian", "sigma": 25}) == GaussianNoise(25 / 255)
+    assert noise_model_from_dict({"kind": "poisson_gaussian", "gain": 0.01, "read": 0.0}) == PoissonGaussianNoise(
+        0.01, 0
+    )
+    with pytest.raises(ValueError, match="unknown noise model"):
+        noise_model_from_dict({"kind": "gaussian"})
+    y, s = torch.rand(3, 1, 4, 4), torch.zeros(3, 1, 4, 4)  # zero signal, no read noise: the variance is floored
+    floor = Normal(s, math.sqrt(MIN_VARIANCE)).log_prob(y)
+    torch.testing.assert_close(PoissonGaussianNoise(0.01, 0.0).log_prob(y, s), floor)
+
+
+def test_the_ladder_has_a_latent_at_each_level_and_the_classic_one_a_single_map():
+    y = torch.rand(1, 1, 32, 32)
+    ladder = DivNoisingVAE(DivNoisingConfig(widths=(8, 16, 16), latent_channels=4, latent_levels=3, unshuffle=2))
+    classic = DivNoisingVAE(DivNoisingConfig(widths=(8, 16, 16), latent_channels=4, latent_levels=1))
+    assert ladder.multiple == 8 and classic.multiple == 4
+    assert sorted(ladder.posterior) == ["0", "1", "2"] and sorted(ladder.prior) == ["0", "1"]
+    assert sorted(classic.posterior) == ["2"] and not classic.prior
+    for model in (ladder, classic):
+        s, kl = model(y, torch.Generator().manual_seed(0))
+        assert s.shape == y.shape and kl.shape == (1,) and kl.item() > 0
+        means, _ = model(y, sample=False)
+        torch.testing.assert_close(means, model(y, sample=False)[0])  # the preview is deterministic
+
+
+def test_a_grey_model_denoises_a_colour_image_channel_by_channel():
+    model = DivNoisingVAE(TINY)
+    y = torch.rand(1, 3, 16, 20)
+    out = denoise(model, y, k=2, seed=3)
+    assert out.mean.shape == (1, 3, 16, 20) and out.samples.shape == (2, 1, 3, 16, 20)
+    red = denoise(model, y[:, :1], k=2, seed=3)
+    assert out.kl_per_image > red.kl_per_image > 0  # the KL of the image sums its channels
+    with pytest.raises(ValueError, match="3-channel"):
+        denoise(DivNoisingVAE(DivNoisingConfig(image_channels=3, widths=(8, 16))), torch.rand(1, 1, 16, 16))
+
+
+@pytest.mark.parametrize("sigma", [10.0, 50.0])
+def test_other_noise_levels_are_brought_to_the_trained_one(sigma):
+    from vae_demo.restoration.divnoising import match_noise
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.full((1, 1, 256, 256), 0.5)
+    y = clean + sigma / 255 * torch.randn(clean.shape, generator=g)
+    x, back = match_noise(y, sigma, 25.0, seed=1)
+    assert (x - clean).std().item() * 255 == pytest.approx(25.0, rel=0.02)
+    torch.testing.assert_close(back(clean), clean)  # a perfect denoiser's output maps back to the clean image
+    x2, _ = match_noise(y, sigma, 25.0, seed=1)
+    torch.testing.assert_close(x, x2)
+
+
+def test_a_bundled_checkpoint_loads_by_name(tmp_path, monkeypatch):
+    from vae_demo.core import hub
+
+    config = DivNoisingConfig(
+        name="divnoising-vae", widths=(8, 16), latent_channels=4, noise_model={"kind": "gaussian", "sigma": 25}
+    )
+    DivNoisingVAE(config).save_pretrained(tmp_path / "divnoising-vae")
+    monkeypatch.setattr(hub, "BUNDLED_DIR", tmp_path)
+    model = hub.load_model("divnoising-vae", device="cpu")
+    assert isinstance(model, DivNoisingVAE) and model.config == config and not model.training
+    with pytest.raises(hub.CheckpointError, match="config.json is missing"):
+        hub.load_model("divnoising-vae", path=tmp_path / "nothing")

@@ -304,6 +304,58 @@ def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
     v.assert_no_js_errors()
 
 
+def status_says(page: Page, selector: str, text: str) -> None:
+    """Wait until the status shows ``text`` (Gradio puts its progress timer before it while an event runs)."""
+    page.wait_for_function("([sel, t]) => document.querySelector(sel)?.innerText.includes(t)", arg=[selector, text])
+
+
+def test_learn_from_this_photo_alone_then_stop_a_second_run(visit):
+    """A short budget: the loss curve is redrawn while it learns, then the estimate, the other methods and the
+    metrics arrive. A second, long run is stopped after its first frame and still shows its result."""
+    from vae_demo.core.hub import BUNDLED_DIR
+
+    v = visit()
+    page = v.page
+    page.get_by_role("tab", name="Denoise", exact=True).click()
+    page.locator("#fit-button").scroll_into_view_if_needed()
+    budget = drag_slider(page, "#fit-seconds", 0.06)  # about 20 s: a few frames even on a busy CPU
+    assert budget <= 30
+    page.evaluate(  # every curve and status the page shows, however briefly
+        "() => { window.seen = new Set(); setInterval(() => {"
+        "const img = document.querySelector('#fit-curve img'); if (img) window.seen.add(img.src);"
+        "window.seen.add(document.querySelector('#fit-status').innerText.split('\\n').pop().split(':')[0]); }, 50); }"
+    )
+    page.locator("#fit-button").click()
+    status_says(page, "#fit-status", "Done:")
+    seen = page.evaluate("() => [...window.seen]")
+    assert "Learning from this photo alone" in seen, seen
+    assert sum(s.startswith(("http", "/", "blob:")) for s in seen) >= 2, f"the curve is redrawn while it learns: {seen}"
+    wait_until_idle(page)
+    assert wait_for_new_image(page, "#fit-estimate", None)[:2] == (512, 512)
+    for selector in ("#fit-classical", "#fit-supervised"):
+        assert image_src(page, selector)
+    metrics = metric_rows(page, "#fit-metrics")
+    assert len(metrics["DivNoising, this photo alone (mean of 16 samples)"]) == 2, metrics  # PSNR and SSIM
+    installed = (BUNDLED_DIR / "divnoising-vae" / "model.safetensors").is_file()
+    assert page.locator("#fit-bundled").is_visible() == installed
+    if not installed:
+        assert "is not installed" in page.locator("#fit-status").inner_text()
+    v.screenshot("fit-photo")
+    first_estimate = image_src(page, "#fit-estimate")
+
+    drag_slider(page, "#fit-seconds", 0.6)  # about three minutes: stopped long before
+    page.locator("#fit-button").click()
+    status_says(page, "#fit-status", "Learning from this photo alone:")
+    page.locator("#fit-stop").click()
+    status_says(page, "#fit-status", "Done:")
+    assert "Stopped early" in page.locator("#fit-status").inner_text()
+    wait_until_idle(page)
+    assert image_src(page, "#fit-estimate") != first_estimate
+    assert metric_rows(page, "#fit-metrics")["training steps on this photo"][0] >= 1
+    v.screenshot("fit-photo-stopped")
+    v.assert_no_js_errors()
+
+
 def test_sample_faces(visit):
     v = visit()
     page = v.page

@@ -8,9 +8,11 @@ first and ``warm_up()`` imports them in the background.
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
-from ui.gradio_support import log, user_errors
+from ui.gradio_support import log, user_error, user_errors
 
 DEFAULT_MODEL = "mnist-vae"
 PROGRESS = gr.Progress()  # the default that makes Gradio pass a progress bar (it tracks each event by context)
@@ -42,6 +44,12 @@ def _compress():
     from vae_demo.demo import compress  # torch: imported on first use
 
     return compress
+
+
+def _fit_photo():
+    from vae_demo.demo import fit_photo  # torch: imported on first use
+
+    return fit_photo
 
 
 def editor_image(value):
@@ -217,6 +225,87 @@ def decompress(file=None, progress=PROGRESS):
     progress(0, desc="Decoding the .vaez file")
     path = file or action.example_file()
     return action.decompress(path), action.describe(path)
+
+
+_fit_stops: dict[str, threading.Event] = {}  # session -> "Stop was pressed" for its running fit
+_fit_stops_lock = threading.Lock()
+
+
+def _fit_stop(request: gr.Request | None) -> threading.Event:
+    key = getattr(request, "session_hash", None) or "api"
+    with _fit_stops_lock:
+        return _fit_stops.setdefault(key, threading.Event())
+
+
+def show_bundled_divnoising():
+    """Show the bundled DivNoising panel only when its checkpoint is installed (the page's first view)."""
+    try:
+        return gr.Image(visible=_fit_photo().bundled_model() is not None)
+    except Exception:  # noqa: BLE001 - a broken install hides the panel; /fit_photo says why
+        log.exception("checking for the bundled divnoising-vae failed")
+        return gr.Image(visible=False)
+
+
+def clear_fit_stop(request: gr.Request):
+    """Forget an earlier Stop of this session (runs just before each fit starts)."""
+    _fit_stop(request).clear()
+
+
+def stop_fit(request: gr.Request):
+    """Ask this session's fit to stop learning and show what it has learned so far."""
+    _fit_stop(request).set()
+
+
+def fit_photo(
+    image,
+    noise: str = "gaussian",
+    level: float = 25.0,
+    blind: bool = False,
+    seconds: float = 60.0,
+    k: int = 4,
+    seed: int = 0,
+    request: gr.Request = None,
+):
+    """Learn from this photo alone: fit a small DivNoising VAE to the noisy photo, streaming its loss curve.
+
+    The VAE is trained on nothing but this noisy photo (no clean image), with the noise model as its
+    likelihood; the result is the mean of 16 posterior samples, shown beside the classical method, the
+    supervised restoration VAE and the bundled divnoising-vae (when installed). The last output is the final one.
+
+    Args:
+        image: the photo (default: scikit-image's astronaut).
+        noise: gaussian, poisson or real (the photo's own noise); salt_and_pepper has no noise model here.
+        level: Gaussian sigma (0-255 scale) or Poisson peak photons of the noise added to a clean photo.
+        blind: fit the noise model to the noisy photo instead of being told it.
+        seconds: time budget for learning (1-300 s); the results take a few seconds more.
+        k: posterior samples to show (0-16).
+        seed: random seed (the added noise, the training, the samples).
+    """
+    stop, key = _fit_stop(request), getattr(request, "session_hash", None) or "api"
+    try:
+        for f in _fit_photo().fit_photo(image, noise, level, blind, seconds, k, seed, should_stop=stop.is_set):
+            yield (
+                f.status,
+                f.curve,
+                f.estimate,
+                f.classical,
+                f.supervised,
+                f.bundled,
+                f.gallery,
+                f.heat,
+                f.rows,
+                f.download,
+            )
+    except gr.Error:
+        raise
+    except ValueError as err:  # bad input (ImageError is one): a sentence, not a traceback
+        raise user_error(str(err), "Cannot do that", "/fit_photo") from None
+    except (RuntimeError, OSError) as err:
+        log.exception("/fit_photo failed")
+        raise user_error(str(err), "Cannot do that", "/fit_photo") from None
+    finally:
+        with _fit_stops_lock:
+            _fit_stops.pop(key, None)
 
 
 @user_errors

@@ -5,6 +5,7 @@ vae-demo train --config configs/mnist-vae.json --data ../shared/data/mnist [--ou
 vae-demo eval --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist [--k 100]
 vae-demo sample --checkpoint checkpoints/mnist-vae --n 64 --out samples.png
 HF_TOKEN=... vae-demo push --checkpoint checkpoints/mnist-vae --repo-id ORG/NAME [--private]
+vae-demo make-noisy --data ../shared/data/train/Train400 --sigma 25 --seed 0 --out NOISY_DIR
 vae-demo restore photos/ scan.jpg "old/*.png" --out restored/ --problem noise [--samples 4] [--std-maps]
 vae-demo app [--port 7860]
 """
@@ -25,6 +26,7 @@ DEFAULT_DATA = {
     "olivetti": "../shared/data/olivetti-faces",
     "restoration": "../shared/data/train",
     "codec": "../shared/data/train/CBSD432",
+    "divnoising": "~/.cache/vae-demo/data/Train400-sigma25",  # made by `vae-demo make-noisy` (see its help)
     "fashion-mnist": "data",
     "cifar10": "data",
 }
@@ -88,6 +90,11 @@ def _train(args: argparse.Namespace) -> None:
         from vae_demo.codec.train import train_codec as train_fn
 
         run = CodecRunConfig.from_dict(raw)
+    elif raw["family"] == "divnoising":
+        from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
+        from vae_demo.restoration.divnoising_train import train_divnoising as train_fn
+
+        run = DivNoisingRunConfig.from_dict(raw)
     else:
         from vae_demo.generative.train import RunConfig
         from vae_demo.generative.train import train as train_fn
@@ -102,10 +109,10 @@ def _train(args: argparse.Namespace) -> None:
     elif "out_dir" not in raw.get("trainer", {}):
         run.trainer.out_dir = f"runs/{run.model.name}"
     extra = {"download": True} if args.download else {}
-    if args.download and raw["family"] == "restoration":
+    if args.download and raw["family"] in ("restoration", "codec", "divnoising"):
         print(
-            "note: --download is ignored: the restoration data are image folders (CBSD432, Train400) that "
-            "torchvision cannot fetch",
+            "note: --download is ignored: the photo models' data are image folders (CBSD432, Train400, "
+            "their noisy copies) that torchvision cannot fetch",
             file=sys.stderr,
         )
         extra = {}
@@ -115,16 +122,17 @@ def _train(args: argparse.Namespace) -> None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
     try:
         train_fn(run, data, args.out or f"{run.trainer.out_dir}/final", resume=args.resume, **extra)
-    except FileNotFoundError as err:  # the data are missing: one line, not a traceback
+    except (FileNotFoundError, ValueError) as err:  # the data are missing or wrong: one line, not a traceback
         raise SystemExit(f"train: {err}") from None
 
 
 def eval_command(args: argparse.Namespace) -> None:
     from vae_demo.core.hub import load_checkpoint
+    from vae_demo.restoration.divnoising import DivNoisingVAE
     from vae_demo.restoration.model import RestorationVAE
 
     model = load_checkpoint(args.checkpoint, "cpu")
-    restoration = isinstance(model, RestorationVAE)
+    restoration = isinstance(model, (RestorationVAE, DivNoisingVAE))
     data = args.data or DEFAULT_EVAL_DATA["restoration" if restoration else "vae"]
     if not Path(data).is_dir():
         raise SystemExit(
@@ -134,9 +142,14 @@ def eval_command(args: argparse.Namespace) -> None:
     if restoration:
         from vae_demo.restoration.benchmark import print_summary, run_benchmark
 
-        report = run_benchmark(
-            args.task, args.level, data, methods="noisy,vae", limit=args.limit, checkpoint=args.checkpoint
-        )
+        if isinstance(model, DivNoisingVAE):  # trained on noisy images only: the bundled-model method
+            report = run_benchmark(
+                args.task, args.level, data, "noisy,divnoising", args.limit, divnoising_checkpoint=args.checkpoint
+            )
+        else:
+            report = run_benchmark(
+                args.task, args.level, data, methods="noisy,vae", limit=args.limit, checkpoint=args.checkpoint
+            )
         print_summary(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
@@ -211,6 +224,19 @@ def restore_command(args: argparse.Namespace) -> None:
     )
     if not outcome.restored:
         raise SystemExit("nothing was restored")
+
+
+def make_noisy_command(args: argparse.Namespace) -> None:
+    from vae_demo.restoration.noisy_copy import MANIFEST, make_noisy_copy
+
+    try:
+        manifest = make_noisy_copy(args.data, args.out, sigma=args.sigma, seed=args.seed)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        raise SystemExit(f"make-noisy: {err}") from None
+    print(
+        f"wrote {len(manifest['files'])} noisy PNGs (Gaussian sigma {args.sigma:g}, seed {args.seed}) and "
+        f"{MANIFEST} to {args.out}"
+    )
 
 
 def app_command(args: argparse.Namespace) -> None:
@@ -318,6 +344,19 @@ def main(argv: list[str] | None = None) -> None:
     re_.add_argument("--seed", type=int, default=0, help="seed of the posterior samples")
     re_.add_argument("--checkpoint", help="restoration model folder (default: restore-vae, bundled or from the Hub)")
     re_.set_defaults(fn=restore_command)
+
+    mn = sub.add_parser(
+        "make-noisy",
+        help="write one noisy copy of a folder of clean images (the data of a DivNoising run)",
+        description="Add Gaussian noise of std SIGMA (0-255 scale) to every image of --data and write PNGs "
+        "(lossless, 8 bits, grey kept grey, colour kept colour) of the same names into --out, with "
+        "noisy_copy.json (source, sigma, seed, file hashes). The same seed gives the same bytes.",
+    )
+    mn.add_argument("--data", required=True, help="folder of clean images (e.g. ../shared/data/train/Train400)")
+    mn.add_argument("--sigma", type=float, default=25.0, help="noise std on the 0-255 scale (default 25)")
+    mn.add_argument("--seed", type=int, default=0)
+    mn.add_argument("--out", required=True, help="folder to write (e.g. ~/.cache/vae-demo/data/Train400-sigma25)")
+    mn.set_defaults(fn=make_noisy_command)
 
     ap = sub.add_parser("app", help="run the Gradio app (app.py) on http://127.0.0.1:7860")
     ap.add_argument("--host", help="address to bind (default 127.0.0.1; sets GRADIO_SERVER_NAME)")

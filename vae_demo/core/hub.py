@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 
 from vae_demo.core.device import pick_device
 from vae_demo.generative.model import ConvVAE, VAEConfig
+from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,13 @@ GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: samp
 CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
 RESTORATION_MODELS = ("restore-vae",)  # RestorationVAEs: enhance and denoise photos
 CODEC_MODELS = ("codec-vae",)  # HyperpriorCodecs (vae_demo.codec): compress photos to .vaez files
-MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS + CODEC_MODELS
+DIVNOISING_MODELS = ("divnoising-vae",)  # DivNoisingVAEs: denoisers trained on noisy images alone
+MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS + CODEC_MODELS + DIVNOISING_MODELS
+# config.json's "architecture" -> the class that loads it (anything else is a ConvVAE).
+ARCHITECTURES = {
+    "restoration-vae": (RestorationVAE, RestorationConfig),
+    "divnoising-vae": (DivNoisingVAE, DivNoisingConfig),
+}
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
 
@@ -64,10 +71,13 @@ def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> P
     return Path(paths[-1]).parent
 
 
-def load_checkpoint(folder: str | Path, device: torch.device | str | None = None) -> ConvVAE | RestorationVAE:
+def load_checkpoint(
+    folder: str | Path, device: torch.device | str | None = None
+) -> ConvVAE | RestorationVAE | DivNoisingVAE:
     """Build the model ``folder/config.json`` describes and load ``folder/model.safetensors``.
 
-    A config with ``"architecture": "restoration-vae"`` is a ``RestorationVAE``, any other a ``ConvVAE``.
+    The config's ``"architecture"`` picks the class (``ARCHITECTURES``; ``codec-hyperprior`` a codec);
+    any other config is a ``ConvVAE``.
     """
     folder = Path(folder)
     config_path, weights_path = folder / "config.json", folder / "model.safetensors"
@@ -76,9 +86,10 @@ def load_checkpoint(folder: str | Path, device: torch.device | str | None = None
             raise CheckpointError(f"{p} is missing: a checkpoint folder holds config.json and model.safetensors")
     try:
         raw = json.loads(config_path.read_text())
-        codec = isinstance(raw, dict) and raw.get("architecture") == "codec-hyperprior"
-        restoration = isinstance(raw, dict) and raw.get("architecture") == "restoration-vae"
-        config = None if codec else RestorationConfig.from_dict(raw) if restoration else VAEConfig.from_dict(raw)
+        architecture = raw.get("architecture") if isinstance(raw, dict) else None
+        codec = architecture == "codec-hyperprior"
+        model_cls, config_cls = ARCHITECTURES.get(architecture, (ConvVAE, VAEConfig))
+        config = None if codec else config_cls.from_dict(raw)
     except (ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{config_path} is not a valid model config: {err}") from None
     if codec:  # a HyperpriorCodec, always on the CPU: its bitstreams must decode the same everywhere
@@ -92,12 +103,12 @@ def load_checkpoint(folder: str | Path, device: torch.device | str | None = None
         state = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path} is corrupt or truncated and cannot be read: {err}") from None
-    model = RestorationVAE(config) if restoration else ConvVAE(config)
+    model = model_cls(config)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"{weights_path} does not match {config_path}: {err}") from None
-    if restoration:  # channels-last (NHWC) convolutions are about 30% faster on a CPU
+    if model_cls is not ConvVAE:  # channels-last (NHWC) convolutions are about 30% faster on a CPU
         model = model.to(memory_format=torch.channels_last)
     return model.to(device or pick_device()).eval()
 
@@ -123,7 +134,7 @@ def bundled_path(name: str) -> Path:
 
 def load_model(
     name: str, path: str | Path | None = None, device: torch.device | str | None = None
-) -> ConvVAE | RestorationVAE:
+) -> ConvVAE | RestorationVAE | DivNoisingVAE:
     """Load a model by name (or from ``path``), falling back to the bundled copy if the Hub one is bad."""
     folder = resolve_checkpoint(name, path)
     try:

@@ -39,6 +39,8 @@ from vae_demo.core.metrics import psnr, ssim
 from vae_demo.restoration import problems, serving
 from vae_demo.restoration.classical import METHODS, run_classical
 from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
+from vae_demo.restoration.divnoising import denoise, fit_to_image, match_noise, trained_sigma
+from vae_demo.restoration.noise_models import GaussianNoise
 from vae_demo.restoration.restore import Restoration, posterior_stats, restore
 
 BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", "deblur", "lowlight")
@@ -46,6 +48,7 @@ BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", 
 NOISE_KIND = {"denoise": "gaussian", "poisson": "poisson", "salt_and_pepper": "salt_and_pepper", "camera": "real"}
 ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur", "lowlight": "lowlight"}
 VAE_METHODS = ("vae", "vae_x8", "vae_mean")
+DIVNOISING_METHODS = ("divnoising", "divnoising_fit")  # trained on noisy images only (bundled / this image alone)
 DEFAULT_METHODS = {
     "denoise": "noisy,vae,bm3d,nlm,tv",
     "poisson": "noisy,vae,nlm",
@@ -63,6 +66,8 @@ ORDER = (
     "vae",
     "vae_x8",
     "vae_mean",
+    "divnoising",
+    "divnoising_fit",
     "bm3d",
     "nlm",
     "tv",
@@ -179,6 +184,34 @@ def calibration(r: Restoration, ref: torch.Tensor) -> dict[str, float]:
     return {"spearman": float(0.0 if np.isnan(rho) else rho), "coverage_2std": float((err <= 2 * std).mean())}
 
 
+def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
+    """The bundled DivNoising VAE when a DivNoising method is asked for (they denoise Gaussian noise only)."""
+    wanted = [m for m in chosen if m in DIVNOISING_METHODS]
+    if wanted and task != "denoise":
+        raise SystemExit(f"{', '.join(wanted)} only denoise (--task denoise), not {task}")
+    if "divnoising" not in chosen:
+        return None
+    if not (Path(checkpoint) / "model.safetensors").is_file():
+        raise SystemExit(
+            f"the method divnoising needs the trained checkpoint {checkpoint} (model.safetensors is missing): "
+            "train it (README, Training: vae-demo make-noisy, then vae-demo train --config "
+            "configs/divnoising-vae.json) or leave divnoising out of --methods"
+        )
+    return load_checkpoint(checkpoint, "cpu")
+
+
+def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, seed: int, fit_seconds: float):
+    """(restored array, Denoised) of the bundled model (``divnoising``) or one fitted to ``inp`` alone."""
+    y = to_tensor(inp)
+    if method == "divnoising_fit":
+        model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
+        back = None
+    else:
+        y, back = match_noise(y, sigma, trained_sigma(model) or sigma, seed)
+    out = denoise(model, y, k=k, seed=seed)
+    return to_array(back(out.mean) if back else out.mean), out
+
+
 def run_benchmark(
     task: str,
     level: float,
@@ -189,6 +222,9 @@ def run_benchmark(
     checkpoint: str | None = None,
     samples: int = 8,
     blind: bool = False,
+    divnoising_checkpoint: str = "checkpoints/divnoising-vae",
+    fit_seconds: float = 60.0,
+    mmse_samples: int = 16,
 ) -> dict:
     """One benchmark run: the report (JSON-ready), printing each method's line as it finishes.
 
@@ -196,11 +232,15 @@ def run_benchmark(
     VAE folder (default: the model the app uses for the task, ``app_model``); ``samples`` is K for
     ``vae_mean`` and the calibration; ``blind`` does not tell the VAE the task (the noise level is
     still given) and serves it with the plain ``restore``.
+    ``divnoising`` is the DivNoising VAE of ``divnoising_checkpoint`` (trained on noisy images only; an
+    input of another sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
+    fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
+    posterior samples.
     """
     if task not in BENCH_TASKS:
         raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(BENCH_TASKS)}")
     chosen = (methods or DEFAULT_METHODS[task]).split(",")
-    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *METHODS}]
+    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *DIVNOISING_METHODS, *METHODS}]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}")
     uses_vae = bool(set(VAE_METHODS) & set(chosen))
@@ -208,6 +248,7 @@ def run_benchmark(
     model = None
     if uses_vae:
         model = load_checkpoint(checkpoint, "cpu") if checkpoint else load_model(name, device="cpu")
+    divnoising_model = _divnoising_model(chosen, task, divnoising_checkpoint)
     images = load_images(Path(data), limit)
     g = make_generator(seed)
     cases = [(name, *degrade_one(a, task, level, g)) for name, a in images]
@@ -226,6 +267,9 @@ def run_benchmark(
                 k = samples if method == "vae_mean" else 0
                 r = run_vae(model, task, level, to_tensor(inp), blind, k, seed, ensemble=method == "vae_x8")
                 out = to_array(r.mean if k else r.mode)
+            elif method in DIVNOISING_METHODS:
+                out, den = _run_divnoising(method, divnoising_model, inp, sigma, mmse_samples, seed, fit_seconds)
+                stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
             else:
                 out = run_classical(method, inp, task, level)
             seconds.append(time.perf_counter() - start)
@@ -245,7 +289,7 @@ def run_benchmark(
             "sec_per_image": round(statistics.fmean(seconds), 4),
             "per_image": per_image,
         }
-        if stats:  # KL(q(z|clean, degraded) || p(z|degraded)) per image, and the spread of 4 samples
+        if stats:  # vae: KL(q(z|clean, degraded) || p(z|degraded)), spread of 4 samples; DivNoising: KL(q(z|y) || p(z))
             results[method]["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
             results[method]["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
         print(
@@ -278,6 +322,9 @@ def run_benchmark(
         "blind": blind,
         "seed": seed,
         "checkpoint": name if model else None,
+        "divnoising_checkpoint": divnoising_checkpoint if divnoising_model else None,
+        "fit_seconds": fit_seconds if "divnoising_fit" in chosen else None,
+        "mmse_samples": mmse_samples if set(DIVNOISING_METHODS) & set(chosen) else None,
         "threads": torch.get_num_threads(),
         "methods": results,
     }

@@ -98,3 +98,16 @@ def estimate_noise_model(y: torch.Tensor, bins: int = 16) -> NoiseModel:
     if slope <= 0.1 * max(np.mean(vs), 1e-12):  # flat: white noise of the median variance
         return GaussianNoise(float(np.sqrt(max(np.median(vs), MIN_VARIANCE))))
     return PoissonGaussianNoise(float(slope), float(np.sqrt(max(intercept, MIN_VARIANCE))))
+
+
+def noise_model_from_dict(spec: dict) -> NoiseModel:
+    """A noise model from a config's ``noise_model``: {"kind": "gaussian", "sigma": S} with S on the 0-255
+    scale, or {"kind": "poisson_gaussian", "gain": G, "read": R} on the 0-1 scale."""
+    kind = spec.get("kind")
+    if kind == "gaussian" and float(spec.get("sigma", 0)) > 0:
+        return GaussianNoise(float(spec["sigma"]) / 255)
+    if kind == "poisson_gaussian":
+        return PoissonGaussianNoise(float(spec["gain"]), float(spec["read"]))
+    raise ValueError(
+        f'unknown noise model {spec!r}; give {{"kind": "gaussian", "sigma": 25}} or a poisson_gaussian one'
+    )
