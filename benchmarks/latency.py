@@ -28,7 +28,7 @@ from vae_demo.generative.inference import interpolate, sample
 
 ROOT = Path(__file__).resolve().parent.parent
 
-GOALS = {"app_start_to_first_request_s": 5.0, "sample64_ms": 50.0, "interp16_ms": 100.0}
+GOALS = {"app_start_to_page_s": 5.0, "app_start_to_first_request_s": 5.0, "sample64_ms": 50.0, "interp16_ms": 100.0}
 MODELS = {"mnist-vae": "", "faces-vae": "faces_"}  # model name -> prefix of its metric names
 
 
@@ -38,8 +38,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def app_start_seconds(app: Path, threads: int | None, timeout: float = 120.0) -> float:
-    """Seconds from launching ``python app.py`` to the return of its first real ``/sample`` call."""
+def app_start_seconds(app: Path, threads: int | None, timeout: float = 120.0) -> tuple[float, float]:
+    """Seconds from launching ``python app.py`` to its page answering, and to the return of its first real
+    ``/sample`` call."""
     from gradio_client import Client  # imported before the clock starts
 
     port = free_port()
@@ -64,8 +65,9 @@ def app_start_seconds(app: Path, threads: int | None, timeout: float = 120.0) ->
                             break
                 except OSError:
                     time.sleep(0.05)
+            page = time.perf_counter() - start
             Client(url, verbose=False).predict(api_name="/sample")
-            return time.perf_counter() - start
+            return page, time.perf_counter() - start
         finally:
             proc.terminate()
             try:
@@ -143,17 +145,19 @@ def main(argv: list[str] | None = None) -> dict:
         for metric, ms in time_model(model, args.runs).items():
             results[prefix + metric] = summarise(prefix + metric, ms, "ms", source)
 
+    starts = ("app_start_to_page_s", "app_start_to_first_request_s")
     if args.skip_app:
-        skipped["app_start_to_first_request_s"] = "--skip-app"
+        skipped.update(dict.fromkeys(starts, "--skip-app"))
     elif not args.app.is_file():
-        skipped["app_start_to_first_request_s"] = f"{args.app} is missing"
+        skipped.update(dict.fromkeys(starts, f"{args.app} is missing"))
     else:
         app = args.app.resolve()
         try:
-            secs = [app_start_seconds(app, args.threads) for _ in range(args.repeats)]
-            results["app_start_to_first_request_s"] = summarise("app_start_to_first_request_s", secs, "s", str(app))
+            pairs = [app_start_seconds(app, args.threads) for _ in range(args.repeats)]
+            for i, key in enumerate(starts):
+                results[key] = summarise(key, [pair[i] for pair in pairs], "s", str(app))
         except Exception as err:  # noqa: BLE001 - report the failure in the table and JSON, keep the other figures
-            skipped["app_start_to_first_request_s"] = f"failed: {type(err).__name__}: {err}"
+            skipped.update(dict.fromkeys(starts, f"failed: {type(err).__name__}: {err}"))
 
     header = ("metric", "median", "min", "max", "goal", "met")
     rows = [

@@ -138,6 +138,9 @@ def app(tmp_path_factory):
         client = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("dl")), analytics_enabled=False)
         client.predict(k=0, api_name="/enhance")  # warm up: models loaded, caches filled
         client.predict(n=4, api_name="/sample")
+        client.predict(api_name="/compress")  # the codec
+        client.predict(api_name="/conditional")  # mnist-cvae
+        client.predict(seconds=1, k=0, api_name="/fit_photo")  # a DivNoising fit's buffers
         yield client, proc, rss_mb(proc.pid)
 
 

@@ -47,6 +47,11 @@ def test_run_configs_parse(path):
 
         assert CodecRunConfig.from_json(path).model.name == path.stem
         return
+    if family == "divnoising":
+        from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
+
+        assert DivNoisingRunConfig.from_json(path).model.name == path.stem
+        return
     if family == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
 

@@ -185,14 +185,15 @@ def fit_photo(
     )
     sigma = level if noise == "gaussian" and not blind else None  # else estimated, as the Denoise button does
     note = f"{note} Stopped early." if stopped else note
-    yield _results(model, steps, clean, degraded, noise, sigma, k, seed, told, history, note)
+    served = None if blind or row.degradation is None else row.physical_level(level)  # told to the supervised VAE
+    yield _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note)
 
 
-def _results(model, steps, clean, degraded, noise, sigma, k, seed, told, history, note) -> FitFrame:
+def _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note) -> FitFrame:
     """The last frame: the fit's MMSE estimate, samples and spread beside the other methods."""
     row = problems.noise(noise)
     out = denoise(model, degraded, k=MMSE_SAMPLES, seed=seed)
-    vae = photos._run_vae(degraded, sigma, 0, seed, None, "noise", row.model)
+    vae = photos._run_vae(degraded, 0, seed, None, row.model, False, noise=noise, level=served)
     supervised = vae.mode
     classical_out = photos._classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
     bundled, why_not = _bundled(degraded, noise, sigma, seed)
