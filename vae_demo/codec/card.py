@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
+
+from vae_demo.core.model_card import retrain_section, train_command
 
 CODEC_DATA = (
     "CBSD432 (432 colour photos, 481x321) from the Berkeley Segmentation Dataset (BSDS500 without "
@@ -100,19 +101,5 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     ]
     if bench:
         lines += ["## Benchmarks", "", *benchmark_rows(bench)]
-    lines += [
-        "Re-train with:",
-        "",
-        "```bash",
-        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train/CBSD432 "
-        f"--out checkpoints/{model['name']}",
-        "```",
-        "",
-        "Run config:",
-        "",
-        "```json",
-        json.dumps(run, indent=2, default=list),
-        "```",
-        "",
-    ]
+    lines += retrain_section([train_command(model["name"], "DATA/train/CBSD432")], run)
     Path(out, "README.md").write_text("\n".join(lines))

@@ -29,6 +29,19 @@ DATASETS = {
 }
 
 
+def train_command(name: str, data: str) -> str:
+    """The command that re-makes the checkpoint ``name`` from its run config."""
+    return f"python -m vae_demo train --config configs/{name}.json --data {data} --out checkpoints/{name}"
+
+
+def retrain_section(commands: list[str], run: dict | None = None) -> list[str]:
+    """The card's closing lines: the commands that re-make the checkpoint, and its run config when given."""
+    lines = ["Re-train with:", "", "```bash", *commands, "```", ""]
+    if run is not None:
+        lines += ["Run config:", "", "```json", json.dumps(run, indent=2, default=list), "```", ""]
+    return lines
+
+
 def write_model_card(
     out: str | Path,
     run_config: dict,
@@ -97,20 +110,8 @@ def write_model_card(
         )
         + f" over {metrics['n_images']} images.",
         "",
-        "Re-train with:",
-        "",
-        "```bash",
-        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA_ROOT "
-        f"--out checkpoints/{model['name']}",
-        "```",
-        "",
-        "Run config:",
-        "",
-        "```json",
-        json.dumps(run_config, indent=2, default=list),
-        "```",
-        "",
     ]
+    lines += retrain_section([train_command(model["name"], "DATA_ROOT")], run_config)
     Path(out, "README.md").write_text("\n".join(lines))
 
 
@@ -168,13 +169,5 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
     ]
     if benchmark_table:
         lines += ["## Benchmarks", "", benchmark_table, ""]
-    lines += [
-        "Re-train with:",
-        "",
-        "```bash",
-        f"python -m vae_demo train --config configs/{model['name']}.json --data DATA/train "
-        f"--out checkpoints/{model['name']}",
-        "```",
-        "",
-    ]
+    lines += retrain_section([train_command(model["name"], "DATA/train")])
     Path(out, "README.md").write_text("\n".join(lines))

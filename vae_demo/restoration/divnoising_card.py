@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from vae_demo.core.model_card import retrain_section
 
 BSDS_LICENCE = "non-commercial research use (cite Arbelaez et al., TPAMI 2011)"
 SOURCES = {  # what the bundled noisy copies are made from, and the data's licence
@@ -90,20 +91,10 @@ def write_divnoising_card(out: str | Path, summary: dict, benchmark_table: str =
         lines += ["## Benchmarks", "", benchmark_table, ""]
     manifest = summary["data"].get("manifest") or {"source": "DATA/train/Train400", "sigma": 25, "seed": 0}
     noisy = Path(summary["data"]["folder"]).name
-    lines += [
-        "Re-train with:",
-        "",
-        "```bash",
+    commands = [
         f"vae-demo make-noisy --data DATA/train/{Path(manifest['source']).name} --sigma {manifest['sigma']:g} "
         f"--seed {manifest['seed']} --out NOISY/{noisy}",
         f"vae-demo train --config configs/{model['name']}.json --data NOISY/{noisy} --out checkpoints/{model['name']}",
-        "```",
-        "",
-        "Run config:",
-        "",
-        "```json",
-        json.dumps(run, indent=2),
-        "```",
-        "",
     ]
+    lines += retrain_section(commands, run)
     Path(out, "README.md").write_text("\n".join(lines))
