@@ -136,7 +136,7 @@ def test_gradio_leaves_matplotlib_alone(demo, monkeypatch):
 
 
 def test_labels_written_in_app_match_the_core():
-    """app.py spells out the choices (building the page imports no torch); they must agree with the core."""
+    """ui/settings.py spells out the choices (building the page imports no torch); they must agree with the core."""
     import app
     from vae_demo.core.hub import GENERATIVE_MODELS
     from vae_demo.demo import generative

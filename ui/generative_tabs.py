@@ -1,0 +1,225 @@
+"""The digit and face tabs: Sampling, Latent interpolation and Reconstruct, under one model dropdown."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui import endpoints
+from ui.drawing import canvas, copy_drawing, image_input
+from ui.gradio_support import LABEL_ABOVE, same_for_everyone
+from ui.settings import DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, NOISE_LABELS, example_files
+from vae_demo.demo.examples import is_face_model
+
+
+def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse_fn, manifold_fn) -> dict:
+    with gr.Tab("Sampling"):
+        gr.Markdown(
+            "Draw z from the prior N(0, T²I) and decode it. Lower the temperature T for "
+            "cleaner, more typical images; the same seed always gives the same grid."
+        )
+        with gr.Row():
+            with gr.Column(scale=1):
+                n = gr.Slider(1, 256, value=64, step=1, precision=0, label="Number of samples", elem_id="sample-n")
+                temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature")
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                button = gr.Button("Sample", variant="primary", elem_id="sample-button")
+            grid = gr.Image(
+                label="Samples from the prior", format="png", scale=2, elem_id="sample-grid", elem_classes=LABEL_ABOVE
+            )
+        button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(sample_fn),
+            [model, n, temperature, seed],
+            grid,
+            api_name="show_samples",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
+
+        gr.Markdown(
+            "### Latent traversal\nTake the prior sample of a seed and move along one latent "
+            "dimension from -span to +span (other dimensions fixed)."
+        )
+        with gr.Row():
+            with gr.Column(scale=1):
+                t_seed = gr.Number(0, precision=0, minimum=0, label="Seed of the starting sample")
+                dim = gr.Slider(0, 31, value=0, step=1, precision=0, label="Latent dimension")
+                span = gr.Slider(0.5, 5.0, value=3.0, step=0.5, label="Span (standard deviations)")
+                t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
+                t_button = gr.Button("Traverse")
+            row = gr.Image(
+                label="One dimension, left to right",
+                format="png",
+                scale=2,
+                elem_id="traverse-row",
+                elem_classes=LABEL_ABOVE,
+            )
+        t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(traverse_fn),
+            [model, t_seed, dim, span, t_steps],
+            row,
+            api_name="show_traversal",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
+
+        gr.Markdown(
+            "### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
+            "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land."
+        )
+        with gr.Row():
+            grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
+            m_button = gr.Button("Draw the manifold")
+        with gr.Row():
+            manifold_img = gr.Image(label="Latent manifold", format="png", elem_id="manifold", elem_classes=LABEL_ABOVE)
+            scatter_img = gr.Image(
+                label="Test digits by class", format="png", elem_id="scatter", elem_classes=LABEL_ABOVE
+            )
+        m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
+        demo.load(
+            same_for_everyone(manifold_fn),
+            grid_n,
+            [manifold_img, scatter_img],
+            api_name="show_manifold",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
+    return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
+
+
+def _example_rows(inputs: list, digits: list[list[str]], faces: list[list[str]], what: str) -> list[gr.Column]:
+    """Digit examples and face examples, each in a column of its own: the model change shows the right one."""
+    with gr.Column(visible=True) as digit_column:
+        gr.Examples(digits, inputs, label=f"Example {what} (typed digits: the model redraws them by hand)")
+    with gr.Column(visible=False) as face_column:
+        gr.Examples(faces, inputs, label=f"Example {what} (faces)")
+    return [digit_column, face_column]
+
+
+def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn) -> dict:
+    with gr.Tab("Latent interpolation"):
+        gr.Markdown(
+            "Encode two images, walk in a straight line (linear) or along the sphere "
+            "(spherical) between their encodings, and decode every step. Upload an image, pick an example, "
+            "or draw on the canvas and copy the drawing into Start or End (for digits: dark strokes on a "
+            "light canvas). The path goes from the Start picture to the End picture as shown."
+        )
+        examples = example_files()
+        with gr.Row():
+            image_a = image_input("Start", examples[f"digit-{DEFAULT_PAIR[0]}"], "interp-start")
+            image_b = image_input("End", examples[f"digit-{DEFAULT_PAIR[1]}"], "interp-end")
+            with gr.Column():
+                drawing = canvas("interp-draw")
+                with gr.Row():
+                    to_a = gr.Button("Drawing → Start", size="sm", elem_id="interp-draw-start")
+                    to_b = gr.Button("Drawing → End", size="sm", elem_id="interp-draw-end")
+        columns = _example_rows(
+            [image_a, image_b],
+            [[examples[f"digit-{a}"], examples[f"digit-{b}"]] for a, b in ((3, 8), (0, 7), (2, 5))],
+            [[examples["astronaut-face"], examples["astronaut-face-mirrored"]]],
+            "pairs",
+        )
+        copy_drawing(to_a, drawing, image_a, "drawing_to_start", LIGHT_QUEUE)
+        copy_drawing(to_b, drawing, image_b, "drawing_to_end", LIGHT_QUEUE)
+        with gr.Row():
+            steps = gr.Slider(2, 32, value=10, step=1, precision=0, label="Steps", elem_id="interp-steps")
+            method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
+            button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
+        strip = gr.Image(
+            label="Path through latent space", format="png", elem_id="interp-strip", elem_classes=LABEL_ABOVE
+        )
+        with gr.Row():
+            animation = gr.Image(label="Animation", type="filepath")
+            download = gr.File(label="Download the GIF", elem_id="interp-download")
+        outputs_ = [strip, animation, download]
+        button.click(
+            interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
+        )
+        # On load and when the model changes: the new model's example images (the inputs get them too).
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
+            [model, steps, method],
+            outputs_,
+            api_name="show_interpolation",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
+    return {"a": image_a, "b": image_b, "strip": strip, "examples": columns}
+
+
+def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
+    with gr.Tab("Reconstruct digits & faces"):
+        gr.Markdown(
+            "Corrupt an image, then restore it two ways: encode and decode the posterior mean "
+            "(one pass), or search the latent space for the image that best explains the "
+            "corrupted one under the known noise model (latent fit). The heat map shows where "
+            "K posterior samples disagree: the model's uncertainty."
+        )
+        examples = example_files()
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = image_input("Clean image", examples[f"digit-{DEFAULT_SINGLE}"], "reconstruct-image")
+                columns = _example_rows(
+                    [image],
+                    [[examples[name]] for name in ("digit-5", "digit-2", "digit-7")],
+                    [[examples[name]] for name in ("astronaut-face", "astronaut-face-mirrored")],
+                    "images",
+                )
+                with gr.Accordion("Draw instead", open=False):
+                    drawing = canvas("reconstruct-draw")
+                    to_image = gr.Button("Drawing → Clean image", size="sm", elem_id="reconstruct-draw-use")
+                copy_drawing(to_image, drawing, image, "drawing_to_clean", LIGHT_QUEUE)
+                noise = gr.Radio(
+                    [(v, k) for k, v in NOISE_LABELS.items()],
+                    value="gaussian",
+                    label="Corruption",
+                    elem_id="reconstruct-noise",
+                )
+                level = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=0.3,
+                    step=0.01,
+                    label="Level (noise std / fraction of pixels / masked area)",
+                    elem_id="reconstruct-level",
+                )
+                k = gr.Slider(2, 64, value=16, step=1, precision=0, label="Posterior samples K")
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                button = gr.Button("Corrupt and reconstruct", variant="primary", elem_id="reconstruct-button")
+            with gr.Column(scale=2):
+                panel = gr.Image(
+                    label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit",
+                    format="png",
+                    elem_id="reconstruct-panel",
+                    elem_classes=LABEL_ABOVE,
+                )
+                spread = gr.Image(label="Per-pixel spread of K samples", format="png", elem_classes=LABEL_ABOVE)
+                metrics = gr.Dataframe(
+                    headers=["image", "PSNR (dB)", "SSIM"],
+                    label="Against the clean image",
+                    elem_id="reconstruct-metrics",
+                )
+        outputs_ = [panel, spread, metrics]
+        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs_, api_name="reconstruct", **LIGHT_QUEUE)
+        gr.on(
+            [demo.load, model.change],
+            same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
+            [model, noise, level, k, seed],
+            outputs_,
+            api_name="show_reconstruct",
+            **HIDDEN,
+            **LIGHT_QUEUE,
+        )
+    return {"image": image, "panel": panel, "spread": spread, "metrics": metrics, "examples": columns}
+
+
+def examples_for(model_name: str) -> tuple:
+    """A model change: its example inputs and latent range, and only the examples that fit it (digits or faces)."""
+    a, b, single, dim = endpoints.examples_for(model_name)
+    faces = is_face_model(model_name)
+    shown = (gr.Column(visible=not faces), gr.Column(visible=faces))
+    return a, b, single, dim, *shown, *shown
