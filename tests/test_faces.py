@@ -47,7 +47,9 @@ def test_a_picture_without_a_face_falls_back_to_the_centre_square(name):
 
 
 def test_flat_and_tiny_pictures_fall_back_without_an_error():
-    for img in (Image.new("L", (300, 200), 128), Image.new("RGB", (5, 3), (10, 200, 30))):
+    shapes = [Image.new("L", (300, 200), 128), Image.new("RGB", (5, 3), (10, 200, 30)), Image.new("L", (1, 1))]
+    shapes += [Image.new("L", (6000, 2), 50), Image.new("L", (3, 4000), 50)]  # thin strips are not blown up
+    for img in shapes:
         x, found = to_face_input(img, 64)
         assert not found and x.shape == (1, 1, 64, 64) and torch.isfinite(x).all()
 

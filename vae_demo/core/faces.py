@@ -56,8 +56,10 @@ def find_face(grey: np.ndarray) -> tuple[int, int, int] | None:
     The picture is searched at one size (shorter side ``DETECT_SIDE``, up or down): the cascade's boxes
     for one face then agree to about 5% whatever the upload's resolution."""
     h, w = grey.shape
-    scale = DETECT_SIDE / min(h, w)
+    scale = min(DETECT_SIDE / min(h, w), 8 * DETECT_SIDE / max(h, w))  # a long thin strip stays small
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if min(size) < DETECT_SIDE // 2:  # no room for a face of a tenth of the search size
+        return None
     small = np.asarray(Image.fromarray(grey).resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
     found = _cascade().detect_multi_scale(
         img=small,
