@@ -1,19 +1,21 @@
 """How recognisably a face VAE reconstructs: SSIM of the decoded posterior mode against its input.
 
     python benchmarks/faces.py --checkpoint checkpoints/faces-vae --data ../shared/data/olivetti-faces \
-        --threads 1 --json benchmarks/results/faces_faces-vae.json
+        --threads 1 --json benchmarks/results/faces_faces-vae.json [--card checkpoints/faces-vae]
 
 Two sets: the Olivetti people the model never saw (the config's ``test_subjects``, 10 images each; the
 training people beside them for the gap), and the app's face examples as the app prepares them. Each
 example is measured twice: framed and toned like the training faces (``vae_demo.core.faces``, what the
 app does now) and centre-cropped square (what it did before). SSIM and PSNR are taken against the
-64x64 input the model was given (both rounded to 8 bits; ``vae_demo.core.metrics``).
+64x64 input the model was given (both rounded to 8 bits; ``vae_demo.core.metrics``). ``--card DIR`` puts
+the table in the model card ``DIR/README.md`` (replacing the one a previous run put there).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/faces_NAME.json")
     p.add_argument("--panel", type=Path, default=None, help="also save inputs over reconstructions as a PNG")
+    p.add_argument("--card", type=Path, default=None, help="checkpoint folder whose README.md gets the table")
     return p.parse_args(argv)
 
 
@@ -147,7 +150,42 @@ def main(argv: list[str] | None = None) -> dict:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+    if args.card:
+        command = "python benchmarks/faces.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_card_section(args.card, result, command)
     return result
+
+
+CARD_HEADING = "## Reconstruction SSIM (benchmarks/faces.py)"
+
+
+def markdown(result: dict) -> str:
+    """The results as a markdown table: SSIM (PSNR) per set and framed example, with the goal."""
+    lines = ["| input | SSIM | PSNR (dB) | goal SSIM >= 0.6 |", "|---|---|---|---|"]
+    for name, v in result["olivetti"].items():
+        lines.append(
+            f"| Olivetti {name}, {v['n_images']} images (mean) | {v['ssim_mean']:.3f} | {v['psnr_mean']:.2f} | |"
+        )
+    for r in result["examples"]:
+        if r["preparation"] == "framed":
+            how = "face framed" if r["face_found"] else "no face found: centre square"
+            goal = "met" if r["ssim"] >= result["goal_ssim"] else "not met"
+            lines.append(f"| {r['input']} ({how}) | {r['ssim']:.3f} | {r['psnr']:.2f} | {goal} |")
+    return "\n".join(lines)
+
+
+def write_card_section(folder: Path, result: dict, command: str) -> None:
+    """Replace (or add) the card's section with this table and the command that made it."""
+    card = folder / "README.md"
+    text = card.read_text()
+    if CARD_HEADING in text:
+        text = text[: text.index(CARD_HEADING)].rstrip() + "\n"
+    body = (
+        f"\n{CARD_HEADING}\n\nDecoded posterior mode against the 64x64 input, 8-bit SSIM; "
+        "app examples framed like the training faces (`vae_demo/core/faces.py`).\n\n"
+        f"```bash\n{command}\n```\n\n{markdown(result)}\n"
+    )
+    card.write_text(text + body)
 
 
 if __name__ == "__main__":
