@@ -657,6 +657,22 @@ def test_lab_endpoints_answer_over_http(client):
     assert "bits" in cost
 
 
+@needs_weights
+def test_elbo_of_a_face_says_whether_the_face_was_found(client, tmp_path):
+    """Face pictures are framed like the training faces; the note says so, or that the centre square was used."""
+    from gradio_client import handle_file
+
+    from vae_demo.demo.examples import photo_example
+
+    photo, other = tmp_path / "astronaut.png", tmp_path / "coffee.png"
+    photo_example("astronaut").save(photo)
+    photo_example("coffee").save(other)
+    _, note = client.predict("faces-vae", handle_file(str(photo)), 10, 0, api_name="/elbo")
+    assert "The face was found" in note
+    _, note = client.predict("faces-vae", handle_file(str(other)), 10, 0, api_name="/elbo")
+    assert "No face was found" in note
+
+
 # --- the Compress tab -----------------------------------------------------------------------------------------
 def pixels(path) -> np.ndarray:
     with Image.open(path) as img:

@@ -139,7 +139,7 @@ def test_mnist_vae_reconstructs_the_typed_example_digits(models):
 @skip_without_bundled("faces-vae")
 def test_faces_vae_reconstruction_is_more_similar_than_a_blank(models):
     model = get(models, "faces-vae")
-    x = to_model_input(face_image(), model.config.image_size, model.config.in_channels)
+    x = to_model_input(face_image(), model.config.image_size, model.config.in_channels, face=True)
     recon = inference.reconstruct(model, x)
     _, ssim_recon = image_metrics(x, recon)
     _, ssim_blank = image_metrics(x, torch.zeros_like(x))

@@ -29,7 +29,7 @@ HIDDEN = {"api_visibility": "private"}  # first views and helpers: the page call
 MODEL_NOTES = {  # keys: vae_demo.core.hub.GENERATIVE_MODELS
     "mnist-vae": "Handwritten digits, 32-D latent.",
     "mnist-vae-2d": "Handwritten digits, 2-D latent: the whole latent space fits in one picture.",
-    "faces-vae": "Olivetti faces (64x64 grey), 32-D latent; tested on people it never saw.",
+    "faces-vae": "Olivetti faces (64x64 grey), 64-D latent; tested on people it never saw.",
 }
 NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
 PROBLEM_LABELS = {

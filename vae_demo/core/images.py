@@ -104,16 +104,33 @@ def fit_digit(a: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return np.clip(canvas, 0, 1)
 
 
-def to_model_input(source, image_size: int, channels: int, digit: bool = False) -> torch.Tensor:
-    """A (1, C, S, S) tensor in [0, 1] for a model of ``image_size`` and ``channels``.
+def to_face_input(source, image_size: int) -> tuple[torch.Tensor, bool]:
+    """A (1, 1, S, S) grey face in [0, 1] found, framed and toned like the Olivetti faces
+    (``vae_demo.core.faces.frame_face``), and whether a face was found (else: the toned centre square)."""
+    from vae_demo.core.faces import frame_face
 
-    For digit models a dark-on-light image (a sketch, a scan) is inverted to MNIST's light-on-dark
-    and the ink is framed as in MNIST.
-    """
+    img = to_rgb_or_grey(_opened(source), 1)
+    frame = frame_face(img, image_size)
+    return torch.from_numpy(frame.image).float()[None, None], frame.found  # (1, 1, S, S)
+
+
+def _opened(source) -> Image.Image:
     img = open_image(source)
     if img.width < 1 or img.height < 1:
         raise ImageError("The image has no pixels.")
-    img = to_rgb_or_grey(img, channels)
+    return img
+
+
+def to_model_input(source, image_size: int, channels: int, digit: bool = False, face: bool = False) -> torch.Tensor:
+    """A (1, C, S, S) tensor in [0, 1] for a model of ``image_size`` and ``channels``.
+
+    For digit models a dark-on-light image (a sketch, a scan) is inverted to MNIST's light-on-dark
+    and the ink is framed as in MNIST; for face models (``face``, grey) the face is framed and toned
+    as in the Olivetti faces (``to_face_input``). Anything else is centre-cropped square and resized.
+    """
+    if face:
+        return to_face_input(source, image_size)[0]
+    img = to_rgb_or_grey(_opened(source), channels)
     if digit:
         a = np.asarray(img.convert("L"), dtype=np.float64) / 255.0
         border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])

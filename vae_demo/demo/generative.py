@@ -15,7 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from vae_demo.core.hub import GENERATIVE_MODELS, load_model, resolve_checkpoint
-from vae_demo.core.images import to_model_input, to_uint8
+from vae_demo.core.images import to_face_input, to_model_input, to_uint8
 from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
 from vae_demo.generative import inference
 from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask
@@ -75,9 +75,24 @@ def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
 
 
 def load_input(model, image) -> torch.Tensor:
-    """An upload / drawing / PIL image, converted to the model's size and channels."""
+    """An upload / drawing / PIL image, converted to the model's size and channels (a face framed as in training)."""
+    return load_input_noted(model, image)[0]
+
+
+def load_input_noted(model, image) -> tuple[torch.Tensor, str]:
+    """``load_input`` and, for a face model, a sentence on how the face was framed ("" for digits)."""
     cfg = model.config
-    return to_model_input(image, cfg.image_size, cfg.in_channels, digit=cfg.name.startswith("mnist"))
+    if is_face_model(cfg.name):
+        x, found = to_face_input(image, cfg.image_size)
+        return x, FACE_NOTES[found]
+    return to_model_input(image, cfg.image_size, cfg.in_channels, digit=cfg.name.startswith("mnist")), ""
+
+
+FACE_NOTES = {
+    True: "The face was found, cropped and scaled like the training faces, and toned to their brightness and contrast.",
+    False: "No face was found, so the centre square was used as it is: a frontal face, upright and "
+    "well lit, is framed like the training faces.",
+}
 
 
 def example_pair(model_name: str = "mnist-vae") -> tuple[Image.Image, Image.Image]:

@@ -23,7 +23,16 @@ from safetensors.torch import load_file
 from vae_demo.core.hub import resolve_checkpoint
 from vae_demo.core.images import to_uint8
 from vae_demo.demo.examples import digit_image
-from vae_demo.demo.generative import _check_name, _number, enlarge, example_single, get_model, grid_image, load_input
+from vae_demo.demo.generative import (
+    _check_name,
+    _number,
+    enlarge,
+    example_single,
+    get_model,
+    grid_image,
+    load_input,
+    load_input_noted,
+)
 from vae_demo.generative.evaluate import log_likelihood_per_image
 from vae_demo.generative.live import LiveRun
 from vae_demo.generative.losses import elbo_terms
@@ -206,7 +215,8 @@ def elbo_of_image(model_name: str = "mnist-vae", image=None, k: int = 1000, seed
     importance-sampled log p(x) with ``k`` samples; and a sentence comparing the bits with a PNG's bytes."""
     model = get_model(_check_name(model_name))
     k = _number(k, "The number of importance samples", 1, 5000, integer=True)
-    x = load_input(model, example_single(model_name) if image is None else image).to(model.device)
+    x, note = load_input_noted(model, example_single(model_name) if image is None else image)
+    x = x.to(model.device)
     g = torch.Generator(device=model.device).manual_seed(int(_number(seed, "The seed", 0, 2**31 - 1, integer=True)))
     if model.config.likelihood in ("bernoulli", "continuous_bernoulli") and model.config.name.startswith("mnist"):
         x = torch.bernoulli(x, generator=g)  # MNIST models are trained on binarised digits
@@ -231,7 +241,7 @@ def elbo_of_image(model_name: str = "mnist-vae", image=None, k: int = 1000, seed
         return rows, (
             f"{model_name} models pixels as continuous values, so log p(x) is a density, not a number of "
             f"bits; the {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is {png.tell()} bytes."
-        )
+        ) + (f" {note}" if note else "")
     text = (
         f"Under {model_name} this binarised digit costs {cost:.0f} bits ({cost / 8:.0f} bytes) with an ideal "
         f"entropy coder (-log2 p(x)); the same {x.shape[-1]}x{x.shape[-2]} picture as an optimised PNG is "
