@@ -24,6 +24,7 @@ from ui.generative_tabs import create_interpolation_tab, create_reconstruct_tab,
 from ui.gradio_support import (
     CSS,
     delete_cache_setting,
+    limit_malloc_arenas,
     log,
     mcp_setting,
     patch_gradio,
@@ -136,6 +137,7 @@ def main() -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    limit_malloc_arenas()  # before Gradio starts its worker threads
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # close the server: Gradio's cache and ours go
     demo = _demo()
     demo.launch(

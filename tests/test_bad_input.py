@@ -373,6 +373,7 @@ def test_after_all_that_the_server_answers_and_its_memory_is_back(app):
     assert client.predict(k=0, api_name="/enhance")
     assert client.predict(api_name="/decompress")
     grown = rss_mb(proc.pid) - start_mb
+    print(f"the server grew by {grown:.0f} MB over the bad-input suite (from {start_mb:.0f} MB)")
     assert grown < 400, f"the server grew by {grown:.0f} MB over the bad-input suite (from {start_mb:.0f} MB)"
 
 
