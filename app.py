@@ -24,13 +24,13 @@ from ui.generative_tabs import create_interpolation_tab, create_reconstruct_tab,
 from ui.gradio_support import (
     CSS,
     delete_cache_setting,
-    limit_malloc_arenas,
     log,
     mcp_setting,
     patch_gradio,
     quiet_inputs,
     same_for_everyone,
     set_queue_size,
+    trim_freed_memory,
 )
 from ui.lab import create_lab_tab
 from ui.photo_tabs import create_compress_tab, create_enhance_tab, create_photo_denoise_tab
@@ -137,7 +137,7 @@ def main() -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    limit_malloc_arenas()  # before Gradio starts its worker threads
+    trim_freed_memory()  # memory freed by finished requests goes back to the system
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # close the server: Gradio's cache and ours go
     demo = _demo()
     demo.launch(

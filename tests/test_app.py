@@ -763,13 +763,10 @@ def test_any_digit_in_any_style_over_http(client, uploaded_digit):
     assert image_size(row) == grid_px(10, nrow=10) and note.startswith("Assumed label 4, as given")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_the_server_caps_malloc_arenas(monkeypatch):
-    """Worker threads would each keep freed memory in an arena of their own; main() caps them (a user's
-    MALLOC_ARENA_MAX wins)."""
-    from ui.gradio_support import limit_malloc_arenas
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_the_server_hands_freed_memory_back():
+    """main() starts a daemon thread that calls glibc's malloc_trim on a schedule."""
+    from ui.gradio_support import trim_freed_memory
 
-    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
-    assert limit_malloc_arenas(8)  # glibc accepts it (8 per core is its own default bound)
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
-    assert not limit_malloc_arenas()
+    thread = trim_freed_memory(every_s=0.01)
+    assert thread is not None and thread.daemon and thread.is_alive()

@@ -15,6 +15,8 @@ import logging
 import os
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,19 +87,24 @@ def patch_gradio() -> None:
         gradio_utils.MatplotlibBackendMananger = contextlib.nullcontext
 
 
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Cap glibc's malloc arenas (``M_ARENA_MAX``) for threads that start after this call. glibc gives
-    busy threads arenas of their own (up to 8 per core), so a server's worker threads keep freed tensor
-    memory mapped in many of them and its RSS grows with every kind of request (the bad-input suite: 319 MB
-    with the default, 63 MB with 2 arenas). False where there is no glibc or ``MALLOC_ARENA_MAX`` is set."""
-    if sys.platform != "linux" or os.environ.get("MALLOC_ARENA_MAX"):
-        return False
+def trim_freed_memory(every_s: float = 10.0) -> threading.Thread | None:
+    """A daemon thread that hands memory freed by finished requests back to the system every ``every_s``
+    seconds (glibc's ``malloc_trim``: freed pages inside the heap too, not only at its top). None without glibc."""
+    if sys.platform != "linux":
+        return None
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
-        return False
-    m_arena_max = -8  # glibc's malloc.h
-    return bool(libc.mallopt(m_arena_max, arenas))
+        return None
+
+    def trim() -> None:
+        while True:
+            time.sleep(every_s)
+            libc.malloc_trim(0)
+
+    thread = threading.Thread(target=trim, name="malloc-trim", daemon=True)
+    thread.start()
+    return thread
 
 
 def set_queue_size(demo: gr.Blocks, max_size: int) -> gr.Blocks:
