@@ -28,41 +28,20 @@ from ui.gradio_support import (
     mcp_setting,
     patch_gradio,
     quiet_inputs,
-    same_for_everyone,
     set_queue_size,
     trim_freed_memory,
 )
 from ui.lab import create_lab_tab
 from ui.photo_tabs import create_compress_tab, create_enhance_tab, create_photo_denoise_tab
-from ui.settings import (  # re-exported: the names tests and tools know app by
-    CODEC_MAX_QUALITY,
+from ui.settings import (
     DEFAULT_MODEL,
-    DEFAULT_PAIR,
-    DEFAULT_SINGLE,
     HIDDEN,
     LIGHT_QUEUE,
     MAX_FILE_SIZE,
     MAX_QUEUE,
     MODEL_NOTES,
-    NOISE_LABELS,
-    PHOTO_NOISE_LABELS,
-    PROBLEM_LABELS,
     example_files,
 )
-
-__all__ = [
-    "CODEC_MAX_QUALITY",
-    "DEFAULT_MODEL",
-    "DEFAULT_PAIR",
-    "DEFAULT_SINGLE",
-    "MODEL_NOTES",
-    "NOISE_LABELS",
-    "PHOTO_NOISE_LABELS",
-    "PROBLEM_LABELS",
-    "build_demo",
-    "main",
-    "same_for_everyone",
-]
 
 # --- the page: one create_<tab>() per tab (ui/photo_tabs.py, ui/generative_tabs.py, ui/lab.py) ------
 

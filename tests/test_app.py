@@ -138,28 +138,29 @@ def test_gradio_leaves_matplotlib_alone(demo, monkeypatch):
 
 def test_labels_written_in_app_match_the_core():
     """ui/settings.py spells out the choices (building the page imports no torch); they must agree with the core."""
-    import app
+    from ui import settings
     from vae_demo.core.hub import GENERATIVE_MODELS
     from vae_demo.demo import generative
     from vae_demo.restoration.degradations import NOISE_TYPES
     from vae_demo.restoration.problems import NOISES, PROBLEMS
 
-    assert tuple(app.MODEL_NOTES) == GENERATIVE_MODELS and app.DEFAULT_MODEL in GENERATIVE_MODELS
-    assert tuple(app.NOISE_LABELS) == NOISE_TYPES
-    assert {k: p.label for k, p in PROBLEMS.items()} == app.PROBLEM_LABELS
-    assert {k: n.label for k, n in NOISES.items()} == app.PHOTO_NOISE_LABELS
-    assert generative.example_pair(app.DEFAULT_MODEL) == tuple(digit_image(d) for d in app.DEFAULT_PAIR)
-    assert generative.example_single(app.DEFAULT_MODEL) == digit_image(app.DEFAULT_SINGLE)
+    assert tuple(settings.MODEL_NOTES) == GENERATIVE_MODELS and settings.DEFAULT_MODEL in GENERATIVE_MODELS
+    assert tuple(settings.NOISE_LABELS) == NOISE_TYPES
+    assert {k: p.label for k, p in PROBLEMS.items()} == settings.PROBLEM_LABELS
+    assert {k: n.label for k, n in NOISES.items()} == settings.PHOTO_NOISE_LABELS
+    assert generative.example_pair(settings.DEFAULT_MODEL) == tuple(digit_image(d) for d in settings.DEFAULT_PAIR)
+    assert generative.example_single(settings.DEFAULT_MODEL) == digit_image(settings.DEFAULT_SINGLE)
 
 
 @skip_without_bundled("codec-vae")
 def test_the_quality_slider_spans_the_codecs_levels():
     import app
+    from ui import settings
     from vae_demo.demo.compress import DEFAULT_QUALITY, get_codec
 
-    assert get_codec().levels - 1 == app.CODEC_MAX_QUALITY
+    assert get_codec().levels - 1 == settings.CODEC_MAX_QUALITY
     quality = next(c for c in app.demo.blocks.values() if getattr(c, "elem_id", None) == "compress-quality")
-    assert (quality.minimum, quality.maximum, quality.value) == (0, app.CODEC_MAX_QUALITY, DEFAULT_QUALITY)
+    assert (quality.minimum, quality.maximum, quality.value) == (0, settings.CODEC_MAX_QUALITY, DEFAULT_QUALITY)
 
 
 def test_another_gradio_version_is_named_in_one_warning(caplog):
@@ -498,16 +499,16 @@ def test_photos_queue_apart_from_the_small_models(demo):
 
 
 def test_first_views_are_computed_once_per_set_of_inputs(demo):
-    import app
+    from ui import gradio_support
 
     calls = []
-    view = app.same_for_everyone(lambda *args: calls.append(args) or len(calls))
+    view = gradio_support.same_for_everyone(lambda *args: calls.append(args) or len(calls))
     assert [view("mnist-vae", 64), view("mnist-vae", 64), view("faces-vae", 64)] == [1, 1, 2]
     assert [view({"background": "a.png"}), view({"background": "a.png"})] == [3, 4]  # not hashable: computed
 
 
 def test_a_first_view_whose_download_was_pruned_is_computed_again(demo, tmp_path):
-    import app
+    from ui import gradio_support
 
     calls = []
 
@@ -517,7 +518,7 @@ def test_a_first_view_whose_download_was_pruned_is_computed_again(demo, tmp_path
         path.write_bytes(b"VAEZ")
         return "picture", str(path)
 
-    view = app.same_for_everyone(make)
+    view = gradio_support.same_for_everyone(make)
     first = view("astronaut")
     assert view("astronaut") == first and len(calls) == 1
     os.remove(first[1])  # the output folder's pruning removed it

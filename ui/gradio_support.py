@@ -1,5 +1,6 @@
 """What app.py needs from Gradio beyond widgets: the version check, a fix to Gradio's image cache, readable and
-quiet user errors, first views computed once, and the launch options read from the environment.
+quiet user errors, first views computed once, the launch options read from the environment, and a thread that
+hands the server's freed memory back to the system.
 
 The only module of ``vae_demo.demo`` that imports Gradio (app.py's helpers; the actions stay Gradio-free).
 Nothing here runs at import: ``build_demo()`` in app.py calls ``patch_gradio()`` and the wrappers.
