@@ -27,6 +27,21 @@ def test_interpolation_endpoints_are_the_encodings(tiny_model, pair, method):
     torch.testing.assert_close(images[-1], inference.reconstruct(tiny_model, x1)[0], atol=1e-5, rtol=1e-5)
 
 
+def test_refining_the_posterior_leaves_the_model_alone(tiny_model, tiny_batch):
+    """The mechanics on an untrained model; the gain in ELBO is tested on faces-vae (test_checkpoints.py)."""
+    x = tiny_batch[:4]
+    before = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    refined = inference.refine_posterior(tiny_model, x, steps=30)
+    assert refined.mean.shape == (4, 4) and torch.isfinite(refined.logvar).all()
+    assert all(p.grad is None for p in tiny_model.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in tiny_model.state_dict().items())
+    again = inference.encode(tiny_model, x, refine_steps=30)
+    torch.testing.assert_close(again, refined.mean)  # seeded: the same steps give the same encoding
+    torch.testing.assert_close(inference.encode(tiny_model, x, refine_steps=0), tiny_model.posterior(x).mean)
+    images, _ = inference.interpolate(tiny_model, x[:1], x[1:2], steps=3, refine_steps=30)
+    torch.testing.assert_close(images[0], inference.reconstruct(tiny_model, x[:1], refine_steps=30)[0])
+
+
 def test_interpolation_needs_two_steps(tiny_model, pair):
     with pytest.raises(ValueError):
         inference.interpolate(tiny_model, *pair, steps=1)

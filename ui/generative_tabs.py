@@ -105,7 +105,9 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             "Encode two images, walk in a straight line (linear) or along the sphere "
             "(spherical) between their encodings, and decode every step. Upload an image, pick an example, "
             "or draw on the canvas and copy the drawing into Start or End (for digits: dark strokes on a "
-            "light canvas). The path goes from the Start picture to the End picture as shown."
+            "light canvas). The path goes from the Start picture to the End picture as shown. A face's "
+            "encoding is the encoder's guess refined by 50 gradient steps on that face's ELBO (semi-amortised "
+            "inference): the encoder learned from 35 people and guesses a new face only roughly."
         )
         examples = example_files()
         with gr.Row():

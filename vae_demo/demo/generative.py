@@ -20,6 +20,10 @@ from vae_demo.demo.examples import digit_image, face_image, generated_face, is_f
 from vae_demo.generative import inference
 from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask
 
+# Steps of semi-amortised inference on a face's encoding: faces-vae learned from 35 people, so its encoder's
+# guess for a new face is rough; 50 steps lift the astronaut example's SSIM from 0.57 to 0.63 (benchmarks/faces.py).
+FACE_REFINE_STEPS = 50
+
 DISPLAY_PX = 128  # every model image is shown at least this many pixels wide
 
 
@@ -169,7 +173,8 @@ def interpolation(
 ) -> tuple[np.ndarray, str]:
     """Encode two images, walk between their encodings, decode. Returns (strip, GIF path).
 
-    ``None`` for an image means the built-in example for that model.
+    ``None`` for an image means the built-in example for that model. A face's encoding is refined on its
+    own ELBO (``FACE_REFINE_STEPS``, ``inference.refine_posterior``).
     """
     from vae_demo.demo.outputs import new_path
 
@@ -180,7 +185,8 @@ def interpolation(
     default_a, default_b = example_pair(model_name)
     x0 = load_input(model, default_a if image_a is None else image_a)
     x1 = load_input(model, default_b if image_b is None else image_b)
-    images, _ = inference.interpolate(model, x0, x1, steps, method)
+    refine = FACE_REFINE_STEPS if is_face_model(model_name) else 0
+    images, _ = inference.interpolate(model, x0, x1, steps, method, refine)
     scale = _scale(model)
     strip = grid_image(images, nrow=steps, scale=scale)
     frames = [Image.fromarray(to_uint8(im)).resize((DISPLAY_PX * 2,) * 2, Image.NEAREST) for im in images]

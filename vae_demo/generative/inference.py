@@ -10,6 +10,8 @@ import torch
 from torch.distributions import Normal
 
 from vae_demo.core.device import make_generator
+from vae_demo.core.distributions import DiagonalGaussian
+from vae_demo.generative.losses import reconstruction_log_prob
 
 
 @torch.no_grad()
@@ -23,16 +25,50 @@ def sample(
     return (model.decode_mean(z) if y is None else model.decode_mean(z, torch.as_tensor(y).to(model.device))).cpu()
 
 
+def refine_posterior(model, x: torch.Tensor, steps: int = 50, lr: float = 0.05, seed: int = 0) -> DiagonalGaussian:
+    """Semi-amortised inference (Kim et al. 2018, "Semi-amortized variational autoencoders"): start at the
+    encoder's q(z|x) and take ``steps`` Adam steps on the ELBO of x,
+
+        E_q[log p(x | z)] - KL(q(z|x) || N(0, I))    (one reparameterised draw per step),
+
+    with respect to q's mean and log-variance only; the model is left untouched. The encoder's answer is
+    one fast guess for every image (amortised); for a picture unlike its training images (a new face) the
+    guess is off, and these steps close part of that "amortisation gap" (Cremer et al. 2018)."""
+    x = x.to(model.device)
+    gens = [make_generator(seed, model.device) for _ in range(len(x))]  # one per image: batch-independent draws
+    log_scale = getattr(model, "log_scale", None)
+    with torch.no_grad():
+        mean, logvar = model.encode(x)  # (N, D) each
+    params = [mean.clone().requires_grad_(), logvar.clone().requires_grad_()]
+    optimiser = torch.optim.Adam(params, lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            q = DiagonalGaussian(*params)
+            eps = torch.stack([torch.randn(mean.shape[1:], generator=g, device=x.device) for g in gens])
+            z = q.mean + q.std * eps  # (N, D): the reparameterisation trick
+            log_px = reconstruction_log_prob(x, model.decode(z), model.config.likelihood, log_scale)
+            loss = (q.kl(dims=(1,)) - log_px).sum()  # the negative ELBO of the batch
+            grads = torch.autograd.grad(loss, params)  # for q only (no .grad on the model); Adam acts per element,
+            # so each image's steps are its own, whatever else is in the batch
+            for param, grad in zip(params, grads, strict=True):
+                param.grad = grad
+            optimiser.step()
+    return DiagonalGaussian(params[0].detach(), params[1].detach())
+
+
 @torch.no_grad()
-def encode(model, x: torch.Tensor) -> torch.Tensor:
-    """The posterior means of x: the point of latent space an image maps to."""
+def encode(model, x: torch.Tensor, refine_steps: int = 0) -> torch.Tensor:
+    """The posterior means of x: the point of latent space an image maps to (the encoder's guess, or that
+    guess refined by ``refine_steps`` steps on x's ELBO, ``refine_posterior``)."""
+    if refine_steps > 0:
+        return refine_posterior(model, x, refine_steps).mean
     return model.encode(x.to(model.device))[0]
 
 
 @torch.no_grad()
-def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
+def reconstruct(model, x: torch.Tensor, refine_steps: int = 0) -> torch.Tensor:
     """Decode the posterior mean: the model's clean version of x."""
-    return model.decode_mean(encode(model, x)).cpu()
+    return model.decode_mean(encode(model, x, refine_steps)).cpu()
 
 
 @torch.no_grad()
@@ -66,15 +102,16 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, eps: float = 1e-7
 
 @torch.no_grad()
 def interpolate(
-    model, x0: torch.Tensor, x1: torch.Tensor, steps: int = 8, method: str = "linear"
+    model, x0: torch.Tensor, x1: torch.Tensor, steps: int = 8, method: str = "linear", refine_steps: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode a path from the encoding of x0 to the encoding of x1 (both included).
+    """Decode a path from the encoding of x0 to the encoding of x1 (both included; ``encode``'s
+    ``refine_steps``).
 
     Returns (images (steps, C, H, W), latents (steps, D)).
     """
     if steps < 2:
         raise ValueError("an interpolation needs at least 2 steps")
-    z = encode(model, torch.cat([x0, x1]))
+    z = encode(model, torch.cat([x0, x1]), refine_steps)
     t = torch.linspace(0, 1, steps, device=z.device)
     path = slerp(z[0], z[1], t) if method == "spherical" else lerp(z[0], z[1], t)
     return model.decode_mean(path).cpu(), path.cpu()
