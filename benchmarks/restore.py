@@ -19,9 +19,10 @@ the std at mid-grey of Poisson-Gaussian noise saved as JPEG q85 (blind: no metho
 names another); ``vae_x8`` its x8 self-ensemble; ``vae_mean`` the mean of K samples. On ``denoise``
 the VAE line also gives the std map's calibration (Spearman std vs |error|, coverage of 2 std).
 
-``divnoising`` (the bundled DivNoising VAE, trained on noisy images only) and ``divnoising_fit`` (one
-fitted to each noisy test image alone for ``--fit-seconds``) denoise only; like ``vae`` they report the
-KL per image and the spread of the posterior samples.
+``divnoising`` (the bundled DivNoising VAE, trained on noisy images only: the mean of ``--mmse-samples``
+posterior samples), ``divnoising_mode`` (the same model decoded at the posterior means, one pass) and
+``divnoising_fit`` (one fitted to each noisy test image alone for ``--fit-seconds``) denoise only; the
+sampling ones, like ``vae``, report the KL per image and the spread of the posterior samples.
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).

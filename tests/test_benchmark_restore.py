@@ -287,7 +287,7 @@ def test_divnoising_methods_report_kl_and_spread_on_the_same_inputs(tmp_path, da
         tmp_path,
         *args,
         "--methods",
-        "noisy,divnoising,divnoising_fit",
+        "noisy,divnoising,divnoising_mode,divnoising_fit",
         "--divnoising-checkpoint",
         divnoising_checkpoint,
         "--fit-seconds",
@@ -300,6 +300,8 @@ def test_divnoising_methods_report_kl_and_spread_on_the_same_inputs(tmp_path, da
         assert [r["name"] for r in m["per_image"]] == ["a_grey.png", "b_colour.png"]
         assert m["kl_per_image"] > 0 and m["sample_std_255"] > 0, m
         assert m["psnr"] != report["methods"]["noisy"]["psnr"]
+    mode = report["methods"]["divnoising_mode"]  # one pass at the posterior means: no spread to report
+    assert "sample_std_255" not in mode and mode["psnr"] != report["methods"]["divnoising"]["psnr"]
     fit = report["methods"]["divnoising_fit"]
     assert fit["sec_per_image"] >= 0.5, "each image is fitted for --fit-seconds"
     same = run(tmp_path, *args, "--methods", "noisy", "--divnoising-checkpoint", divnoising_checkpoint)

@@ -101,6 +101,17 @@ def test_a_grey_model_denoises_a_colour_image_channel_by_channel():
         denoise(DivNoisingVAE(DivNoisingConfig(image_channels=3, widths=(8, 16))), torch.rand(1, 1, 16, 16))
 
 
+def test_the_mode_is_decoded_at_the_posterior_means_and_k0_draws_nothing():
+    model = DivNoisingVAE(TINY)
+    y = torch.rand(1, 3, 16, 20)
+    out = denoise(model, y, k=3, seed=0)
+    assert out.mode.shape == (1, 3, 16, 20) and torch.isfinite(out.mode).all()
+    assert torch.equal(out.mode, denoise(model, y, k=3, seed=1).mode), "no randomness in the mode"
+    assert not torch.allclose(out.mode, out.mean), "the mean of 3 draws is another estimate"
+    only = denoise(model, y, k=0)
+    assert torch.equal(only.mean, only.mode) and only.samples.shape == (1, 1, 3, 16, 20) and only.kl_per_image > 0
+
+
 @pytest.mark.parametrize("sigma", [10.0, 50.0])
 def test_other_noise_levels_are_brought_to_the_trained_one(sigma):
     from vae_demo.restoration.divnoising import match_noise

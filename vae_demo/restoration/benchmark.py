@@ -48,7 +48,9 @@ BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", 
 NOISE_KIND = {"denoise": "gaussian", "poisson": "poisson", "salt_and_pepper": "salt_and_pepper", "camera": "real"}
 ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur", "lowlight": "lowlight"}
 VAE_METHODS = ("vae", "vae_x8", "vae_mean")
-DIVNOISING_METHODS = ("divnoising", "divnoising_fit")  # trained on noisy images only (bundled / this image alone)
+# Trained on noisy images only: the bundled model (mean of K samples / decoded at the posterior means), or one
+# fitted to this image alone.
+DIVNOISING_METHODS = ("divnoising", "divnoising_mode", "divnoising_fit")
 DEFAULT_METHODS = {
     "denoise": "noisy,vae,bm3d,nlm,tv",
     "poisson": "noisy,vae,nlm",
@@ -67,6 +69,7 @@ ORDER = (
     "vae_x8",
     "vae_mean",
     "divnoising",
+    "divnoising_mode",
     "divnoising_fit",
     "bm3d",
     "nlm",
@@ -189,7 +192,7 @@ def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
     wanted = [m for m in chosen if m in DIVNOISING_METHODS]
     if wanted and task != "denoise":
         raise SystemExit(f"{', '.join(wanted)} only denoise (--task denoise), not {task}")
-    if "divnoising" not in chosen:
+    if not {"divnoising", "divnoising_mode"} & set(chosen):
         return None
     if not (Path(checkpoint) / "model.safetensors").is_file():
         raise SystemExit(
@@ -201,15 +204,17 @@ def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
 
 
 def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, seed: int, fit_seconds: float):
-    """(restored array, Denoised) of the bundled model (``divnoising``) or one fitted to ``inp`` alone."""
+    """(restored array, Denoised) of the bundled model (``divnoising``: the mean of ``k`` samples;
+    ``divnoising_mode``: decoded at the posterior means, no sample drawn) or one fitted to ``inp`` alone."""
     y = to_tensor(inp)
     if method == "divnoising_fit":
         model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
         back = None
     else:
         y, back = match_noise(y, sigma, trained_sigma(model) or sigma, seed)
-    out = denoise(model, y, k=k, seed=seed)
-    return to_array(back(out.mean) if back else out.mean), out
+    out = denoise(model, y, k=0 if method == "divnoising_mode" else k, seed=seed)
+    estimate = out.mode if method == "divnoising_mode" else out.mean
+    return to_array(back(estimate) if back else estimate), out
 
 
 def run_benchmark(
@@ -235,7 +240,7 @@ def run_benchmark(
     ``divnoising`` is the DivNoising VAE of ``divnoising_checkpoint`` (trained on noisy images only; an
     input of another sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
     fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
-    posterior samples.
+    posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead.
     """
     if task not in BENCH_TASKS:
         raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(BENCH_TASKS)}")
@@ -269,7 +274,8 @@ def run_benchmark(
                 out = to_array(r.mean if k else r.mode)
             elif method in DIVNOISING_METHODS:
                 out, den = _run_divnoising(method, divnoising_model, inp, sigma, mmse_samples, seed, fit_seconds)
-                stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
+                if method != "divnoising_mode":  # it draws no sample
+                    stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
             else:
                 out = run_classical(method, inp, task, level)
             seconds.append(time.perf_counter() - start)

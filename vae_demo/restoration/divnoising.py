@@ -158,12 +158,14 @@ def divnoising_loss(
 
 @dataclass
 class Denoised:
-    """The MMSE estimate (mean of K posterior samples), the samples, their per-pixel std and the KL."""
+    """The MMSE estimate (mean of K posterior samples), the samples, their per-pixel std, the KL, and the
+    signal decoded at the posterior means (one pass, no sampling noise)."""
 
     mean: torch.Tensor  # (1, C, H, W) in [0, 1]
     samples: torch.Tensor  # (K, 1, C, H, W) in [0, 1]
     std: torch.Tensor  # (1, C, H, W), 0-1 scale
     kl_per_image: float  # nats, KL(q(z | y) || p(z)) of the whole image (every channel)
+    mode: torch.Tensor  # (1, C, H, W) in [0, 1]: s(z) at z = the posterior means, level by level
 
 
 def _fold(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
@@ -178,7 +180,8 @@ def _fold(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def denoise(model: DivNoisingVAE, y: torch.Tensor, k: int = 16, seed: int = 0) -> Denoised:
-    """K posterior samples s(z), z ~ q(z | y), of a (1, C, H, W) image (reflect-padded to ``model.multiple``).
+    """K posterior samples s(z), z ~ q(z | y), of a (1, C, H, W) image (reflect-padded to ``model.multiple``),
+    and s at the posterior means (``mode``; with k = 0 the only output, ``mean`` then equals it).
 
     A grey model denoises a colour image channel by channel: white noise is independent per channel,
     so each channel is a grey image with the same noise model.
@@ -186,21 +189,25 @@ def denoise(model: DivNoisingVAE, y: torch.Tensor, k: int = 16, seed: int = 0) -
     model.eval()
     h, w = y.shape[-2:]
     ph, pw = (-h) % model.multiple, (-w) % model.multiple
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    x = _fold(model, F.pad(y, (0, pw, 0, ph), mode=mode) if ph or pw else y).to(model.device)
+    pad = "reflect" if ph < h and pw < w else "replicate"
+    x = _fold(model, F.pad(y, (0, pw, 0, ph), mode=pad) if ph or pw else y).to(model.device)
     g = torch.Generator(model.device).manual_seed(seed)
-    draws, kls = [], []
+    unfold = (lambda s: s.transpose(0, 1)) if x.shape[0] != y.shape[0] else (lambda s: s)  # back to (1, C, H, W)
     feats = model.bottom_up(x)
-    for _ in range(max(1, k)):
-        s, kl = model.top_down(feats, g)  # (N', C', H', W'), (N',): N' = C when a grey model takes a colour photo
-        draws.append((s.transpose(0, 1) if x.shape[0] != y.shape[0] else s).cpu())
+    mode, kl = model.top_down(feats, sample=False)  # (N', C', H', W'), (N',): N' = C when a grey model takes colour
+    draws, kls = [], []
+    for _ in range(k):  # the KL of each level depends on the draws above it: averaged over the draws
+        s, kl = model.top_down(feats, g)
+        draws.append(unfold(s).cpu())
         kls.append(float(kl.sum()))
-    samples = torch.stack(draws)[..., :h, :w]  # (K, 1, C, H, W)
+    mode = unfold(mode).cpu()[..., :h, :w].clamp(0, 1)
+    samples = torch.stack(draws)[..., :h, :w] if draws else mode[None]  # (K, 1, C, H, W)
     return Denoised(
         samples.mean(0).clamp(0, 1),
         samples.clamp(0, 1),
         samples.std(0) if k > 1 else torch.zeros_like(y),
-        sum(kls) / len(kls),
+        sum(kls) / len(kls) if kls else float(kl.sum()),
+        mode,
     )
 
 

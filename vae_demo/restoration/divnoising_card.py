@@ -65,7 +65,9 @@ def write_divnoising_card(out: str | Path, summary: dict, benchmark_table: str =
             f"widths {model['widths']}, {model['blocks']} residual block(s) per level and path, pixel-unshuffle "
             f"x{model['unshuffle']}. The decoder predicts the clean signal and the likelihood is the noise model "
             f"({noise_text}), so it learns to denoise from noisy data alone. Posterior samples are plausible "
-            f"clean images; their mean is the MMSE estimate. {colour}"
+            "clean images; their mean is the MMSE estimate, and the signal decoded at the posterior means "
+            "(`divnoising_mode` below, one pass) is what the app shows: it scored higher than the mean of 16 "
+            f"samples on Set12. {colour}"
         ),
         "",
         *data_lines(summary),
