@@ -113,7 +113,7 @@ def _bundled(y: torch.Tensor, noise: str, sigma: float | None, seed: int) -> tup
     if noise == "poisson" or trained is None:
         return None, f"The bundled {BUNDLED} knows Gaussian noise only, so it is not shown for this noise."
     sigma = estimate_noise_sigma(y) if sigma is None else sigma
-    x, back = match_noise(y, max(sigma, 0.5), trained, seed)
+    x, back = match_noise(y, max(sigma, 0.5), trained)
     return back(denoise(model, x, k=0, seed=seed).mode), ""
 
 

@@ -211,7 +211,7 @@ def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, s
         model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
         back = None
     else:
-        y, back = match_noise(y, sigma, trained_sigma(model) or sigma, seed)
+        y, back = match_noise(y, sigma, trained_sigma(model) or sigma)
     out = denoise(model, y, k=0 if method == "divnoising_mode" else k, seed=seed)
     estimate = out.mode if method == "divnoising_mode" else out.mean
     return to_array(back(estimate) if back else estimate), out
@@ -238,7 +238,7 @@ def run_benchmark(
     ``vae_mean`` and the calibration; ``blind`` does not tell the VAE the task (the noise level is
     still given) and serves it with the plain ``restore``.
     ``divnoising`` is the DivNoising VAE of ``divnoising_checkpoint`` (trained on noisy images only; an
-    input of another sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
+    input of a higher sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
     fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
     posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead.
     """

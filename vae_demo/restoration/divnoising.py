@@ -218,18 +218,17 @@ def trained_sigma(model: DivNoisingVAE) -> float | None:
 
 
 def match_noise(
-    y: torch.Tensor, sigma: float, trained: float, seed: int = 0
+    y: torch.Tensor, sigma: float, trained: float
 ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
-    """Bring an image with white Gaussian noise of ``sigma`` to the ``trained`` sigma (0-255 scale) of a model:
-    (the input for the model, the map that takes its output back). A lower sigma gets the missing noise
-    added, N(0, trained^2 - sigma^2); a higher one is shrunk around mid-grey by trained / sigma (signal and
-    noise alike), and the output stretched back. Either way the model sees exactly the noise it knows."""
-    if abs(sigma - trained) < 1e-6:
+    """Bring an image with white Gaussian noise of ``sigma`` to a model trained at ``trained`` (0-255 scale):
+    (the input for the model, the map that takes its output back). A higher sigma is shrunk around mid-grey
+    by trained / sigma (signal and noise alike), so the model sees exactly the noise it knows, and the output
+    is stretched back. A lower one is given as it is: the model then removes a little more than is there,
+    which measured better than adding the missing noise (Set12, first 6 images, decoded at the posterior
+    means: sigma 10 / 15 / 20 gave 30.12 / 29.96 / 29.65 dB as they are, 29.09 / 29.07 / 29.06 with noise
+    added up to 25)."""
+    if sigma <= trained:
         return y, lambda s: s
-    if sigma < trained:
-        g = torch.Generator().manual_seed(seed)
-        extra = (trained**2 - sigma**2) ** 0.5 / 255
-        return y + extra * torch.randn(y.shape, generator=g).to(y), lambda s: s
     r = trained / sigma
     return 0.5 + (y - 0.5) * r, lambda s: (0.5 + (s - 0.5) / r).clamp(0, 1)
 
