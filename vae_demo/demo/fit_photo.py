@@ -100,7 +100,7 @@ def _centre(x: torch.Tensor, side: int) -> torch.Tensor:
     return x[..., top : top + side, left : left + side]
 
 
-def _bundled(y: torch.Tensor, noise: str, sigma: float | None, seed: int) -> tuple[torch.Tensor | None, str]:
+def _bundled(y: torch.Tensor, noise: str, sigma: float | None) -> tuple[torch.Tensor | None, str]:
     """The bundled model's estimate (decoded at the posterior means, its best on Set12: README, DivNoising),
     or None and the sentence that says why there is none."""
     model = bundled_model()
@@ -114,7 +114,7 @@ def _bundled(y: torch.Tensor, noise: str, sigma: float | None, seed: int) -> tup
         return None, f"The bundled {BUNDLED} knows Gaussian noise only, so it is not shown for this noise."
     sigma = estimate_noise_sigma(y) if sigma is None else sigma
     x, back = match_noise(y, max(sigma, 0.5), trained)
-    return back(denoise(model, x, k=0, seed=seed).mode), ""
+    return back(denoise(model, x, k=0).mode), ""
 
 
 def fit_photo(
@@ -197,7 +197,7 @@ def _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told,
     vae = photos._run_vae(degraded, 0, seed, None, row.model, False, noise=noise, level=served)
     supervised = vae.mode
     classical_out = photos._classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
-    bundled, why_not = _bundled(degraded, noise, sigma, seed)
+    bundled, why_not = _bundled(degraded, noise, sigma)
     candidates = [
         ("degraded input", degraded),
         (f"classical: {row.classical}", classical_out),

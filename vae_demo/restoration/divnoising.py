@@ -178,6 +178,22 @@ def _fold(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"a {c}-channel DivNoising model cannot denoise a {y.shape[1]}-channel image")
 
 
+def _model_input(model: DivNoisingVAE, y: torch.Tensor, pad: str) -> tuple[torch.Tensor, Callable]:
+    """A (1, C, H, W) image as the model takes it (padded to ``model.multiple`` with ``pad``, a colour photo
+    folded into a batch of channels for a grey model), and the map that takes an output back to y's shape.
+    Reflection needs the padding smaller than the image: a smaller image is replicate-padded instead."""
+    h, w = y.shape[-2:]
+    ph, pw = (-h) % model.multiple, (-w) % model.multiple
+    pad = pad if pad != "reflect" or (ph < h and pw < w) else "replicate"
+    x = _fold(model, F.pad(y, (0, pw, 0, ph), mode=pad) if ph or pw else y).to(model.device)
+    folded = x.shape[0] != y.shape[0]  # N' = C when a grey model takes a colour photo
+
+    def back(s: torch.Tensor) -> torch.Tensor:  # (N', C', H', W') -> (1, C, H, W) on the CPU
+        return (s.transpose(0, 1) if folded else s)[..., :h, :w].cpu()
+
+    return x, back
+
+
 @torch.no_grad()
 def denoise(model: DivNoisingVAE, y: torch.Tensor, k: int = 16, seed: int = 0) -> Denoised:
     """K posterior samples s(z), z ~ q(z | y), of a (1, C, H, W) image (reflect-padded to ``model.multiple``),
@@ -187,26 +203,22 @@ def denoise(model: DivNoisingVAE, y: torch.Tensor, k: int = 16, seed: int = 0) -
     so each channel is a grey image with the same noise model.
     """
     model.eval()
-    h, w = y.shape[-2:]
-    ph, pw = (-h) % model.multiple, (-w) % model.multiple
-    pad = "reflect" if ph < h and pw < w else "replicate"
-    x = _fold(model, F.pad(y, (0, pw, 0, ph), mode=pad) if ph or pw else y).to(model.device)
+    x, back = _model_input(model, y, "reflect")
     g = torch.Generator(model.device).manual_seed(seed)
-    unfold = (lambda s: s.transpose(0, 1)) if x.shape[0] != y.shape[0] else (lambda s: s)  # back to (1, C, H, W)
     feats = model.bottom_up(x)
-    mode, kl = model.top_down(feats, sample=False)  # (N', C', H', W'), (N',): N' = C when a grey model takes colour
+    mode, mode_kl = model.top_down(feats, sample=False)  # (N', C', H', W'), (N',)
     draws, kls = [], []
     for _ in range(k):  # the KL of each level depends on the draws above it: averaged over the draws
         s, kl = model.top_down(feats, g)
-        draws.append(unfold(s).cpu())
+        draws.append(back(s))
         kls.append(float(kl.sum()))
-    mode = unfold(mode).cpu()[..., :h, :w].clamp(0, 1)
-    samples = torch.stack(draws)[..., :h, :w] if draws else mode[None]  # (K, 1, C, H, W)
+    mode = back(mode).clamp(0, 1)
+    samples = torch.stack(draws) if draws else mode[None]  # (K, 1, C, H, W)
     return Denoised(
         samples.mean(0).clamp(0, 1),
         samples.clamp(0, 1),
         samples.std(0) if k > 1 else torch.zeros_like(y),
-        sum(kls) / len(kls) if kls else float(kl.sum()),
+        sum(kls) / len(kls) if kls else float(mode_kl.sum()),
         mode,
     )
 
@@ -237,12 +249,9 @@ def match_noise(
 def preview(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
     """A quick look at the current estimate: s at the posterior means, (1, C, H, W) clipped to [0, 1]."""
     model.eval()
-    h, w = y.shape[-2:]
-    ph, pw = (-h) % model.multiple, (-w) % model.multiple
-    x = _fold(model, F.pad(y, (0, pw, 0, ph), mode="replicate") if ph or pw else y).to(model.device)
+    x, back = _model_input(model, y, "replicate")
     s, _ = model(x, sample=False)
-    s = s.transpose(0, 1) if x.shape[0] != y.shape[0] else s
-    return s[..., :h, :w].clamp(0, 1).cpu()
+    return back(s).clamp(0, 1)
 
 
 def random_patches(y: torch.Tensor, n: int, size: int, g: torch.Generator) -> torch.Tensor:
