@@ -28,6 +28,7 @@ from PIL import Image
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.images import to_face_input, to_model_input
 from vae_demo.core.metrics import psnr_ssim
+from vae_demo.core.model_card import replace_card_section
 from vae_demo.demo.examples import face_image, generated_face, photo_example
 from vae_demo.generative import inference
 from vae_demo.generative.data import load_olivetti, split_by_subject
@@ -207,18 +208,14 @@ def markdown(result: dict) -> str:
 
 def write_card_section(folder: Path, result: dict, command: str) -> None:
     """Replace (or add) the card's section with this table and the command that made it."""
-    card = folder / "README.md"
-    text = card.read_text()
-    if CARD_HEADING in text:
-        text = text[: text.index(CARD_HEADING)].rstrip() + "\n"
     body = (
-        f"\n{CARD_HEADING}\n\nDecoded posterior mode against the 64x64 input, 8-bit SSIM; "
+        "Decoded posterior mode against the 64x64 input, 8-bit SSIM; "
         "app examples framed like the training faces (`vae_demo/core/faces.py`); refined: the encoder's "
         "posterior refined on each image's ELBO (semi-amortised inference, what the app's interpolation "
         "does with faces).\n\n"
         f"```bash\n{command}\n```\n\n{markdown(result)}\n"
     )
-    card.write_text(text + body)
+    replace_card_section(folder, CARD_HEADING, body)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@ names another); ``vae_x8`` its x8 self-ensemble; ``vae_mean`` the mean of K samp
 the VAE line also gives the std map's calibration (Spearman std vs |error|, coverage of 2 std).
 
 ``divnoising`` (the bundled DivNoising VAE, trained on noisy images only: the mean of ``--mmse-samples``
-posterior samples), ``divnoising_mode`` (the same model decoded at the posterior means, one pass) and
-``divnoising_fit`` (one fitted to each noisy test image alone for ``--fit-seconds``) denoise only; the
-sampling ones, like ``vae``, report the KL per image and the spread of the posterior samples.
+posterior samples), ``divnoising_mode`` (the same model decoded at the posterior means, one pass),
+``divnoising_fit`` (one fitted to each noisy test image alone for ``--fit-seconds``) and the ``_x8``
+variants (``divnoising_x8``, ``divnoising_fit_x8``: the decode at the posterior means averaged over the 8
+flips and rotations) denoise only; the sampling ones, like ``vae``, report the KL per image and the spread
+of the posterior samples.
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).

@@ -287,7 +287,7 @@ def test_divnoising_methods_report_kl_and_spread_on_the_same_inputs(tmp_path, da
         tmp_path,
         *args,
         "--methods",
-        "noisy,divnoising,divnoising_mode,divnoising_fit",
+        "noisy,divnoising,divnoising_mode,divnoising_x8,divnoising_fit,divnoising_fit_x8",
         "--divnoising-checkpoint",
         divnoising_checkpoint,
         "--fit-seconds",
@@ -302,8 +302,12 @@ def test_divnoising_methods_report_kl_and_spread_on_the_same_inputs(tmp_path, da
         assert m["psnr"] != report["methods"]["noisy"]["psnr"]
     mode = report["methods"]["divnoising_mode"]  # one pass at the posterior means: no spread to report
     assert "sample_std_255" not in mode and mode["psnr"] != report["methods"]["divnoising"]["psnr"]
-    fit = report["methods"]["divnoising_fit"]
-    assert fit["sec_per_image"] >= 0.5, "each image is fitted for --fit-seconds"
+    for name in ("divnoising_x8", "divnoising_fit_x8"):  # eight passes at the posterior means: no spread either
+        m = report["methods"][name]
+        assert "sample_std_255" not in m and m["psnr"] != report["methods"]["noisy"]["psnr"]
+    assert report["methods"]["divnoising_x8"]["psnr"] != mode["psnr"]
+    for name in ("divnoising_fit", "divnoising_fit_x8"):
+        assert report["methods"][name]["sec_per_image"] >= 0.5, "each image is fitted for --fit-seconds"
     same = run(tmp_path, *args, "--methods", "noisy", "--divnoising-checkpoint", divnoising_checkpoint)
     assert same["methods"]["noisy"]["per_image"] == report["methods"]["noisy"]["per_image"], "the same noisy inputs"
 

@@ -8,7 +8,14 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE, denoise, divnoising_loss, fitting
+from vae_demo.restoration.divnoising import (
+    DivNoisingConfig,
+    DivNoisingVAE,
+    denoise,
+    divnoising_loss,
+    fitting,
+    mode_x8,
+)
 from vae_demo.restoration.noise_models import GaussianNoise, PoissonGaussianNoise, estimate_noise_model
 
 TINY = DivNoisingConfig(widths=(8, 16), latent_channels=4, latent_levels=2)
@@ -110,6 +117,20 @@ def test_the_mode_is_decoded_at_the_posterior_means_and_k0_draws_nothing():
     assert not torch.allclose(out.mode, out.mean), "the mean of 3 draws is another estimate"
     only = denoise(model, y, k=0)
     assert torch.equal(only.mean, only.mode) and only.samples.shape == (1, 1, 3, 16, 20) and only.kl_per_image > 0
+
+
+def test_the_x8_self_ensemble_turns_and_flips_with_its_input():
+    """Averaging over all 8 flips and rotations makes the estimate equivariant, which one pass is not."""
+    model = DivNoisingVAE(TINY)
+    y = torch.rand(1, 1, 16, 20)
+    out = mode_x8(model, y)
+    assert out.shape == y.shape and torch.isfinite(out).all()
+    assert not torch.allclose(out, denoise(model, y, k=0).mode, atol=1e-4)
+    turned = torch.rot90(y, 1, dims=(-2, -1))
+    assert torch.allclose(mode_x8(model, turned), torch.rot90(out, 1, dims=(-2, -1)), atol=1e-5)
+    assert torch.allclose(mode_x8(model, y.flip(-2)), out.flip(-2), atol=1e-5)
+    one = denoise(model, turned, k=0).mode
+    assert not torch.allclose(one, torch.rot90(denoise(model, y, k=0).mode, 1, dims=(-2, -1)), atol=1e-4)
 
 
 def test_a_higher_noise_level_is_brought_to_the_trained_one_and_a_lower_given_as_it_is():

@@ -42,6 +42,16 @@ def retrain_section(commands: list[str], run: dict | None = None) -> list[str]:
     return lines
 
 
+def replace_card_section(folder: str | Path, heading: str, body: str) -> None:
+    """Put ``heading`` and ``body`` at the end of the card ``folder/README.md``, replacing that section (and
+    anything after it) when a previous benchmark run wrote it there."""
+    card = Path(folder) / "README.md"
+    text = card.read_text()
+    if heading in text:
+        text = text[: text.index(heading)].rstrip() + "\n"
+    card.write_text(f"{text}\n{heading}\n\n{body.strip()}\n")
+
+
 def write_model_card(
     out: str | Path,
     run_config: dict,

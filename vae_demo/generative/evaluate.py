@@ -7,7 +7,8 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from vae_demo.core.distributions import standard_normal_log_prob
+from vae_demo.core.distributions import DiagonalGaussian, standard_normal_log_prob
+from vae_demo.generative.inference import refine_posterior
 from vae_demo.generative.losses import elbo_terms, label_kwargs, reconstruction_log_prob
 
 
@@ -31,12 +32,15 @@ def log_likelihood_per_image(
     chunk: int = 250,
     generator: torch.Generator | None = None,
     y: torch.Tensor | int | None = None,
+    proposal: DiagonalGaussian | None = None,
 ) -> torch.Tensor:
     """log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log k, z_k ~ q(z|x).
 
     With a conditional model's labels ``y`` every term is conditioned on y: the estimate is of log p(x|y).
+    ``proposal`` replaces the encoder's q(z|x) (e.g. a refined posterior): any q gives a valid estimate
+    whose expectation is a lower bound on log p(x), and the closer q is to p(z|x), the tighter it is.
     """
-    posterior = model.posterior(x, **label_kwargs(y))
+    posterior = proposal if proposal is not None else model.posterior(x, **label_kwargs(y))
     b = x.shape[0]
     if y is not None:
         y = torch.as_tensor(y, device=x.device).long().expand(b)  # (b,)
@@ -62,11 +66,17 @@ def evaluate(
     seed: int = 0,
     progress: bool = False,
     labels: torch.Tensor | None = None,
+    refine_steps: int = 0,
 ) -> dict[str, float]:
     """Mean test ELBO (and log-likelihood when ``k`` > 0) in nats per image.
 
     A class-conditional model needs the images' ``labels``: the metrics are then of log p(x|y).
+    ``refine_steps`` > 0 draws the importance samples from the posterior refined by that many steps
+    (``inference.refine_posterior``, unconditional models) instead of the encoder's; the ELBO stays the
+    encoder's.
     """
+    if refine_steps and labels is not None:
+        raise ValueError("refine_steps is for unconditional models")
     model.eval()
     g = torch.Generator(device=model.device).manual_seed(seed)
     elbos, lls = [], []
@@ -75,7 +85,8 @@ def evaluate(
         y = None if labels is None else labels[start : start + batch_size].to(model.device)
         elbos.append(elbo_per_image(model, x, g, y))
         if k:
-            lls.append(log_likelihood_per_image(model, x, k, generator=g, y=y))
+            q = refine_posterior(model, x, steps=refine_steps, seed=seed + start) if refine_steps else None
+            lls.append(log_likelihood_per_image(model, x, k, generator=g, y=y, proposal=q))
     result = {"elbo_nats": torch.cat(elbos).mean().item(), "n_images": len(images)}
     if k:
         result["nll_nats"] = -torch.cat(lls).mean().item()

@@ -39,7 +39,7 @@ from vae_demo.core.metrics import psnr, ssim
 from vae_demo.restoration import problems, serving
 from vae_demo.restoration.classical import METHODS, run_classical
 from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
-from vae_demo.restoration.divnoising import denoise, fit_to_image, match_noise, trained_sigma
+from vae_demo.restoration.divnoising import denoise, fit_to_image, match_noise, mode_x8, trained_sigma
 from vae_demo.restoration.noise_models import GaussianNoise
 from vae_demo.restoration.restore import Restoration, posterior_stats, restore
 
@@ -50,7 +50,7 @@ ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur", "lowlight": "lo
 VAE_METHODS = ("vae", "vae_x8", "vae_mean")
 # Trained on noisy images only: the bundled model (mean of K samples / decoded at the posterior means), or one
 # fitted to this image alone.
-DIVNOISING_METHODS = ("divnoising", "divnoising_mode", "divnoising_fit")
+DIVNOISING_METHODS = ("divnoising", "divnoising_mode", "divnoising_x8", "divnoising_fit", "divnoising_fit_x8")
 DEFAULT_METHODS = {
     "denoise": "noisy,vae,bm3d,nlm,tv",
     "poisson": "noisy,vae,nlm",
@@ -70,7 +70,9 @@ ORDER = (
     "vae_mean",
     "divnoising",
     "divnoising_mode",
+    "divnoising_x8",
     "divnoising_fit",
+    "divnoising_fit_x8",
     "bm3d",
     "nlm",
     "tv",
@@ -192,7 +194,7 @@ def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
     wanted = [m for m in chosen if m in DIVNOISING_METHODS]
     if wanted and task != "denoise":
         raise SystemExit(f"{', '.join(wanted)} only denoise (--task denoise), not {task}")
-    if not {"divnoising", "divnoising_mode"} & set(chosen):
+    if not {"divnoising", "divnoising_mode", "divnoising_x8"} & set(chosen):
         return None
     if not (Path(checkpoint) / "model.safetensors").is_file():
         raise SystemExit(
@@ -204,16 +206,20 @@ def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
 
 
 def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, seed: int, fit_seconds: float):
-    """(restored array, Denoised) of the bundled model (``divnoising``: the mean of ``k`` samples;
-    ``divnoising_mode``: decoded at the posterior means, no sample drawn) or one fitted to ``inp`` alone."""
+    """(restored array, Denoised or None) of the bundled model or of one fitted to ``inp`` alone (``_fit``):
+    the mean of ``k`` samples; ``_mode``: decoded at the posterior means, no sample drawn; ``_x8``: that
+    decode averaged over the 8 flips and rotations of the input."""
     y = to_tensor(inp)
-    if method == "divnoising_fit":
+    if method.startswith("divnoising_fit"):
         model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
         back = None
     else:
         y, back = match_noise(y, sigma, trained_sigma(model) or sigma)
-    out = denoise(model, y, k=0 if method == "divnoising_mode" else k, seed=seed)
-    estimate = out.mode if method == "divnoising_mode" else out.mean
+    if method.endswith("_x8"):
+        out, estimate = None, mode_x8(model, y)
+    else:
+        out = denoise(model, y, k=0 if method == "divnoising_mode" else k, seed=seed)
+        estimate = out.mode if method == "divnoising_mode" else out.mean
     return to_array(back(estimate) if back else estimate), out
 
 
@@ -240,7 +246,8 @@ def run_benchmark(
     ``divnoising`` is the DivNoising VAE of ``divnoising_checkpoint`` (trained on noisy images only; an
     input of a higher sigma is brought to its own first, ``divnoising.match_noise``); ``divnoising_fit``
     fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
-    posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead.
+    posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead, and
+    ``divnoising_x8`` / ``divnoising_fit_x8`` that decode averaged over the 8 flips and rotations.
     """
     if task not in BENCH_TASKS:
         raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(BENCH_TASKS)}")
@@ -274,7 +281,7 @@ def run_benchmark(
                 out = to_array(r.mean if k else r.mode)
             elif method in DIVNOISING_METHODS:
                 out, den = _run_divnoising(method, divnoising_model, inp, sigma, mmse_samples, seed, fit_seconds)
-                if method != "divnoising_mode":  # it draws no sample
+                if den is not None and method != "divnoising_mode":  # the others draw no sample
                     stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
             else:
                 out = run_classical(method, inp, task, level)
@@ -329,7 +336,7 @@ def run_benchmark(
         "seed": seed,
         "checkpoint": name if model else None,
         "divnoising_checkpoint": divnoising_checkpoint if divnoising_model else None,
-        "fit_seconds": fit_seconds if "divnoising_fit" in chosen else None,
+        "fit_seconds": fit_seconds if {"divnoising_fit", "divnoising_fit_x8"} & set(chosen) else None,
         "mmse_samples": mmse_samples if set(DIVNOISING_METHODS) & set(chosen) else None,
         "threads": torch.get_num_threads(),
         "methods": results,

@@ -246,6 +246,20 @@ def match_noise(
 
 
 @torch.no_grad()
+def mode_x8(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
+    """``denoise``'s ``mode`` averaged over the 8 flips and rotations of y, each mapped back (the x8
+    self-ensemble, Timofte et al. 2016): (1, C, H, W) in [0, 1]. Eight passes instead of one."""
+    outs = []
+    for turns in range(4):
+        for flip in (False, True):
+            t = torch.rot90(y, turns, dims=(-2, -1))
+            t = t.flip(-1) if flip else t
+            s = denoise(model, t, k=0).mode
+            outs.append(torch.rot90(s.flip(-1) if flip else s, -turns, dims=(-2, -1)))
+    return torch.stack(outs).mean(0)
+
+
+@torch.no_grad()
 def preview(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
     """A quick look at the current estimate: s at the posterior means, (1, C, H, W) clipped to [0, 1]."""
     model.eval()
@@ -297,7 +311,8 @@ def fitting(
     model then in eval mode);
     stop iterating to stop early. The budget is ``seconds`` of wall time (the consumer's time between
     yields included) or ``max_steps`` > 0 steps, whichever ends first; the KL weight rises from 0 to 1
-    over the first ``kl_warmup`` of it.
+    over the first ``kl_warmup`` of it. The learning rate stays at ``lr``: a half-cosine decay from 4e-3
+    gained 0.5-0.8 dB on three Set12 photos but diverged on 2 of the 12 (README, DivNoising).
     """
     torch.manual_seed(seed)
     config = config or DivNoisingConfig(**{**FIT_CONFIG.to_dict(), "image_channels": y.shape[1]})
