@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"(Burda et al. 2016), {n} test images, {seconds / 60:.0f} min on {device} "
             f"({result['threads'] if args.workers == 1 else args.workers} "
             f"{'threads' if args.workers == 1 else 'processes'}).\n\n"
-            f"```bash\n{command}\n```\n\n{table(rows, header)}\n"
+            f"```bash\n{command}\n```\n\n```text\n{table(rows, header)}\n```\n"
         )
         replace_card_section(args.card, CARD_HEADING, body)
     return result
