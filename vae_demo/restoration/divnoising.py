@@ -32,6 +32,7 @@ from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 from vae_demo.restoration.model import UNetResBlock
 from vae_demo.restoration.noise_models import NoiseModel
+from vae_demo.restoration.restore import flip_rotate
 
 
 @dataclass
@@ -249,13 +250,7 @@ def match_noise(
 def mode_x8(model: DivNoisingVAE, y: torch.Tensor) -> torch.Tensor:
     """``denoise``'s ``mode`` averaged over the 8 flips and rotations of y, each mapped back (the x8
     self-ensemble, Timofte et al. 2016): (1, C, H, W) in [0, 1]. Eight passes instead of one."""
-    outs = []
-    for turns in range(4):
-        for flip in (False, True):
-            t = torch.rot90(y, turns, dims=(-2, -1))
-            t = t.flip(-1) if flip else t
-            s = denoise(model, t, k=0).mode
-            outs.append(torch.rot90(s.flip(-1) if flip else s, -turns, dims=(-2, -1)))
+    outs = [flip_rotate(denoise(model, flip_rotate(y, i), k=0).mode, i, inverse=True) for i in range(8)]
     return torch.stack(outs).mean(0)
 
 

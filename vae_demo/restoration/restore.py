@@ -52,7 +52,7 @@ def _run(
     return mode, samples
 
 
-def _flip_rotate(x: torch.Tensor, i: int, inverse: bool = False) -> torch.Tensor:
+def flip_rotate(x: torch.Tensor, i: int, inverse: bool = False) -> torch.Tensor:
     """The ``i``-th of the 8 symmetries of the square (i // 4: a left-right flip, i % 4: quarter turns)."""
     k, flip = i % 4, i >= 4
     if inverse:
@@ -173,7 +173,7 @@ def restore(
     n = 8 if ensemble else 1
     mode, draws = run(x, eps, progress if n == 1 else None)
     for i in range(1, n):
-        mode = mode + _flip_rotate(run(_flip_rotate(x, i), None, None)[0], i, inverse=True)
+        mode = mode + flip_rotate(run(flip_rotate(x, i), None, None)[0], i, inverse=True)
         if progress:
             progress((i + 1) / n, f"self-ensemble: view {i + 1} of {n}")
     mode = mode / n
