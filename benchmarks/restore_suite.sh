@@ -26,10 +26,10 @@ run --task camera --level 15 --data "$VAL/Kodak24" --methods noisy,vae,nlm --jso
 run --task camera --level 15 --data "$VAL/Kodak24" --methods noisy,vae,bm3d --limit "$CBM3D_LIMIT" \
     --json "$OUT/restore_camera15_Kodak24_cbm3d.json"
 for q in 10 20; do
-  run --task jpeg --level "$q" --data "$VAL/classic4" --methods noisy,vae,tv --json "$OUT/restore_jpeg${q}_classic4.json"
+  run --task jpeg --level "$q" --data "$VAL/classic4" --methods noisy,vae,vae_x8,tv --json "$OUT/restore_jpeg${q}_classic4.json"
 done
 for s in 2 4; do
-  run --task sr --level "$s" --data "$VAL/Set5" --methods bicubic,vae,unsharp --json "$OUT/restore_sr${s}_Set5.json"
+  run --task sr --level "$s" --data "$VAL/Set5" --methods bicubic,vae,vae_x8,unsharp --json "$OUT/restore_sr${s}_Set5.json"
 done
 run --task deblur --level 1.6 --data "$VAL/Set5" --methods noisy,vae,richardson_lucy,unsharp \
     --json "$OUT/restore_deblur1.6_Set5.json"

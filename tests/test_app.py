@@ -587,13 +587,19 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
     def cached() -> set[str]:
         return {str(p) for p in cache.rglob("*") if p.is_file()}
 
+    def seconds_old(path: str) -> float | None:  # by ctime, as Gradio ages its cache; None once deleted
+        try:
+            return time.time() - os.lstat(path).st_ctime
+        except FileNotFoundError:
+            return None
+
     with running_app(tmp_path, env) as (url, _proc):
         client = Client(url, verbose=False, download_files=str(tmp_path / "dl"), analytics_enabled=False)
         client.predict(steps=2, api_name="/interpolate")
         (output,) = tmpdir.glob("vae-demo-*")
         start, before = cached(), {"outputs": usage(output), "cache": usage(cache)}
         seen, peak = set(start), {"outputs": 0, "cache": 0}
-        started = 0.0
+        started, oldest = 0.0, []
         for i in range(50):  # at least 0.5 s apart: at most 17 calls (34 files) are younger than 2 + 6 s
             time.sleep(max(0.0, started + 0.5 - time.monotonic()))
             started = time.monotonic()
@@ -603,6 +609,8 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
                 client.predict(steps=2 + i % 30, method=("linear", "spherical")[i % 4 // 2], api_name="/interpolate")
             now = cached()
             seen |= now
+            if len(now) > peak["cache"]:  # the oldest files at the peak say whether deletion lagged, if it fails
+                oldest = sorted(round(age, 1) for age in map(seconds_old, now - start) if age is not None)[-3:]
             peak = {
                 "outputs": max(peak["outputs"], sum(1 for p in output.iterdir() if p.name != "examples")),
                 "cache": max(peak["cache"], len(now)),
@@ -613,7 +621,8 @@ def test_fifty_calls_leave_temporary_space_bounded(tmp_path):
         after = {"outputs": usage(output), "cache": usage(cache)}
     summary = (
         f"(files, bytes) before {before}, {time.monotonic() - waited:.0f} s after the 50 calls {after}; "
-        f"at most {peak} files at once; {len(seen - start)} files passed through Gradio's cache"
+        f"at most {peak} files at once (the oldest then {oldest} s old); {len(seen - start)} files passed through "
+        "Gradio's cache"
     )
     print(summary)
     assert peak["outputs"] <= 6, summary

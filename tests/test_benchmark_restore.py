@@ -152,7 +152,8 @@ def test_vae_defaults_to_the_model_the_app_uses(tmp_path, data, checkpoint, monk
     """Without --checkpoint, each task runs the checkpoint problems.py names for its problem."""
     bundled = tmp_path / "bundled"
     bundled.mkdir()
-    (bundled / "restore-vae").symlink_to(checkpoint)
+    for name in {row.model for row in problems.PROBLEMS.values()}:  # a tiny model under every problem's name
+        (bundled / name).symlink_to(checkpoint)
     monkeypatch.setattr(hub, "BUNDLED_DIR", bundled)
     report = run(tmp_path, "--task", "jpeg", "--level", "20", "--data", str(data), "--methods", "vae", "--limit", "1")
     assert report["checkpoint"] == problems.PROBLEMS["jpeg"].model

@@ -19,9 +19,10 @@ TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, poster
 
 @pytest.fixture(autouse=True)
 def tiny_restorer(tmp_path, monkeypatch):
-    """A tiny, untrained restore-vae as the 'bundled' checkpoint: these tests check plumbing, not quality."""
+    """Tiny, untrained models as the 'bundled' checkpoints of every problem: these tests check plumbing, not quality."""
     torch.manual_seed(0)
-    RestorationVAE(TINY).save_pretrained(tmp_path / "bundled" / "restore-vae")
+    for name in {row.model for row in PROBLEMS.values()}:
+        RestorationVAE(TINY).save_pretrained(tmp_path / "bundled" / name)
     monkeypatch.setattr(hub, "BUNDLED_DIR", tmp_path / "bundled")
     photos.get_restorer.cache_clear()
     yield

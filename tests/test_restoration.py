@@ -274,3 +274,27 @@ def test_training_writes_a_restoration_png_each_epoch(tmp_path):
 
     with PILImage.open(tmp_path / "run" / "Set12_epoch001.png") as img:
         assert img.size == (3 * (32 + 2) + 2, 32 + 2 + 2), "noisy | restored | clean"
+
+
+def test_a_one_problem_run_degrades_only_that_way_and_its_card_says_so(tmp_path):
+    """configs/sr-vae.json's kind of run: one degradation, no extra noise; the card names the problem."""
+    data = tmp_path / "train"
+    _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
+    run = RestorationRunConfig(
+        model=TASKED,
+        patch_size=16,
+        batch_size=8,
+        steps_per_epoch=2,
+        blind_fraction=0.0,
+        extra_noise=0.0,
+        degradations=[{"name": "low_resolution", "probability": 1.0, "low": 1.5, "high": 4.5}],
+        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
+    )
+    for clean, degraded, sigma, codes in PatchBatches(load_folder(data / "CBSD432", False), [], run):
+        assert (sigma == 0).all(), "no noise on top of the enlargement"
+        assert (codes[:, TASKED.conditions.index("sr")] == 1).all() and codes.sum() == len(codes)
+        assert not torch.equal(clean, degraded)
+    train_restoration(run, data, tmp_path / "out")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "trained on one problem alone (enlargement x2, x3 or x4" in card
+    assert "JPEG blocks, blur" not in card

@@ -342,7 +342,10 @@ def main(argv: list[str] | None = None) -> None:
         help="also write NAME_std.png, the per-pixel std of the samples as a heat map (K = 4 without --samples)",
     )
     re_.add_argument("--seed", type=int, default=0, help="seed of the posterior samples")
-    re_.add_argument("--checkpoint", help="restoration model folder (default: restore-vae, bundled or from the Hub)")
+    re_.add_argument(
+        "--checkpoint",
+        help="restoration model folder (default: the model that serves the problem, bundled or from the Hub)",
+    )
     re_.set_defaults(fn=restore_command)
 
     mn = sub.add_parser(

@@ -132,6 +132,26 @@ RESTORATION_DATA = (
 )
 
 
+def _trained_on_noise(run: dict) -> bool:
+    return not run.get("degradations") or any(s["name"] == "gaussian_noise" for s in run["degradations"])
+
+
+def _restoration_scope(run: dict) -> str:
+    """What the model was trained to fix: every problem (the default mixture) or the run's own list."""
+    if not run.get("degradations"):
+        return (
+            "It removes noise (told its level, or estimating it), JPEG blocks, blur, bicubic downsampling "
+            "(x2-x4) and under-exposure."
+        )
+    steps = "; ".join(
+        "enlargement x2, x3 or x4"
+        if s["name"] == "low_resolution"
+        else f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g}"
+        for s in run["degradations"]
+    )
+    return f"It was trained on one problem alone ({steps}, the strength drawn uniformly)."
+
+
 def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:
     """README.md for a restoration VAE: data and licence, steps, hardware, wall time, metrics."""
     run = summary["run_config"]
@@ -151,10 +171,11 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         (
             "A conditional VAE for photo restoration from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): "
             f"a U-Net (widths {model['widths']}, residual blocks {model['blocks']}) whose decoder also takes a "
-            f"latent map z ({model['latent_channels']} channels at 1/{2 ** (len(model['widths']) - 1)} "
+            f"latent map z ({model['latent_channels']} channels at "
+            f"1/{2 ** (len(model['widths']) - 1) * model.get('unshuffle', 1)} "
             "resolution) with a prior network p(z | degraded) and a posterior network q(z | clean, degraded). "
-            "It removes noise (told its level, or estimating it), JPEG blocks, blur, bicubic downsampling "
-            "(x2-x4) and under-exposure; grey images are fed as three equal channels and averaged back."
+            + _restoration_scope(run)
+            + " Grey images are fed as three equal channels and averaged back."
         ),
         "",
         (
@@ -173,7 +194,11 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         ),
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min"
         + (f" (from a resume at step {summary['resumed_from']})." if summary.get("resumed_from") else "."),
-        f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}.",
+        *(
+            [f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}."]
+            if _trained_on_noise(run)
+            else []
+        ),
         *(f"- {note}" for note in summary.get("history", [])),
         "",
     ]

@@ -22,6 +22,8 @@ GENERAL_MODEL = "restore-vae"  # one model for every problem (conditions tell it
 # The Gaussian denoiser behind Auto, Noise and every kind of the Denoise tab (``serving`` turns Poisson,
 # salt and pepper and a photo's own noise into its problem): "denoise-vae" once that checkpoint ships.
 DENOISE_MODEL = GENERAL_MODEL
+SR_MODEL = "sr-vae"  # trained on enlargement alone (x2, x3, x4): configs/sr-vae.json
+JPEG_MODEL = "jpeg-vae"  # trained on JPEG repair alone (qualities 8-60): configs/jpeg-vae.json
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,9 @@ PROBLEMS: dict[str, Problem] = {
     ),
     "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
     "blur": Problem("Blur", "deblur", lambda s: 0.5 + 2.5 * s, "blur", "richardson_lucy"),  # sigma 0.5-3 px
-    "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv"),  # quality 60 down to 10
-    "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic"),
-    "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic"),
+    "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv", JPEG_MODEL),  # quality 60 down to 10
+    "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic", SR_MODEL),
+    "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic", SR_MODEL),
     "lowlight": Problem("Too dark", "lowlight", lambda s: 0.6 - 0.5 * s, "lowlight", "clahe"),  # exposure 0.6-0.1
 }
 

@@ -55,10 +55,11 @@ class RestorationRunConfig(Config):
     # The training mixture: a list of {"name", "probability", "low", "high"} (degradations.Step); empty: the
     # default mixture of every problem. A model for one problem lists that problem's degradations alone.
     degradations: list[dict] = field(default_factory=list)
+    extra_noise: float = 0.3  # share of blurred / downsampled / hazy / tinted patches that also get mild noise
 
     def pipeline(self) -> DegradationPipeline:
         steps = tuple(Step(**s) for s in self.degradations) if self.degradations else DEFAULT_STEPS
-        return DegradationPipeline(steps)
+        return DegradationPipeline(steps, extra_noise=self.extra_noise)
 
 
 def load_folder(folder: str | Path, grey: bool) -> list[torch.Tensor]:
