@@ -149,7 +149,8 @@ def _restoration_scope(run: dict) -> str:
         else f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g}"
         for s in run["degradations"]
     )
-    return f"It was trained on one problem alone ({steps}, the strength drawn uniformly)."
+    what = "one problem" if len(run["degradations"]) == 1 else "these problems"
+    return f"It was trained on {what} alone ({steps}, the strength drawn uniformly)."
 
 
 def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:

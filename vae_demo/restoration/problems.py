@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from vae_demo.restoration.degradations import DEGRADATIONS
 
-GENERAL_MODEL = "restore-vae"  # one model for every problem (conditions tell it which)
+GENERAL_MODEL = "restore-vae"  # trained on every problem (conditions tell it which); serves those without their own
 # The Gaussian denoiser behind Auto, Noise and every kind of the Denoise tab (``serving`` turns Poisson,
 # salt and pepper and a photo's own noise into its problem): "denoise-vae" once that checkpoint ships.
 DENOISE_MODEL = GENERAL_MODEL
