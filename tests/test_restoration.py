@@ -199,17 +199,17 @@ def test_patch_batches_grey_patches_have_equal_channels(tmp_path):
     assert (degraded[grey, 0] == degraded[grey, 2]).all(), "a grey patch is degraded as grey"
 
 
+def _tiny_run(tmp_path, **fields) -> RestorationRunConfig:
+    """A one-epoch run of the TINY model on 16-px patches, its run folder in tmp_path; ``fields`` override."""
+    trainer = TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run"))
+    return RestorationRunConfig(**{"model": TINY, "patch_size": 16, "trainer": trainer, **fields})
+
+
 def test_train_restoration_writes_a_loadable_checkpoint(tmp_path):
     data = tmp_path / "train"
     _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
     _image_folder(data / "Train400", 2, (32, 32), "L")
-    run = RestorationRunConfig(
-        model=TINY,
-        patch_size=16,
-        batch_size=4,
-        steps_per_epoch=3,
-        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
-    )
+    run = _tiny_run(tmp_path, batch_size=4, steps_per_epoch=3)
     train_restoration(run, data, tmp_path / "out")
     model = hub.load_checkpoint(tmp_path / "out", "cpu")
     assert isinstance(model, RestorationVAE)
@@ -262,13 +262,7 @@ def test_training_writes_a_restoration_png_each_epoch(tmp_path):
     data = tmp_path / "train"
     _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
     _image_folder(tmp_path / "val" / "Set12", 2, (32, 32), "L")
-    run = RestorationRunConfig(
-        model=TINY,
-        patch_size=16,
-        batch_size=2,
-        steps_per_epoch=2,
-        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
-    )
+    run = _tiny_run(tmp_path, batch_size=2, steps_per_epoch=2)
     train_restoration(run, data, tmp_path / "out")
     from PIL import Image as PILImage
 
@@ -280,15 +274,14 @@ def test_a_one_problem_run_degrades_only_that_way_and_its_card_says_so(tmp_path)
     """configs/sr-vae.json's kind of run: one degradation, no extra noise; the card names the problem."""
     data = tmp_path / "train"
     _image_folder(data / "CBSD432", 3, (40, 36), "RGB")
-    run = RestorationRunConfig(
+    run = _tiny_run(
+        tmp_path,
         model=TASKED,
-        patch_size=16,
         batch_size=8,
         steps_per_epoch=2,
         blind_fraction=0.0,
         extra_noise=0.0,
         degradations=[{"name": "low_resolution", "probability": 1.0, "low": 1.5, "high": 4.5}],
-        trainer=TrainerConfig(max_epochs=1, warmup_steps=1, out_dir=str(tmp_path / "run")),
     )
     for clean, degraded, sigma, codes in PatchBatches(load_folder(data / "CBSD432", False), [], run):
         assert (sigma == 0).all(), "no noise on top of the enlargement"
