@@ -38,7 +38,8 @@ from pathlib import Path
 
 import torch
 
-from vae_demo.restoration.benchmark import BENCH_TASKS, print_summary, run_benchmark
+from vae_demo.restoration.benchmark import BENCH_TASKS, run_benchmark
+from vae_demo.restoration.benchmark_report import print_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from vae_demo.core import hub
 from vae_demo.core.device import make_generator
-from vae_demo.restoration import benchmark, problems
+from vae_demo.restoration import benchmark, benchmark_report, problems
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 from vae_demo.restoration.restore import Restoration
 
@@ -248,7 +248,7 @@ def test_a_missing_folder_or_a_broken_image_is_one_line(tmp_path, data):
 def test_the_table_has_one_row_per_run_in_task_order(tmp_path, data):
     sr = run(tmp_path, "--task", "sr", "--level", "2", "--data", str(data), "--methods", "bicubic")
     noise = run(tmp_path, "--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy,tv")
-    text = benchmark.table(benchmark.sort_reports([sr, {"not": "a report"}, noise]))
+    text = benchmark_report.table(benchmark_report.sort_reports([sr, {"not": "a report"}, noise]))
     lines = text.splitlines()
     assert lines[0] == "| task | data (images) | noisy | bicubic | tv |"
     assert lines[2].startswith("| Gaussian noise sigma 25 | images (2) |") and lines[3].startswith("| SR x2 |")

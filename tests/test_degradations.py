@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vae_demo.restoration import degradations as D
+from vae_demo.restoration import mixture as M
 from vae_demo.restoration.degradations import NOISE_TYPES, corrupt
 
 GREY = torch.full((4, 1, 64, 64), 0.5)
@@ -207,18 +208,18 @@ def test_degrade_rejects_unknown_degradations_and_non_finite_levels():
 
 
 def test_pipeline_is_seeded_and_reports_the_noise_it_added():
-    pipe = D.DegradationPipeline((D.Step("gaussian_noise", 1.0, 20.0, 20.0),))
+    pipe = M.DegradationPipeline((M.Step("gaussian_noise", 1.0, 20.0, 20.0),))
     x = torch.full((3, 1, 32, 32), 0.5)
     (a, sa), (b, sb) = pipe(x, seeded(0)), pipe(x, seeded(0))
     assert torch.equal(a, b) and torch.equal(sa, sb)
     assert torch.allclose(sa, torch.full((3,), 20 / 255))
-    never = D.DegradationPipeline((D.Step("jpeg", 0.0, 10, 20),))
+    never = M.DegradationPipeline((M.Step("jpeg", 0.0, 10, 20),))
     out, sigma = never(x, seeded(0))
     assert torch.equal(out, x) and (sigma == 0).all()
 
 
 def test_default_pipeline_mixes_degradations():
-    pipe = D.DegradationPipeline()
+    pipe = M.DegradationPipeline()
     x = PHOTO.repeat(8, 1, 1, 1)
     out, sigma = pipe(x, seeded(0))
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
@@ -227,20 +228,20 @@ def test_default_pipeline_mixes_degradations():
 
 
 def test_exclusive_pipeline_draws_one_step_with_its_probability():
-    pipe = D.DegradationPipeline()
+    pipe = M.DegradationPipeline()
     g = seeded(0)
     draws = [pipe.chosen(g) for _ in range(4000)]
     names = [d[0].name if d else "clean" for d in draws]
     assert all(len(d) <= 1 or (len(d) == 2 and d[1].name == "gaussian_noise") for d in draws)
-    for step in D.DEFAULT_STEPS:
+    for step in M.DEFAULT_STEPS:
         assert names.count(step.name) / len(draws) == pytest.approx(step.probability, abs=0.025), step.name
-    assert names.count("clean") / len(draws) == pytest.approx(1 - sum(s.probability for s in D.DEFAULT_STEPS), abs=0.02)
+    assert names.count("clean") / len(draws) == pytest.approx(1 - sum(s.probability for s in M.DEFAULT_STEPS), abs=0.02)
     blurred = [d for d in draws if d and d[0].name == "gaussian_blur"]
     assert 0.15 < sum(len(d) == 2 for d in blurred) / len(blurred) < 0.45, "about 30% get extra noise"
 
 
 def test_independent_pipeline_can_combine_steps():
-    pipe = D.DegradationPipeline((D.Step("gaussian_blur", 1.0, 1, 1), D.Step("jpeg", 1.0, 20, 20)), exclusive=False)
+    pipe = M.DegradationPipeline((M.Step("gaussian_blur", 1.0, 1, 1), M.Step("jpeg", 1.0, 20, 20)), exclusive=False)
     assert [s.name for s in pipe.chosen(seeded(0))] == ["gaussian_blur", "jpeg"]
     with pytest.raises(ValueError, match="sum to at most 1"):
-        D.DegradationPipeline((D.Step("jpeg", 0.7, 10, 20), D.Step("gaussian_noise", 0.7, 0, 50)))
+        M.DegradationPipeline((M.Step("jpeg", 0.7, 10, 20), M.Step("gaussian_noise", 0.7, 0, 50)))

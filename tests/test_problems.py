@@ -6,7 +6,8 @@ import pytest
 
 from vae_demo.core.hub import RESTORATION_MODELS
 from vae_demo.restoration import classical, problems
-from vae_demo.restoration.degradations import CONDITIONS, DEGRADATIONS
+from vae_demo.restoration.degradations import DEGRADATIONS
+from vae_demo.restoration.mixture import CONDITIONS
 
 
 @pytest.mark.parametrize("key", list(problems.PROBLEMS))

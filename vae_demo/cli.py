@@ -140,7 +140,8 @@ def eval_command(args: argparse.Namespace) -> None:
             + ("a folder of clean photos" if restoration else "the folder that holds MNIST/raw")
         )
     if restoration:
-        from vae_demo.restoration.benchmark import print_summary, run_benchmark
+        from vae_demo.restoration.benchmark import run_benchmark
+        from vae_demo.restoration.benchmark_report import print_summary
 
         if isinstance(model, DivNoisingVAE):  # trained on noisy images only: the bundled-model method
             report = run_benchmark(

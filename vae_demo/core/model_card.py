@@ -150,7 +150,9 @@ def _restoration_scope(run: dict) -> str:
         for s in run["degradations"]
     )
     what = "one problem" if len(run["degradations"]) == 1 else "these problems"
-    return f"It was trained on {what} alone ({steps}, the strength drawn uniformly)."
+    extra = run.get("extra_noise", 0.0)
+    noise = f"; {extra:.0%} of the blurred or enlarged patches also get mild noise" if extra else ""
+    return f"It was trained on {what} alone ({steps}, the strength drawn uniformly{noise})."
 
 
 def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:
@@ -182,7 +184,7 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         (
             f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
             f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
-            "`vae_demo.restoration.degradations.DegradationPipeline`."
+            "`vae_demo.restoration.mixture.DegradationPipeline`."
         ),
         (
             f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on "

@@ -18,8 +18,9 @@ flips and quarter turns; ``vae_mean`` the mean of K posterior samples. On Gaussi
 also gives the uncertainty's calibration: the Spearman rank correlation between the per-pixel std of K
 samples and the mode's absolute error, and the share of pixels whose error is within two std.
 
-``benchmarks/restore.py`` (one run) and ``benchmarks/restore_table.py`` (the markdown table) are
-command lines over this module, and so is ``vae-demo eval`` on a restoration checkpoint.
+``benchmarks/restore.py`` (one run) and ``benchmarks/restore_table.py`` (the markdown table, from
+``benchmark_report``) are command lines over this module, and so is ``vae-demo eval`` on a restoration
+checkpoint.
 """
 
 from __future__ import annotations
@@ -60,37 +61,6 @@ DEFAULT_METHODS = {
     "sr": "bicubic,vae",
     "deblur": "noisy,vae,richardson_lucy,unsharp",
     "lowlight": "noisy,vae,gamma,clahe",
-}
-# The table's column order and row labels.
-ORDER = (
-    "noisy",
-    "bicubic",
-    "vae",
-    "vae_x8",
-    "vae_mean",
-    "divnoising",
-    "divnoising_mode",
-    "divnoising_x8",
-    "divnoising_fit",
-    "divnoising_fit_x8",
-    "bm3d",
-    "nlm",
-    "tv",
-    "median",
-    "richardson_lucy",
-    "unsharp",
-    "gamma",
-    "clahe",
-)
-TASK_NAMES = {
-    "denoise": "Gaussian noise sigma",
-    "poisson": "Poisson noise, peak photons",
-    "salt_and_pepper": "salt and pepper, percent",
-    "camera": "camera noise (blind), sigma",
-    "jpeg": "JPEG quality",
-    "sr": "SR x",
-    "deblur": "Gaussian blur sigma",
-    "lowlight": "low light, exposure",
 }
 
 
@@ -341,42 +311,3 @@ def run_benchmark(
         "threads": torch.get_num_threads(),
         "methods": results,
     }
-
-
-def print_summary(report: dict) -> None:
-    """The run's table: one line per method."""
-    header = (
-        f"{report['task']} level {report['level']:g} on {report['data']} ({report['n_images']} images, "
-        f"seed {report['seed']})"
-    )
-    print(f"\n{header}\n{'method':16s} {'PSNR':>8s} {'SSIM':>7s} {'s/image':>9s}")
-    for m, r in report["methods"].items():
-        print(f"{m:16s} {r['psnr']:8.3f} {r['ssim']:7.4f} {r['sec_per_image']:9.3f}")
-
-
-def table(reports: list[dict]) -> str:
-    """A markdown table: one row per run (task, level, data), one column per method."""
-    methods = [m for m in ORDER if any(m in r["methods"] for r in reports)]
-    methods += sorted({m for r in reports for m in r["methods"]} - set(methods))
-    lines = ["| task | data (images) | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
-    for r in reports:
-        label = f"{TASK_NAMES.get(r['task'], r['task'])} {r['level']:g}".replace("x ", "x")
-        cells = []
-        for m in methods:
-            v = r["methods"].get(m)
-            cells.append(f"{v['psnr']:.2f} / {v['ssim']:.3f} ({v['sec_per_image']:.2f} s)" if v else "")
-        lines.append(f"| {label} | {Path(r['data']).name} ({r['n_images']}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def sort_reports(reports: list[dict]) -> list[dict]:
-    """Benchmark reports only (other JSON, e.g. restore_speed.json, is dropped), in the table's order."""
-    reports = [r for r in reports if "task" in r and "methods" in r]
-    return sorted(
-        reports,
-        key=lambda r: (
-            list(TASK_NAMES).index(r["task"]) if r["task"] in TASK_NAMES else 99,
-            Path(r["data"]).name,
-            r["level"],
-        ),
-    )

@@ -4,7 +4,7 @@ Words used across the restoration code, each with one meaning:
 - a **problem** is what the user wants fixed in a photo (a row of ``PROBLEMS`` or ``NOISES``);
 - a **degradation** is a named corruption in physical units (``degradations.DEGRADATIONS``): the
   app applies it to a clean photo to simulate the problem, and the benchmark to make its inputs;
-- a **condition** is the code a restoration model is told (``degradations.CONDITIONS``), one input
+- a **condition** is the code a restoration model is told (``mixture.CONDITIONS``), one input
   map each; none means the model works the problem out itself (blind).
 
 Each row says how a strength slider in [0, 1] maps to the degradation's level, which condition the

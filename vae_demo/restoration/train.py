@@ -27,7 +27,8 @@ from vae_demo.core.metrics import psnr
 from vae_demo.core.model_card import write_restoration_card
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
-from vae_demo.restoration.degradations import DEFAULT_STEPS, DegradationPipeline, Step, gaussian_noise
+from vae_demo.restoration.degradations import gaussian_noise
+from vae_demo.restoration.mixture import DEFAULT_STEPS, DegradationPipeline, Step
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 
@@ -52,7 +53,7 @@ class RestorationRunConfig(Config):
     blind_fraction: float = 0.25  # share of patches whose condition is hidden from the model (the blind / auto mode)
     init_from: str | None = None  # warm start: a checkpoint folder whose matching weights are copied in
     gsnn_weight: float = 0.5  # share of the prior-mode reconstruction term (Sohn et al. 2015, hybrid objective)
-    # The training mixture: a list of {"name", "probability", "low", "high"} (degradations.Step); empty: the
+    # The training mixture: a list of {"name", "probability", "low", "high"} (mixture.Step); empty: the
     # default mixture of every problem. A model for one problem lists that problem's degradations alone.
     degradations: list[dict] = field(default_factory=list)
     extra_noise: float = 0.3  # share of blurred / downsampled / hazy / tinted patches that also get mild noise
