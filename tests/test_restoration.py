@@ -291,3 +291,13 @@ def test_a_one_problem_run_degrades_only_that_way_and_its_card_says_so(tmp_path)
     card = (tmp_path / "out" / "README.md").read_text()
     assert "trained on one problem alone (enlargement x2, x3 or x4" in card
     assert "JPEG blocks, blur" not in card
+    assert "mild noise" not in card, "extra_noise 0: the card does not claim noisy patches"
+
+
+def test_a_one_problem_card_says_when_a_share_of_the_patches_also_got_noise():
+    from vae_demo.core.model_card import _restoration_scope
+
+    blur = [{"name": "gaussian_blur", "probability": 1.0, "low": 0.5, "high": 3.0}]
+    scope = _restoration_scope({"degradations": blur, "extra_noise": 0.1})
+    assert "one problem alone (gaussian blur 0.5-3" in scope
+    assert "10% of the blurred or enlarged patches also get mild noise" in scope
