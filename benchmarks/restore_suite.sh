@@ -31,7 +31,7 @@ done
 for s in 2 4; do
   run --task sr --level "$s" --data "$VAL/Set5" --methods bicubic,vae,vae_x8,unsharp --json "$OUT/restore_sr${s}_Set5.json"
 done
-run --task deblur --level 1.6 --data "$VAL/Set5" --methods noisy,vae,richardson_lucy,unsharp \
+run --task deblur --level 1.6 --data "$VAL/Set5" --methods noisy,vae,vae_x8,richardson_lucy,unsharp \
     --json "$OUT/restore_deblur1.6_Set5.json"
 run --task lowlight --level 0.3 --data "$VAL/Set5" --methods noisy,vae,gamma,clahe \
     --json "$OUT/restore_lowlight0.3_Set5.json"

@@ -86,7 +86,7 @@ def test_restoration_config_builds_the_shipped_checkpoints_shapes(name):
 
 
 def test_every_restoration_config_is_found():
-    assert {"restore-vae", "denoise-vae", "sr-vae", "jpeg-vae"} <= set(RESTORATION_CONFIGS)
+    assert {"restore-vae", "denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae"} <= set(RESTORATION_CONFIGS)
 
 
 @skip_without_bundled("mnist-vae-2d")

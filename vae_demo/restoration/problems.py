@@ -23,7 +23,8 @@ GENERAL_MODEL = "restore-vae"  # trained on every problem (conditions tell it wh
 # salt and pepper and a photo's own noise into its problem): "denoise-vae" once that checkpoint ships.
 DENOISE_MODEL = GENERAL_MODEL
 SR_MODEL = "sr-vae"  # trained on enlargement alone (x2, x3, x4): configs/sr-vae.json
-JPEG_MODEL = "jpeg-vae"  # trained on JPEG repair alone (qualities 8-60): configs/jpeg-vae.json
+JPEG_MODEL = "jpeg-vae"  # trained on JPEG repair alone (qualities 8-40): configs/jpeg-vae.json
+BLUR_MODEL = "deblur-vae"  # trained on Gaussian blur alone (sigma 0.5-3 px): configs/deblur-vae.json
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ PROBLEMS: dict[str, Problem] = {
         "Auto (a phone photo: blur, noise, JPEG)", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL
     ),
     "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
-    "blur": Problem("Blur", "deblur", lambda s: 0.5 + 2.5 * s, "blur", "richardson_lucy"),  # sigma 0.5-3 px
+    "blur": Problem("Blur", "deblur", lambda s: 0.5 + 2.5 * s, "blur", "richardson_lucy", BLUR_MODEL),  # sigma 0.5-3 px
     "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv", JPEG_MODEL),  # quality 60 down to 10
     "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic", SR_MODEL),
     "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic", SR_MODEL),
