@@ -201,7 +201,7 @@ def observed_mask(kind: str, clean: torch.Tensor, corrupted: torch.Tensor) -> to
 @dataclass(frozen=True)
 class Degradation:
     """A named corruption: what its ``level`` means, a sensible default, and the condition code a
-    restoration model is told when it fixes it (``CONDITIONS``)."""
+    restoration model is told when it fixes it (``mixture.CONDITIONS``)."""
 
     level_meaning: str
     default_level: float
