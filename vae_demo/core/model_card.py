@@ -150,7 +150,9 @@ def _restoration_scope(run: dict) -> str:
         for s in run["degradations"]
     )
     what = "one problem" if len(run["degradations"]) == 1 else "these problems"
-    extra = run.get("extra_noise", 0.0)
+    from vae_demo.restoration.mixture import NOISY_EXTRAS  # the steps that extra_noise reaches
+
+    extra = run.get("extra_noise", 0.0) if any(s["name"] in NOISY_EXTRAS for s in run["degradations"]) else 0.0
     noise = f"; {extra:.0%} of the blurred or enlarged patches also get mild noise" if extra else ""
     return f"It was trained on {what} alone ({steps}, the strength drawn uniformly{noise})."
 
