@@ -48,7 +48,7 @@ PHOTO_NOISE_LABELS = {
     "real": "The photo's own noise",
 }
 DEFAULT_MODEL = endpoints.DEFAULT_MODEL
-CODEC_MAX_QUALITY = 6  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
+CODEC_MAX_QUALITY = 7  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
 COMPRESS_TEXT = """A learned image codec is a VAE used in earnest (Ballé et al., *Variational image compression with a
 scale hyperprior*, ICLR 2018). The encoder maps the photo to a latent, which is **rounded to integers**;
 a second, smaller VAE (the *hyperprior*) predicts how spread out each latent value is, and an entropy coder

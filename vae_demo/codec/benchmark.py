@@ -32,7 +32,7 @@ from PIL import Image
 from vae_demo.generative.data import IMAGE_SUFFIXES
 
 SWEEPS = {
-    "vae": [q / 2 for q in range(13)],  # the 7 trained levels and the midpoints between them
+    "vae": [],  # the model's trained levels and the midpoints between them (``vae_settings``)
     "jpeg": [2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80],
     "webp": [0, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
 }
@@ -98,11 +98,16 @@ def make_codecs(names: list[str], checkpoint: str | None) -> tuple[dict[str, tup
     return codecs, model
 
 
-def sweep(name: str, codec: tuple[Callable, Callable], images: list[Image.Image]) -> list[dict]:
+def vae_settings(levels: int) -> list[float]:
+    """The VAE codec's sweep: its trained levels 0 .. levels - 1 and the midpoints between them."""
+    return [q / 2 for q in range(2 * levels - 1)]
+
+
+def sweep(codec: tuple[Callable, Callable], images: list[Image.Image], settings: list[float]) -> list[dict]:
     """One point per setting of the codec's sweep, averaged over the images."""
     encode, decode = codec
     points = []
-    for setting in SWEEPS[name]:
+    for setting in settings:
         rows = []
         for image in images:
             ref = np.asarray(image)
@@ -220,7 +225,8 @@ def main(argv: list[str] | None = None) -> dict:
     codecs, model = make_codecs([c.strip() for c in args.codecs.split(",") if c.strip()], args.checkpoint)
     result: dict = {"data": str(args.data), "n_images": len(images), "codecs": {}, "bd_rate_vs_jpeg": {}}
     for name, codec in codecs.items():
-        result["codecs"][name] = {"points": sweep(name, codec, images)}
+        settings = vae_settings(model.levels) if name == "vae" else SWEEPS[name]
+        result["codecs"][name] = {"points": sweep(codec, images, settings)}
     if "jpeg" in result["codecs"]:
         jpeg = result["codecs"]["jpeg"]["points"]
         for name, codec in result["codecs"].items():
