@@ -307,6 +307,18 @@ def test_benchmark_writes_json_and_plot(tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 1000
 
 
+def test_benchmark_sweeps_the_levels_of_the_codec_it_loads(model, saved, tmp_path):
+    from vae_demo.codec.benchmark import main
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.fromarray(photo(64, 80).permute(1, 2, 0).numpy()).save(data / "a.png")
+    argv = ["--data", str(data), "--codecs", "vae,jpeg", "--checkpoint", str(saved), "--repeats", "1"]
+    result = main([*argv, "--json", str(tmp_path / "r.json")])
+    settings = [p["setting"] for p in result["codecs"]["vae"]["points"]]
+    assert settings == [0.0, 0.5, 1.0, 1.5, 2.0] and model.levels == 3  # every trained level and midpoint
+
+
 def test_compress_action_matches_sizes_and_decompresses(model, monkeypatch):
     from vae_demo.demo import compress as action
 
