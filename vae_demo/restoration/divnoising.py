@@ -58,7 +58,7 @@ class DivNoisingConfig(Config):
 
 # The small model ``fit_to_image`` trains on one photo (image_channels set to the photo's).
 FIT_CONFIG = DivNoisingConfig(
-    name="divnoising-fit", unshuffle=2, widths=(32, 48, 64), latent_channels=16, latent_levels=3
+    name="divnoising-fit", unshuffle=2, widths=(48, 64, 96), latent_channels=16, latent_levels=3
 )
 
 
