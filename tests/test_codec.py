@@ -19,7 +19,7 @@ from PIL import Image
 from vae_demo.codec import bitstream
 from vae_demo.codec.bitstream import VaezError, decode_image, encode_image, unpack
 from vae_demo.codec.model import CodecConfig, HyperpriorCodec, load_codec
-from vae_demo.codec.train import CodecRunConfig, CropBatches, rd_loss, train_codec
+from vae_demo.codec.train import CodecRunConfig, CropBatches, optimiser_groups, rd_loss, train_codec
 from vae_demo.core import hub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,7 +263,8 @@ def test_encoding_a_too_large_picture_is_refused(model):
 
 
 # --- training, benchmark, demo ---------------------------------------------------------------
-def test_train_codec_writes_a_loadable_checkpoint(tmp_path):
+@pytest.mark.parametrize("aux_lr", [None, 1e-3])
+def test_train_codec_writes_a_loadable_checkpoint(tmp_path, aux_lr):
     data = tmp_path / "photos"
     data.mkdir()
     for i in range(2):
@@ -275,14 +276,26 @@ def test_train_codec_writes_a_loadable_checkpoint(tmp_path):
             "batch_size": 2,
             "steps_per_epoch": 2,
             "val_images": 0,
+            "aux_lr": aux_lr,
             "trainer": {"max_epochs": 1, "out_dir": str(tmp_path / "run")},
         }
     )
     train_codec(run, data, tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "training_summary.json").read_text())
     assert summary["steps"] == 2
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert ("the quantiles apart" in card) == (aux_lr is not None)
     m = hub.load_checkpoint(tmp_path / "out", "cpu")
     assert decode_image(m, encode_image(m, photo(), 2)).shape == (3, 70, 90)
+
+
+def test_aux_lr_puts_the_quantiles_in_a_group_of_their_own_outside_the_clip():
+    model = tiny()
+    assert optimiser_groups(model, CodecRunConfig(model=model.config)) is None, "default: one shared group"
+    main, aux = optimiser_groups(model, CodecRunConfig(model=model.config, aux_lr=1e-3))
+    quantiles = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    assert [id(p) for p in aux["params"]] == [id(p) for p in quantiles] and aux["lr"] == 1e-3 and not aux["clip"]
+    assert len(main["params"]) + len(quantiles) == len(list(model.parameters())) and "lr" not in main
 
 
 def test_bd_rate_of_a_curve_with_half_the_bits_is_minus_50_percent():

@@ -151,3 +151,20 @@ def test_ema_follows_the_weights_slowly(tiny_config, tmp_path):
     for p, q in zip(trainer.model.parameters(), ema.parameters(), strict=True):
         assert p.shape == q.shape
     assert any(not torch.equal(p, q) for p, q in zip(trainer.model.parameters(), ema.parameters(), strict=True))
+
+
+def test_param_groups_set_their_own_lr_and_stay_out_of_the_clip(tiny_model, tiny_batch, tmp_path):
+    params = list(tiny_model.parameters())
+    apart, rest = params[:1], params[1:]
+    cfg = TrainerConfig(max_epochs=1, lr=1e-3, warmup_steps=1, grad_clip=1e-6, out_dir=str(tmp_path / "run"))
+    groups = [{"params": rest}, {"params": apart, "lr": 0.5, "clip": False}]
+    trainer = Trainer(tiny_model, vae_loss, [tiny_batch], cfg, param_groups=groups)
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [1e-3, 0.5]
+    assert {id(p) for p in trainer.clipped} == {id(p) for p in rest}
+    loss = vae_loss(tiny_model, tiny_batch, 0)["loss"]
+    trainer.optimizer.zero_grad()
+    loss.backward()
+    before = apart[0].grad.clone()
+    torch.nn.utils.clip_grad_norm_(trainer.clipped, cfg.grad_clip)
+    assert torch.equal(apart[0].grad, before), "a clip: False group was clipped"
+    assert sum(p.grad.norm() ** 2 for p in rest if p.grad is not None) ** 0.5 <= 1.01e-6

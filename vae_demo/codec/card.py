@@ -86,7 +86,13 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
         (
             f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
             f"{trainer['lr']} with {trainer['warmup_steps']} warm-up steps and cosine decay, gradient clipping "
-            f"{trainer['grad_clip']}, exported weights = EMA (decay {trainer['ema_decay']})."
+            f"{trainer['grad_clip']}"
+            + (
+                f" (the quantiles apart: their own AdamW group at lr {run['aux_lr']}, outside the clip)"
+                if run.get("aux_lr")
+                else ""
+            )
+            + f", exported weights = EMA (decay {trainer['ema_decay']})."
         ),
         f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min"
         + (

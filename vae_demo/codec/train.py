@@ -39,6 +39,7 @@ class CodecRunConfig(Config):
     batch_size: int = 8
     steps_per_epoch: int = 250
     aux_weight: float = 1.0  # weight of the entropy bottleneck's quantile loss
+    aux_lr: float | None = None  # quantiles in an AdamW group of their own at this lr, outside the clip (None: shared)
     val_images: int = 2  # Kodak24 images (centre 256 x 256) coded for real after every epoch
     init_from: str | None = None  # warm start: a codec checkpoint folder whose weights, except the gains, are copied
 
@@ -124,6 +125,18 @@ def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
         raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
 
 
+def optimiser_groups(model: HyperpriorCodec, run: CodecRunConfig) -> list[dict] | None:
+    """With ``run.aux_lr``: the bottleneck's quantiles apart (their own lr, outside the gradient clip, as in
+    CompressAI's examples, which give them an optimiser of their own), everything else in the main group.
+    Shared, their gradient (norm about 300, against 1-5 for the rest) sets the clip for every parameter."""
+    if run.aux_lr is None:
+        return None
+    named = list(model.named_parameters())
+    aux = [p for n, p in named if n.endswith("quantiles")]
+    main = [p for n, p in named if not n.endswith("quantiles")]
+    return [{"params": main}, {"params": aux, "lr": run.aux_lr, "clip": False}]
+
+
 def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, resume: bool = False) -> HyperpriorCodec:
     """Train, then write ``out`` (config.json, model.safetensors, training_summary.json, README.md)."""
     data_root, out = Path(data_root), Path(out)
@@ -161,6 +174,7 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
         callback=on_event,
         resume=resume,
         before_save=model.finalize,  # entropy tables from the final weights, so coding is bit-exact
+        param_groups=optimiser_groups(model, run),
     )
     if not result.is_main:
         return model

@@ -49,14 +49,15 @@ def run_training(
     resume: bool = False,
     model_config: Callable[[], dict] | None = None,
     before_save: Callable[[], None] | None = None,
+    param_groups: list[dict] | None = None,
 ) -> RunResult:
     """Train ``model`` and write its checkpoint folder ``out`` (main process only).
 
     ``model_config`` gives the JSON written as ``config.json`` (default: ``model.config.to_dict()``);
     ``before_save`` runs on the trained weights just before they are written (the codec fixes its
-    entropy-coding tables there).
+    entropy-coding tables there); ``param_groups`` go to the Trainer's optimiser.
     """
-    trainer = Trainer(model, loss_fn, batches, config, callback)
+    trainer = Trainer(model, loss_fn, batches, config, callback, param_groups)
     resumed_from = trainer.step if resume and trainer.load_checkpoint() else 0
     if resumed_from:
         print(f"resumed at epoch {trainer.epoch}, step {trainer.step}", flush=True)

@@ -105,10 +105,15 @@ class Trainer:
         batches: Iterable,
         config: TrainerConfig,
         callback: Callback | None = None,
+        param_groups: list[dict] | None = None,
     ) -> None:
+        """``param_groups`` (default: one group of every parameter) are AdamW's groups: a group's own
+        ``"lr"`` replaces ``config.lr`` for it, and ``"clip": False`` keeps it out of the gradient clip."""
         self.model, self.loss_fn, self.batches, self.config = model, loss_fn, batches, config
         self.callback = callback or (lambda trainer, event: None)
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        groups = param_groups or [{"params": list(model.parameters())}]
+        self.optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+        self.clipped = [p for g in self.optimizer.param_groups if g.get("clip", True) for p in g["params"]]
         self.total_steps = config.max_epochs * len(batches)  # type: ignore[arg-type]
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.step, self.epoch, self.bad_steps = 0, 0, 0
@@ -231,7 +236,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(self.clipped, self.config.grad_clip)
             if torch.isfinite(norm):
                 self.optimizer.step()
                 self.scheduler.step()
