@@ -168,3 +168,15 @@ def test_param_groups_set_their_own_lr_and_stay_out_of_the_clip(tiny_model, tiny
     torch.nn.utils.clip_grad_norm_(trainer.clipped, cfg.grad_clip)
     assert torch.equal(apart[0].grad, before), "a clip: False group was clipped"
     assert sum(p.grad.norm() ** 2 for p in rest if p.grad is not None) ** 0.5 <= 1.01e-6
+
+
+def test_a_non_finite_gradient_outside_the_clip_still_skips_the_step(tiny_model, tiny_batch, tmp_path):
+    params = list(tiny_model.parameters())
+    cfg = TrainerConfig(max_epochs=1, lr=1e-3, warmup_steps=1, out_dir=str(tmp_path / "run"))
+    groups = [{"params": params[1:]}, {"params": params[:1], "clip": False}]
+    trainer = Trainer(tiny_model, vae_loss, [tiny_batch], cfg, param_groups=groups)
+    params[0].register_hook(lambda grad: torch.full_like(grad, float("nan")))
+    before = [p.detach().clone() for p in params]
+    assert not trainer._optimise(vae_loss(tiny_model, tiny_batch, 0)["loss"])
+    assert trainer.step == 0 and trainer.bad_steps == 1
+    assert all(torch.equal(a, p) for a, p in zip(before, params, strict=True)), "a skipped step changed a weight"

@@ -113,7 +113,10 @@ class Trainer:
         self.callback = callback or (lambda trainer, event: None)
         groups = param_groups or [{"params": list(model.parameters())}]
         self.optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-        self.clipped = [p for g in self.optimizer.param_groups if g.get("clip", True) for p in g["params"]]
+        groups_of = {True: [], False: []}
+        for g in self.optimizer.param_groups:
+            groups_of[g.get("clip", True)].extend(g["params"])
+        self.clipped, self.unclipped = groups_of[True], groups_of[False]
         self.total_steps = config.max_epochs * len(batches)  # type: ignore[arg-type]
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.step, self.epoch, self.bad_steps = 0, 0, 0
@@ -237,6 +240,8 @@ class Trainer:
         if torch.isfinite(loss):
             loss.backward()
             norm = torch.nn.utils.clip_grad_norm_(self.clipped, self.config.grad_clip)
+            if self.unclipped:  # a non-finite gradient there must skip the step too
+                norm = norm + torch.nn.utils.get_total_norm([p.grad for p in self.unclipped if p.grad is not None])
             if torch.isfinite(norm):
                 self.optimizer.step()
                 self.scheduler.step()
