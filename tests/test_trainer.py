@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from functools import partial
 
 import pytest
 import torch
 
 from vae_demo.core.trainer import Trainer, TrainerConfig, atomic_save
+from vae_demo.core.worker_batches import WorkerBatches
 from vae_demo.generative.losses import elbo_loss
 from vae_demo.generative.model import ConvVAE
 
@@ -109,11 +112,27 @@ def test_too_many_nans_raise_and_keep_the_last_checkpoint(tiny_model, tiny_batch
     assert not list(trainer.out_dir.glob("*.tmp"))
 
 
-def resumable_run(tiny_config, data, tmp_path, max_steps, resume=False, out="run"):
-    """A tiny VAE on a shuffled DataLoader (6 batches an epoch) with EMA; the data order is seeded."""
+class Shuffled:
+    """Batches of 8 of ``data`` in an order drawn from ``seed`` (a source for WorkerBatches)."""
+
+    def __init__(self, data: torch.Tensor, seed: int) -> None:
+        self.data, self.generator = data, torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        while True:
+            yield self.data[torch.randperm(len(self.data), generator=self.generator)[:8]]
+
+
+def resumable_run(tiny_config, data, tmp_path, max_steps, resume=False, out="run", workers=None):
+    """A tiny VAE with EMA on a shuffled DataLoader, or (``workers``) on WorkerBatches; 6 batches an epoch."""
     torch.manual_seed(0)
     model = ConvVAE(tiny_config)
-    loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0))
+    if workers is None:
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(0)
+        )
+    else:
+        loader = WorkerBatches(partial(Shuffled, data), 6, workers, seed=0)
     cfg = TrainerConfig(
         max_epochs=5,
         lr=3e-3,
@@ -130,13 +149,14 @@ def resumable_run(tiny_config, data, tmp_path, max_steps, resume=False, out="run
     return trainer
 
 
-def test_resume_mid_epoch_gives_the_same_weights_as_one_straight_run(tiny_config, tmp_path):
+@pytest.mark.parametrize("workers", [None, 2], ids=["dataloader", "worker-batches"])
+def test_resume_mid_epoch_gives_the_same_weights_as_one_straight_run(tiny_config, tmp_path, workers):
     data = torch.rand(48, 1, 16, 16, generator=torch.Generator().manual_seed(5))
-    straight = resumable_run(tiny_config, data, tmp_path, max_steps=20, out="straight")
-    first = resumable_run(tiny_config, data, tmp_path, max_steps=10, out="split")
+    straight = resumable_run(tiny_config, data, tmp_path, max_steps=20, out="straight", workers=workers)
+    first = resumable_run(tiny_config, data, tmp_path, max_steps=10, out="split", workers=workers)
     assert (first.step, first.epoch, first.epoch_batch) == (10, 1, 4), "stopped in the middle of epoch 2"
     torch.manual_seed(123)  # whatever happens to the global RNG in between must not matter
-    second = resumable_run(tiny_config, data, tmp_path, max_steps=20, resume=True, out="split")
+    second = resumable_run(tiny_config, data, tmp_path, max_steps=20, resume=True, out="split", workers=workers)
     assert second.step == straight.step == 20
     for (name, a), b in zip(straight.model.state_dict().items(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), f"{name} differs after the resume"
@@ -180,3 +200,13 @@ def test_a_non_finite_gradient_outside_the_clip_still_skips_the_step(tiny_model,
     assert not trainer._optimise(vae_loss(tiny_model, tiny_batch, 0)["loss"])
     assert trainer.step == 0 and trainer.bad_steps == 1
     assert all(torch.equal(a, p) for a, p in zip(before, params, strict=True)), "a skipped step changed a weight"
+
+
+def test_the_log_has_the_seconds_since_training_started(tiny_model, tiny_batch, tmp_path):
+    trainer = make_trainer(tiny_model, [tiny_batch] * 4, tmp_path, log_every=1)
+    trainer.run()
+    with open(trainer.out_dir / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    seconds = [float(r["seconds"]) for r in rows]
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert seconds == sorted(seconds) and seconds[0] >= 0

@@ -20,6 +20,7 @@ import csv
 import math
 import os
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,11 +198,15 @@ class Trainer:
         log_path = self.out_dir / "log.csv"
         self.model.train()
         device = next(self.model.parameters()).device
+        if device.type == "cuda":  # fixed batch shapes: let cuDNN time its convolution algorithms once
+            torch.backends.cudnn.benchmark = True
         autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp and device.type == "cuda")
         sampler = getattr(self.batches, "sampler", None)
+        self._start = time.time()
         while self.epoch < cfg.max_epochs and not self._done():
-            if hasattr(sampler, "set_epoch"):  # DistributedSampler: the order depends on (seed, epoch)
-                sampler.set_epoch(self.epoch)
+            for source in (self.batches, sampler):  # DistributedSampler, WorkerBatches: batches of (seed, epoch)
+                if hasattr(source, "set_epoch"):
+                    source.set_epoch(self.epoch)
             skip = self.epoch_batch  # a resume mid-epoch: these batches were already used
             bar = tqdm(
                 self.batches, desc=f"epoch {self.epoch + 1}/{cfg.max_epochs}", leave=False, disable=not self.is_main
@@ -260,10 +265,11 @@ class Trainer:
 
     def _log(self, path: Path) -> None:
         row = {"step": self.step, "epoch": self.epoch, "lr": self.scheduler.get_last_lr()[0], **self.last_losses}
+        row["seconds"] = round(time.time() - self._start, 2)  # since this process started training
         writer = self._tensorboard()
         if writer is not None:
             for k, v in row.items():
-                if k not in ("step", "epoch"):
+                if k not in ("step", "epoch", "seconds"):
                     writer.add_scalar(f"train/{k}", v, self.step)
         new = not path.exists()
         with open(path, "a", newline="") as f:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ from vae_demo.core.metrics import psnr
 from vae_demo.core.model_card import write_restoration_card
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
+from vae_demo.core.worker_batches import WorkerBatches
 from vae_demo.restoration.degradations import gaussian_noise
 from vae_demo.restoration.mixture import DEFAULT_STEPS, DegradationPipeline, Step
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
@@ -57,6 +59,7 @@ class RestorationRunConfig(Config):
     # default mixture of every problem. A model for one problem lists that problem's degradations alone.
     degradations: list[dict] = field(default_factory=list)
     extra_noise: float = 0.3  # share of blurred / downsampled / hazy / tinted patches that also get mild noise
+    workers: int = 0  # processes drawing patches (0: this one); part of the recipe, the batches depend on it
 
     def pipeline(self) -> DegradationPipeline:
         steps = tuple(Step(**s) for s in self.degradations) if self.degradations else DEFAULT_STEPS
@@ -221,7 +224,10 @@ def train_restoration(
     # Channels-last (NHWC) weights and activations: about 30% faster convolutions on a CPU.
     model = model.to(pick_device(), memory_format=torch.channels_last)
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-    batches = PatchBatches(colour, grey, run, seed=run.trainer.seed + rank)  # each rank draws its own patches
+    seed = run.trainer.seed + rank  # each rank draws its own patches
+    batches = PatchBatches(colour, grey, run, seed=seed)
+    if run.workers:
+        batches = WorkerBatches(partial(PatchBatches, colour, grey, run), len(batches), run.workers, seed)
     history: list[dict] = []
 
     def on_event(trainer: Trainer, event: str) -> None:
