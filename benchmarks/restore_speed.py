@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.restoration.problems import DENOISE_MODEL
 from vae_demo.restoration.restore import restore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ GOAL_512_S = 0.5
 BIG_SCRIPT = """
 import json, resource, sys, time, torch
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.restoration.problems import DENOISE_MODEL
 from vae_demo.restoration.restore import restore
 torch.set_num_threads(int(sys.argv[2]))
 model = load_checkpoint(sys.argv[1], sys.argv[3])
@@ -45,7 +47,9 @@ print(json.dumps({"seconds": seconds, "rss_before_mb": before / 1024, "rss_peak_
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "restore-vae"))
+    p.add_argument(  # default: the model behind Auto, Noise and the Denoise tab
+        "--checkpoint", default=str(ROOT / "checkpoints" / DENOISE_MODEL), help="restoration VAE folder"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--samples", type=int, default=4)

@@ -1,7 +1,8 @@
 """The Gradio app: it builds without launching, exposes its API, and a real server answers every
 endpoint (defaults, uploads, bad uploads, out-of-range values) without falling over.
 
-The live-server tests need the bundled weights (mnist-vae, mnist-vae-2d, restore-vae) and skip without them.
+The live-server tests need the bundled weights (mnist-vae, mnist-vae-2d, restore-vae, denoise-vae) and skip
+without them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim", "digit"}  # parameters
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
-needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae")
+needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae", "denoise-vae")
 needs_codec = skip_without_bundled("codec-vae")
 
 
@@ -338,6 +339,7 @@ def test_fit_photo_streams_then_shows_the_estimate_beside_the_others(client):
     """A 3-second budget with the other inputs at their defaults: frames while learning, then the mean of 16
     posterior samples, K = 4 of them, the std map and the metrics of every method on the same noisy photo."""
     from vae_demo.core.hub import BUNDLED_DIR
+    from vae_demo.restoration.problems import DENOISE_MODEL
 
     job = client.submit(seconds=3, api_name="/fit_photo")
     status, curve, estimate, classical, supervised, bundled, gallery, heat, metrics, download = job.result()
@@ -350,7 +352,7 @@ def test_fit_photo_streams_then_shows_the_estimate_beside_the_others(client):
     rows = {r[0]: r[1:] for r in rows_of(metrics)}
     fit = rows["DivNoising, this photo alone (mean of 16 samples)"]
     assert fit[0] is not None and rows["KL per image (nats): what the latents carry"][0] > 0
-    assert rows["supervised VAE (restore-vae, mode)"][0] > rows["degraded input"][0] + 5
+    assert rows[f"supervised VAE ({DENOISE_MODEL}, mode)"][0] > rows["degraded input"][0] + 5
     if (BUNDLED_DIR / "divnoising-vae" / "model.safetensors").is_file():
         assert image_size(bundled) == (512, 512) and "bundled DivNoising, only noisy copies" in status
     else:

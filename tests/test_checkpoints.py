@@ -72,17 +72,29 @@ RESTORATION_CONFIGS = sorted(
 
 @pytest.mark.parametrize("name", RESTORATION_CONFIGS)
 def test_restoration_config_builds_the_shipped_checkpoints_shapes(name):
-    """configs/NAME.json re-makes checkpoints/NAME: the same config, and a model with the same tensors."""
+    """configs/NAME.json (or a stage of the recipe, like denoise-vae-stage1) builds its model's shipped
+    checkpoint: the same config, and a model with the same tensors."""
     from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
-    if not bundled_weights(name).is_file():
-        pytest.skip(f"no shipped checkpoint for configs/{name}.json yet: {bundled_weights(name)}")
-    run_config = RestorationConfig.from_dict(json.loads((ROOT / "configs" / f"{name}.json").read_text())["model"])
-    shipped_config = RestorationConfig.from_dict(json.loads((hub.BUNDLED_DIR / name / "config.json").read_text()))
+    raw = json.loads((ROOT / "configs" / f"{name}.json").read_text())["model"]
+    model_name = raw["name"]
+    if not bundled_weights(model_name).is_file():
+        pytest.skip(f"no shipped checkpoint for configs/{name}.json yet: {bundled_weights(model_name)}")
+    run_config = RestorationConfig.from_dict(raw)
+    shipped_config = RestorationConfig.from_dict(json.loads((hub.BUNDLED_DIR / model_name / "config.json").read_text()))
     assert run_config == shipped_config
     built = {k: tuple(v.shape) for k, v in RestorationVAE(run_config).state_dict().items()}
-    shipped = {k: tuple(v.shape) for k, v in load_file(bundled_weights(name)).items()}
+    shipped = {k: tuple(v.shape) for k, v in load_file(bundled_weights(model_name)).items()}
     assert built == shipped
+
+
+def test_a_two_stage_recipe_starts_where_its_first_stage_ends():
+    """denoise-vae is stage 2 of a recipe: it starts from the folder stage 1 writes by default."""
+    stage1 = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())
+    stage2 = json.loads((ROOT / "configs" / "denoise-vae.json").read_text())
+    assert stage1.get("init_from") is None
+    assert stage2["init_from"] == f"{stage1['trainer']['out_dir']}/final"  # vae_demo.cli's default --out
+    assert stage1["model"] == stage2["model"]
 
 
 def test_every_restoration_config_is_found():

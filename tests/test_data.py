@@ -56,7 +56,14 @@ def test_run_configs_parse(path):
         from vae_demo.restoration.train import RestorationRunConfig
 
         run = RestorationRunConfig.from_json(path)
-        assert run.model.name == path.stem and run.init_from is None, "configs train from scratch"
+        assert run.model.name == path.stem.removesuffix("-stage1")
+        if run.init_from is not None:  # a later stage of a recipe starts where another config's run ends
+            ends = {
+                f"{RestorationRunConfig.from_json(p).trainer.out_dir}/final"
+                for p in path.parent.glob("*.json")
+                if json.loads(p.read_text()).get("family") == "restoration" and p != path
+            }
+            assert run.init_from in ends, "configs train from scratch or from another config's output"
         return
     run = RunConfig.from_json(path)
     assert run.model.name == path.stem

@@ -13,8 +13,9 @@ from PIL import Image
 from vae_demo.demo import fit_photo as fp
 from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE
 from vae_demo.restoration.noise_models import GaussianNoise, PoissonGaussianNoise
+from vae_demo.restoration.problems import DENOISE_MODEL
 
-pytestmark = bundled_marks("restore-vae")  # the results show the supervised VAE beside the fit
+pytestmark = bundled_marks(DENOISE_MODEL)  # the results show the supervised VAE beside the fit
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_frames_while_learning_then_the_results(small_photo, no_bundled):
     rows = {r[0]: r[1:] for r in last.rows}
     assert rows["noise model: Gaussian, sigma 25 (told)"] == [None, None]
     assert all(
-        rows[k][0] is not None for k in ("degraded input", "classical: nlm", "supervised VAE (restore-vae, mode)")
+        rows[k][0] is not None for k in ("degraded input", "classical: nlm", f"supervised VAE ({DENOISE_MODEL}, mode)")
     )
     assert rows["DivNoising, this photo alone (mean of 16 samples)"][0] is not None
     assert last.bundled is None and "is not installed" in last.status

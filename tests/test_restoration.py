@@ -301,3 +301,21 @@ def test_a_one_problem_card_says_when_a_share_of_the_patches_also_got_noise():
     scope = _restoration_scope({"degradations": blur, "extra_noise": 0.1})
     assert "one problem alone (gaussian blur 0.5-3" in scope
     assert "10% of the blurred or enlarged patches also get mild noise" in scope
+
+
+def test_a_two_stage_card_names_both_stages_and_both_commands(tmp_path):
+    from vae_demo.core.model_card import write_restoration_card
+
+    run = json.loads((ROOT / "configs" / "denoise-vae.json").read_text())
+    first = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())
+    stage1 = {"run_config": first, "steps": 10000, "wall_seconds": 408.0, "hardware": "GPU A", "validation": []}
+    summary = {"run_config": run, "steps": 5000, "wall_seconds": 144.0, "hardware": "GPU B", "validation": []}
+    write_restoration_card(tmp_path, {**summary, "stage1": stage1})
+    card = (tmp_path / "README.md").read_text()
+    assert "1. `configs/denoise-vae-stage1.json`: from scratch, 10000 steps from lr 0.0006" in card
+    assert "GPU A, wall time 6.8 min" in card and "5000 more steps" in card and "GPU B, wall time 2.4 min" in card
+    assert f"warm-up {first['kl_warmup_steps']} steps of stage 1" in card
+    assert card.index("--config configs/denoise-vae-stage1.json") < card.index("--config configs/denoise-vae.json")
+    write_restoration_card(tmp_path, summary)  # one stage: no stage lines, one command
+    card = (tmp_path / "README.md").read_text()
+    assert "stage" not in card and "- Training: seed 0, 5000 steps of batch 64" in card

@@ -30,7 +30,7 @@ BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).r
 GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
 CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
 # RestorationVAEs: enhance and denoise photos (problems.py names the one serving each problem)
-RESTORATION_MODELS = ("restore-vae", "sr-vae", "jpeg-vae", "deblur-vae")
+RESTORATION_MODELS = ("restore-vae", "denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae")
 CODEC_MODELS = ("codec-vae",)  # HyperpriorCodecs (vae_demo.codec): compress photos to .vaez files
 DIVNOISING_MODELS = ("divnoising-vae",)  # DivNoisingVAEs: denoisers trained on noisy images alone
 MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS + CODEC_MODELS + DIVNOISING_MODELS

@@ -160,7 +160,11 @@ def _restoration_scope(run: dict) -> str:
 def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:
     """README.md for a restoration VAE: data and licence, steps, hardware, wall time, metrics."""
     run = summary["run_config"]
-    model, trainer = run["model"], run["trainer"]
+    model = run["model"]
+    stage1 = summary.get("stage1")  # a two-stage recipe: the KL warm-up happened in its first stage
+    warmup = (
+        f"{stage1['run_config']['kl_warmup_steps']} steps of stage 1" if stage1 else f"{run['kl_warmup_steps']} steps"
+    )
     last = summary["validation"][-1] if summary["validation"] else {}
     val = ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k.startswith(("Set12", "Kodak24")))
     lines = [
@@ -190,15 +194,10 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         ),
         (
             f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on "
-            f"the prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {run['kl_warmup_steps']} steps), "
+            f"the prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {warmup}), "
             f"free bits {run['free_bits']} nats per latent element."
         ),
-        (
-            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
-            f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}."
-        ),
-        f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min"
-        + (f" (from a resume at step {summary['resumed_from']})." if summary.get("resumed_from") else "."),
+        *_restoration_training(summary),
         *(
             [f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}."]
             if _trained_on_noise(run)
@@ -209,5 +208,34 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
     ]
     if benchmark_table:
         lines += ["## Benchmarks", "", benchmark_table, ""]
-    lines += retrain_section([train_command(model["name"], "DATA/train")])
+    commands = [train_command(model["name"], "DATA/train")]
+    if "stage1" in summary:  # stage 1 writes runs/NAME-stage1/final, which the config's init_from names
+        commands.insert(0, f"python -m vae_demo train --config configs/{model['name']}-stage1.json --data DATA/train")
+    lines += retrain_section(commands)
     Path(out, "README.md").write_text("\n".join(lines))
+
+
+def _restoration_training(summary: dict) -> list[str]:
+    """The card's training lines: one run, or (``summary["stage1"]``) a first stage and the run from its weights."""
+    run, stage1 = summary["run_config"], summary.get("stage1")
+    trainer = run["trainer"]
+    wall = f"wall time {summary['wall_seconds'] / 60:.1f} min"
+    if stage1 is None:
+        resumed = f" (from a resume at step {summary['resumed_from']})" if summary.get("resumed_from") else ""
+        return [
+            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
+            f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}.",
+            f"- Hardware: {summary['hardware']}; {wall}{resumed}.",
+        ]
+    first = stage1["run_config"]["trainer"]
+    name = run["model"]["name"]
+    return [
+        f"- Training in two stages, seed {trainer['seed']}, batch {run['batch_size']}, gradient clipping "
+        f"{trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
+        f"(decay {trainer['ema_decay']}):",
+        f"  1. `configs/{name}-stage1.json`: from scratch, {stage1['steps']} steps from lr {first['lr']} "
+        f"({first['warmup_steps']} warm-up steps); {stage1['hardware']}, "
+        f"wall time {stage1['wall_seconds'] / 60:.1f} min.",
+        f"  2. `configs/{name}.json`: from stage 1's weights (`init_from`), {summary['steps']} more steps, a fresh "
+        f"schedule from lr {trainer['lr']} ({trainer['warmup_steps']} warm-up steps); {summary['hardware']}, {wall}.",
+    ]
