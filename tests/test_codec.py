@@ -381,3 +381,38 @@ def test_bundled_codec_round_trips_and_fits_in_10_mb():
     small, big = (encode_image(m, x, q) for q in (0, m.levels - 1))
     assert len(small) < len(big)
     assert decode_image(m, big).shape == (3, 128, 192)
+
+
+@pytest.mark.parametrize("lambdas", [TINY["lambdas"], [0.01, 0.1]], ids=["same-levels", "other-levels"])
+def test_warm_start_copies_the_gains_only_for_the_same_levels(tmp_path, lambdas):
+    from vae_demo.codec.train import warm_start
+
+    source = tiny(seed=1)
+    with torch.no_grad():
+        source.gain.mul_(3.0)  # trained-looking gains, unlike a fresh model's
+    source.save_pretrained(tmp_path / "src")
+    (tmp_path / "src" / "config.json").write_text(json.dumps(source.config.to_dict()))
+    target = tiny(seed=2, lambdas=lambdas)
+    fresh_gain = target.gain.detach().clone()
+    warm_start(target, tmp_path / "src")
+    assert torch.equal(target.g_a[0].weight, source.g_a[0].weight), "the transforms are copied either way"
+    if lambdas == TINY["lambdas"]:
+        assert torch.equal(target.gain, source.gain)
+    else:
+        assert torch.equal(target.gain, fresh_gain)
+
+
+def test_a_two_stage_codec_card_names_stage_1_and_its_command(tmp_path):
+    from vae_demo.codec.card import write_codec_card
+
+    run = CodecRunConfig.from_dict({"model": TINY, "crop_size": 128, "batch_size": 8}).to_dict()
+    first = CodecRunConfig.from_dict({"model": TINY, "crop_size": 256, "batch_size": 16}).to_dict()
+    summary = {"run_config": run, "steps": 2000, "wall_seconds": 600.0, "hardware": "CPU", "validation": []}
+    stage1 = {"run_config": first, "steps": 12000, "wall_seconds": 444.0, "hardware": "GPU"}
+    write_codec_card(tmp_path, {**summary, "stage1": stage1})
+    card = (tmp_path / "README.md").read_text()
+    assert "- Stage 1 (`configs/tiny-codec-stage1.json`): from scratch, 12000 steps of batch 16 on 256x256" in card
+    assert "GPU, wall time 7.4 min" in card and "- Training (stage 2, from stage 1's weights): seed 0, 2000" in card
+    assert card.index("configs/tiny-codec-stage1.json --data") < card.index("configs/tiny-codec.json --data")
+    write_codec_card(tmp_path, summary)
+    assert "stage" not in (tmp_path / "README.md").read_text().lower()

@@ -45,7 +45,11 @@ def test_run_configs_parse(path):
     if family == "codec":
         from vae_demo.codec.train import CodecRunConfig
 
-        assert CodecRunConfig.from_json(path).model.name == path.stem
+        run = CodecRunConfig.from_json(path)
+        assert run.model.name == path.stem.removesuffix("-stage1")
+        if run.init_from is not None:  # a later stage of a recipe starts where another config's run ends
+            ends = {f"{CodecRunConfig.from_json(p).trainer.out_dir}/final" for p in path.parent.glob("codec*.json")}
+            assert run.init_from in ends - {f"{run.trainer.out_dir}/final"}, "from scratch or another config's output"
         return
     if family == "divnoising":
         from vae_demo.restoration.divnoising_train import DivNoisingRunConfig

@@ -54,6 +54,7 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     run = summary["run_config"]
     model, trainer = run["model"], run["trainer"]
     lambdas = ", ".join(f"{v:g}" for v in model["lambdas"])
+    stage = " (stage 2, from stage 1's weights)" if "stage1" in summary else ""
     lines = [
         "---",
         "library_name: vae-demo",
@@ -83,8 +84,10 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
             f"sees the rounded latent (straight-through); plus {run['aux_weight']} x CompressAI's aux loss, which "
             "reaches only the bottleneck's quantiles (refit by bisection before export)."
         ),
+        *_stage1_lines(summary),
         (
-            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
+            f"- Training{stage}: "
+            f"seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
             f"{trainer['lr']} with {trainer['warmup_steps']} warm-up steps and cosine decay, gradient clipping "
             f"{trainer['grad_clip']}"
             + (
@@ -107,5 +110,25 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     ]
     if bench:
         lines += ["## Benchmarks", "", *benchmark_rows(bench)]
-    lines += retrain_section([train_command(model["name"], "DATA/train/CBSD432")], run)
+    commands = [train_command(model["name"], "DATA/train/CBSD432")]
+    if "stage1" in summary:  # stage 1 writes runs/NAME-stage1/final, which the config's init_from names
+        commands.insert(
+            0, f"python -m vae_demo train --config configs/{model['name']}-stage1.json --data DATA/train/CBSD432"
+        )
+    lines += retrain_section(commands, run)
     Path(out, "README.md").write_text("\n".join(lines))
+
+
+def _stage1_lines(summary: dict) -> list[str]:
+    """A two-stage recipe's first stage (``summary["stage1"]``), in one line; none for a one-stage run."""
+    stage1 = summary.get("stage1")
+    if stage1 is None:
+        return []
+    run = stage1["run_config"]
+    trainer, name = run["trainer"], run["model"]["name"]
+    return [
+        f"- Stage 1 (`configs/{name}-stage1.json`): from scratch, {stage1['steps']} steps of batch "
+        f"{run['batch_size']} on {run['crop_size']}x{run['crop_size']} crops, AdamW lr {trainer['lr']} with "
+        f"{trainer['warmup_steps']} warm-up steps and cosine decay; {stage1['hardware']}, wall time "
+        f"{stage1['wall_seconds'] / 60:.1f} min."
+    ]

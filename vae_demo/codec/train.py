@@ -44,7 +44,7 @@ class CodecRunConfig(Config):
     aux_weight: float = 1.0  # weight of the entropy bottleneck's quantile loss
     aux_lr: float | None = None  # quantiles in an AdamW group of their own at this lr, outside the clip (None: shared)
     val_images: int = 2  # Kodak24 images (centre 256 x 256) coded for real after every epoch
-    init_from: str | None = None  # warm start: a codec checkpoint folder whose weights, except the gains, are copied
+    init_from: str | None = None  # warm start from a codec checkpoint folder (its gains too, for the same lambdas)
     workers: int = 0  # processes drawing crops (0: this one); part of the recipe, the batches depend on it
 
 
@@ -118,14 +118,16 @@ def validate(model: HyperpriorCodec, images: list[torch.Tensor]) -> dict:
 
 
 def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
-    """Copy a codec checkpoint's transforms and entropy models into ``model``; the gain tables keep their
-    initial values (the levels may differ)."""
+    """Copy a codec checkpoint's weights into ``model``: all of them when it was trained for the same levels
+    (lambdas), else the transforms and entropy models alone, the gain tables keeping their initial values."""
     from safetensors.torch import load_file
 
+    lambdas = json.loads((Path(folder) / "config.json").read_text()).get("lambdas")
+    same_levels = lambdas is not None and list(lambdas) == list(model.config.lambdas)
     weights = load_file(Path(folder) / "model.safetensors")
-    state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items() if "gain" not in k}
+    state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items() if same_levels or "gain" not in k}
     missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any("gain" not in k for k in missing):
+    if unexpected or missing and (same_levels or any("gain" not in k for k in missing)):
         raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
 
 
