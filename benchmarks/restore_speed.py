@@ -29,7 +29,6 @@ GOAL_512_S = 0.5
 BIG_SCRIPT = """
 import json, resource, sys, time, torch
 from vae_demo.core.hub import load_checkpoint
-from vae_demo.restoration.problems import DENOISE_MODEL
 from vae_demo.restoration.restore import restore
 torch.set_num_threads(int(sys.argv[2]))
 model = load_checkpoint(sys.argv[1], sys.argv[3])

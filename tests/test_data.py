@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,17 +40,28 @@ def test_augmented_images_keep_shape_and_range():
     assert out.min() >= 0 and out.max() <= 1
 
 
+def check_stage(path: Path, config_class) -> None:
+    """A photo-model config names its model (a ``-stage1`` config, the model it begins) and trains from scratch or
+    from where another config of its family ends (a later stage of a recipe)."""
+    run = config_class.from_json(path)
+    assert run.model.name == path.stem.removesuffix("-stage1")
+    if run.init_from is not None:
+        family = json.loads(path.read_text())["family"]
+        ends = {
+            f"{config_class.from_json(p).trainer.out_dir}/final"
+            for p in path.parent.glob("*.json")
+            if json.loads(p.read_text()).get("family") == family and p != path
+        }
+        assert run.init_from in ends, "configs train from scratch or from another config's output"
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
     family = json.loads(path.read_text()).get("family")
     if family == "codec":
         from vae_demo.codec.train import CodecRunConfig
 
-        run = CodecRunConfig.from_json(path)
-        assert run.model.name == path.stem.removesuffix("-stage1")
-        if run.init_from is not None:  # a later stage of a recipe starts where another config's run ends
-            ends = {f"{CodecRunConfig.from_json(p).trainer.out_dir}/final" for p in path.parent.glob("codec*.json")}
-            assert run.init_from in ends - {f"{run.trainer.out_dir}/final"}, "from scratch or another config's output"
+        check_stage(path, CodecRunConfig)
         return
     if family == "divnoising":
         from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
@@ -59,15 +71,7 @@ def test_run_configs_parse(path):
     if family == "restoration":
         from vae_demo.restoration.train import RestorationRunConfig
 
-        run = RestorationRunConfig.from_json(path)
-        assert run.model.name == path.stem.removesuffix("-stage1")
-        if run.init_from is not None:  # a later stage of a recipe starts where another config's run ends
-            ends = {
-                f"{RestorationRunConfig.from_json(p).trainer.out_dir}/final"
-                for p in path.parent.glob("*.json")
-                if json.loads(p.read_text()).get("family") == "restoration" and p != path
-            }
-            assert run.init_from in ends, "configs train from scratch or from another config's output"
+        check_stage(path, RestorationRunConfig)
         return
     run = RunConfig.from_json(path)
     assert run.model.name == path.stem

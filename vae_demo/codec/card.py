@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from vae_demo.core.model_card import retrain_section, train_command
+from vae_demo.core.model_card import recipe_commands, retrain_section
 
 CODEC_DATA = (
     "CBSD432 (432 colour photos, 481x321) from the Berkeley Segmentation Dataset (BSDS500 without "
@@ -110,12 +110,7 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     ]
     if bench:
         lines += ["## Benchmarks", "", *benchmark_rows(bench)]
-    commands = [train_command(model["name"], "DATA/train/CBSD432")]
-    if "stage1" in summary:  # stage 1 writes runs/NAME-stage1/final, which the config's init_from names
-        commands.insert(
-            0, f"python -m vae_demo train --config configs/{model['name']}-stage1.json --data DATA/train/CBSD432"
-        )
-    lines += retrain_section(commands, run)
+    lines += retrain_section(recipe_commands(model["name"], "DATA/train/CBSD432", summary), run)
     Path(out, "README.md").write_text("\n".join(lines))
 
 

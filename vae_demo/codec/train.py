@@ -25,7 +25,7 @@ from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
-from vae_demo.core.worker_batches import WorkerBatches
+from vae_demo.core.worker_batches import batch_stream
 from vae_demo.restoration.train import load_folder
 
 
@@ -160,9 +160,7 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
         warm_start(model, run.init_from)
     # Channels-last (NHWC) weights and activations: about 30% faster convolutions on a CPU.
     model = model.to(pick_device(), memory_format=torch.channels_last)
-    batches = CropBatches(images, run, seed=run.trainer.seed)
-    if run.workers:
-        batches = WorkerBatches(partial(CropBatches, images, run), len(batches), run.workers, run.trainer.seed)
+    batches = batch_stream(partial(CropBatches, images, run), run.steps_per_epoch, run.workers, run.trainer.seed)
     history: list[dict] = []
 
     def on_event(trainer: Trainer, event: str) -> None:

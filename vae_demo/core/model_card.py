@@ -34,6 +34,15 @@ def train_command(name: str, data: str) -> str:
     return f"python -m vae_demo train --config configs/{name}.json --data {data} --out checkpoints/{name}"
 
 
+def recipe_commands(name: str, data: str, summary: dict) -> list[str]:
+    """The commands that re-make ``name``: its config's, after its first stage's when the recipe has two (stage 1
+    writes runs/NAME-stage1/final, which the config's ``init_from`` names)."""
+    commands = [train_command(name, data)]
+    if "stage1" in summary:
+        commands.insert(0, f"python -m vae_demo train --config configs/{name}-stage1.json --data {data}")
+    return commands
+
+
 def retrain_section(commands: list[str], run: dict | None = None) -> list[str]:
     """The card's closing lines: the commands that re-make the checkpoint, and its run config when given."""
     lines = ["Re-train with:", "", "```bash", *commands, "```", ""]
@@ -208,10 +217,7 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
     ]
     if benchmark_table:
         lines += ["## Benchmarks", "", benchmark_table, ""]
-    commands = [train_command(model["name"], "DATA/train")]
-    if "stage1" in summary:  # stage 1 writes runs/NAME-stage1/final, which the config's init_from names
-        commands.insert(0, f"python -m vae_demo train --config configs/{model['name']}-stage1.json --data DATA/train")
-    lines += retrain_section(commands)
+    lines += retrain_section(recipe_commands(model["name"], "DATA/train", summary))
     Path(out, "README.md").write_text("\n".join(lines))
 
 

@@ -38,6 +38,13 @@ class _Shard(torch.utils.data.IterableDataset):
             yield next(source)
 
 
+def batch_stream(make: MakeSource, steps: int, workers: int, seed: int) -> Iterable:
+    """``make(seed)`` itself when ``workers`` is 0 (the recipe as before workers existed), else WorkerBatches. The
+    source is built here either way, so a bad one (no image large enough) fails before any worker starts."""
+    source = make(seed)
+    return WorkerBatches(make, steps, workers, seed) if workers else source
+
+
 class WorkerBatches:
     """``steps`` batches per epoch from ``make(seed)`` copies run in ``workers`` processes (0: in this one)."""
 

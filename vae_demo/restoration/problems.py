@@ -20,7 +20,7 @@ from vae_demo.restoration.degradations import DEGRADATIONS
 
 GENERAL_MODEL = "restore-vae"  # trained on every problem (conditions tell it which); serves those without their own
 # The Gaussian denoiser behind Auto, Noise and every kind of the Denoise tab (``serving`` turns Poisson,
-# salt and pepper and a photo's own noise into its problem): "denoise-vae" once that checkpoint ships.
+# salt and pepper and a photo's own noise into its problem).
 DENOISE_MODEL = "denoise-vae"  # Gaussian noise of a given level alone (sigma 0-55): configs/denoise-vae.json
 SR_MODEL = "sr-vae"  # trained on enlargement alone (x2, x3, x4): configs/sr-vae.json
 JPEG_MODEL = "jpeg-vae"  # trained on JPEG repair alone (qualities 8-40): configs/jpeg-vae.json

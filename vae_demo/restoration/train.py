@@ -28,7 +28,7 @@ from vae_demo.core.metrics import psnr
 from vae_demo.core.model_card import write_restoration_card
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
-from vae_demo.core.worker_batches import WorkerBatches
+from vae_demo.core.worker_batches import batch_stream
 from vae_demo.restoration.degradations import gaussian_noise
 from vae_demo.restoration.mixture import DEFAULT_STEPS, DegradationPipeline, Step
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
@@ -225,9 +225,7 @@ def train_restoration(
     model = model.to(pick_device(), memory_format=torch.channels_last)
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     seed = run.trainer.seed + rank  # each rank draws its own patches
-    batches = PatchBatches(colour, grey, run, seed=seed)
-    if run.workers:
-        batches = WorkerBatches(partial(PatchBatches, colour, grey, run), len(batches), run.workers, seed)
+    batches = batch_stream(partial(PatchBatches, colour, grey, run), run.steps_per_epoch, run.workers, seed)
     history: list[dict] = []
 
     def on_event(trainer: Trainer, event: str) -> None:
