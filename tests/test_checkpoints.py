@@ -88,13 +88,17 @@ def test_restoration_config_builds_the_shipped_checkpoints_shapes(name):
     assert built == shipped
 
 
-def test_a_two_stage_recipe_starts_where_its_first_stage_ends():
-    """denoise-vae is stage 2 of a recipe: it starts from the folder stage 1 writes by default."""
-    stage1 = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())
-    stage2 = json.loads((ROOT / "configs" / "denoise-vae.json").read_text())
-    assert stage1.get("init_from") is None
-    assert stage2["init_from"] == f"{stage1['trainer']['out_dir']}/final"  # vae_demo.cli's default --out
-    assert stage1["model"] == stage2["model"]
+@pytest.mark.parametrize("name", ["denoise-vae", "codec-vae"])
+def test_a_staged_recipe_starts_each_stage_where_the_one_before_ends(name):
+    """NAME-stage1, NAME-stage2, ..., NAME: stage 1 from scratch, every later stage from the folder the one before
+    writes by default, the same model throughout (the codec's latent may only grow: ``codec.train.widen``)."""
+    stages = sorted((ROOT / "configs").glob(f"{name}-stage*.json")) + [ROOT / "configs" / f"{name}.json"]
+    configs = [json.loads(path.read_text()) for path in stages]
+    assert len(configs) > 1 and configs[0].get("init_from") is None
+    for before, after in zip(configs, configs[1:], strict=False):
+        assert after["init_from"] == f"{before['trainer']['out_dir']}/final"  # vae_demo.cli's default --out
+        assert {**before["model"], "M": 0} == {**after["model"], "M": 0}
+        assert before["model"].get("M", 0) <= after["model"].get("M", 0)
 
 
 def test_every_restoration_config_is_found():

@@ -402,17 +402,53 @@ def test_warm_start_copies_the_gains_only_for_the_same_levels(tmp_path, lambdas)
         assert torch.equal(target.gain, fresh_gain)
 
 
-def test_a_two_stage_codec_card_names_stage_1_and_its_command(tmp_path):
+def test_a_staged_codec_card_names_every_stage_and_its_command(tmp_path):
     from vae_demo.codec.card import write_codec_card
 
-    run = CodecRunConfig.from_dict({"model": TINY, "crop_size": 128, "batch_size": 8}).to_dict()
+    run = CodecRunConfig.from_dict({"model": {**TINY, "M": 24}, "crop_size": 128, "batch_size": 8}).to_dict()
+    second = CodecRunConfig.from_dict({"model": TINY, "crop_size": 128, "batch_size": 8}).to_dict()
     first = CodecRunConfig.from_dict({"model": TINY, "crop_size": 256, "batch_size": 16}).to_dict()
-    summary = {"run_config": run, "steps": 2000, "wall_seconds": 600.0, "hardware": "CPU", "validation": []}
+    summary = {"run_config": run, "steps": 3000, "wall_seconds": 900.0, "hardware": "CPU", "validation": []}
     stage1 = {"run_config": first, "steps": 12000, "wall_seconds": 444.0, "hardware": "GPU"}
-    write_codec_card(tmp_path, {**summary, "stage1": stage1})
+    stage2 = {"run_config": second, "steps": 2000, "wall_seconds": 600.0, "hardware": "CPU"}
+    write_codec_card(tmp_path, {**summary, "stages": [stage1, stage2]})
     card = (tmp_path / "README.md").read_text()
-    assert "- Stage 1 (`configs/tiny-codec-stage1.json`): from scratch, 12000 steps of batch 16 on 256x256" in card
-    assert "GPU, wall time 7.4 min" in card and "- Training (stage 2, from stage 1's weights): seed 0, 2000" in card
-    assert card.index("configs/tiny-codec-stage1.json --data") < card.index("configs/tiny-codec.json --data")
+    assert (
+        "- Stage 1 (`configs/tiny-codec-stage1.json`, M = 12): from scratch, 12000 steps of batch 16 on 256x256" in card
+    )
+    assert (
+        "GPU, wall time 7.4 min" in card
+        and "- Stage 2 (`configs/tiny-codec-stage2.json`, M = 12): from stage 1's" in card
+    )
+    assert "- Training (stage 3, from stage 2's weights, its latent widened from M = 12 to 24): seed 0, 3000" in card
+    commands = [card.index(f"configs/tiny-codec{s}.json --data") for s in ("-stage1", "-stage2", "")]
+    assert commands == sorted(commands)
     write_codec_card(tmp_path, summary)
     assert "stage" not in (tmp_path / "README.md").read_text().lower()
+
+
+def test_a_widened_codec_starts_as_its_source_and_trains_its_new_channels(tmp_path):
+    """warm_start into a larger M: the source's tensors lead, the decoded picture and the rate barely move, and
+    the loss reaches every new channel (none starts dead)."""
+    from vae_demo.codec.train import warm_start
+
+    source = tiny(seed=1)
+    source.save_pretrained(tmp_path / "src")
+    wide = HyperpriorCodec(CodecConfig.from_dict({**TINY, "M": 24}))
+    warm_start(wide, tmp_path / "src")
+    assert torch.equal(wide.g_a[6].weight[:12], source.g_a[6].weight)
+    assert torch.equal(wide.gain[:, :12], source.gain) and torch.equal(wide.g_s[0].weight[:12], source.g_s[0].weight)
+    x, quality = photo(64, 64)[None].float() / 255, torch.tensor([2])
+    with torch.no_grad():
+        before, after = source(x, quality), wide.eval()(x, quality)
+    assert (before["x_hat"] - after["x_hat"]).abs().max() < 0.02
+    bits = [sum(-v.log2().sum() for v in out["likelihoods"].values()) for out in (before, after)]
+    assert bits[1] < 1.1 * bits[0] + 10
+    wide.train()
+    out = wide(x, quality)
+    loss = (out["x_hat"] - x).pow(2).mean() * 1000 + sum(-v.log2().sum() for v in out["likelihoods"].values()) / 4096
+    loss.backward()
+    for name in ("g_a.6.weight", "h_s.4.weight", "h_a.0.weight"):
+        grad = dict(wide.named_parameters())[name].grad
+        new = grad[12:] if name != "h_a.0.weight" else grad[:, 12:]
+        assert new.flatten(1).abs().sum(1).gt(0).all() if name != "h_a.0.weight" else new.abs().sum() > 0, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,10 +42,10 @@ def test_augmented_images_keep_shape_and_range():
 
 
 def check_stage(path: Path, config_class) -> None:
-    """A photo-model config names its model (a ``-stage1`` config, the model it begins) and trains from scratch or
-    from where another config of its family ends (a later stage of a recipe)."""
+    """A photo-model config names its model (a ``-stageK`` config, the model its recipe makes) and trains from
+    scratch or from where another config of its family ends (a later stage of a recipe)."""
     run = config_class.from_json(path)
-    assert run.model.name == path.stem.removesuffix("-stage1")
+    assert run.model.name == re.sub(r"-stage\d+$", "", path.stem)
     if run.init_from is not None:
         family = json.loads(path.read_text())["family"]
         ends = {

@@ -310,10 +310,14 @@ def test_a_two_stage_card_names_both_stages_and_both_commands(tmp_path):
     first = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())
     stage1 = {"run_config": first, "steps": 10000, "wall_seconds": 408.0, "hardware": "GPU A", "validation": []}
     summary = {"run_config": run, "steps": 5000, "wall_seconds": 144.0, "hardware": "GPU B", "validation": []}
-    write_restoration_card(tmp_path, {**summary, "stage1": stage1})
+    write_restoration_card(tmp_path, {**summary, "stages": [stage1]})
     card = (tmp_path / "README.md").read_text()
     assert "1. `configs/denoise-vae-stage1.json`: from scratch, 10000 steps from lr 0.0006" in card
-    assert "GPU A, wall time 6.8 min" in card and "5000 more steps" in card and "GPU B, wall time 2.4 min" in card
+    assert (
+        "GPU A, wall time 6.8 min" in card
+        and "a fresh schedule, 5000 steps" in card
+        and "GPU B, wall time 2.4 min" in card
+    )
     assert f"warm-up {first['kl_warmup_steps']} steps of stage 1" in card
     assert card.index("--config configs/denoise-vae-stage1.json") < card.index("--config configs/denoise-vae.json")
     write_restoration_card(tmp_path, summary)  # one stage: no stage lines, one command

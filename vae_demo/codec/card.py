@@ -54,7 +54,10 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     run = summary["run_config"]
     model, trainer = run["model"], run["trainer"]
     lambdas = ", ".join(f"{v:g}" for v in model["lambdas"])
-    stage = " (stage 2, from stage 1's weights)" if "stage1" in summary else ""
+    stages = summary.get("stages", [])
+    stage = (
+        f" (stage {len(stages) + 1}, from stage {len(stages)}'s weights{_widened(stages[-1], run)})" if stages else ""
+    )
     lines = [
         "---",
         "library_name: vae-demo",
@@ -84,7 +87,7 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
             f"sees the rounded latent (straight-through); plus {run['aux_weight']} x CompressAI's aux loss, which "
             "reaches only the bottleneck's quantiles (refit by bisection before export)."
         ),
-        *_stage1_lines(summary),
+        *_earlier_stage_lines(stages),
         (
             f"- Training{stage}: "
             f"seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
@@ -114,16 +117,24 @@ def write_codec_card(out: str | Path, summary: dict, bench: dict | None = None) 
     Path(out, "README.md").write_text("\n".join(lines))
 
 
-def _stage1_lines(summary: dict) -> list[str]:
-    """A two-stage recipe's first stage (``summary["stage1"]``), in one line; none for a one-stage run."""
-    stage1 = summary.get("stage1")
-    if stage1 is None:
-        return []
-    run = stage1["run_config"]
-    trainer, name = run["trainer"], run["model"]["name"]
-    return [
-        f"- Stage 1 (`configs/{name}-stage1.json`): from scratch, {stage1['steps']} steps of batch "
-        f"{run['batch_size']} on {run['crop_size']}x{run['crop_size']} crops, AdamW lr {trainer['lr']} with "
-        f"{trainer['warmup_steps']} warm-up steps and cosine decay; {stage1['hardware']}, wall time "
-        f"{stage1['wall_seconds'] / 60:.1f} min."
-    ]
+def _widened(stage: dict, run: dict) -> str:
+    """The words "its latent widened from M = a to b" (after a comma) when ``run``'s model has more latent
+    channels than ``stage``'s, the stage before it; else nothing."""
+    before, after = stage["run_config"]["model"]["M"], run["model"]["M"]
+    return f", its latent widened from M = {before} to {after}" if after != before else ""
+
+
+def _earlier_stage_lines(stages: list[dict]) -> list[str]:
+    """One line per earlier stage of a staged recipe (``summary["stages"]``); none for a one-stage run."""
+    lines = []
+    for k, stage in enumerate(stages, start=1):
+        run = stage["run_config"]
+        trainer, name = run["trainer"], run["model"]["name"]
+        start = "from scratch" if k == 1 else f"from stage {k - 1}'s weights{_widened(stages[k - 2], run)}"
+        lines.append(
+            f"- Stage {k} (`configs/{name}-stage{k}.json`, M = {run['model']['M']}): {start}, {stage['steps']} "
+            f"steps of batch {run['batch_size']} on {run['crop_size']}x{run['crop_size']} crops, AdamW lr "
+            f"{trainer['lr']} with {trainer['warmup_steps']} warm-up steps and cosine decay; {stage['hardware']}, "
+            f"wall time {stage['wall_seconds'] / 60:.1f} min."
+        )
+    return lines

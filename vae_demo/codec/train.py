@@ -119,16 +119,48 @@ def validate(model: HyperpriorCodec, images: list[torch.Tensor]) -> dict:
 
 def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
     """Copy a codec checkpoint's weights into ``model``: all of them when it was trained for the same levels
-    (lambdas), else the transforms and entropy models alone, the gain tables keeping their initial values."""
+    (lambdas), else the transforms and entropy models alone, the gain tables keeping their initial values.
+    A ``model`` with a wider latent (larger M, same N) gets the source in its first M channels (``widen``)."""
     from safetensors.torch import load_file
 
     lambdas = json.loads((Path(folder) / "config.json").read_text()).get("lambdas")
     same_levels = lambdas is not None and list(lambdas) == list(model.config.lambdas)
     weights = load_file(Path(folder) / "model.safetensors")
     state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items() if same_levels or "gain" not in k}
+    if "gain" in state and state["gain"].shape[1] < model.config.M:
+        state = widen(state, model.state_dict())
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or missing and (same_levels or any("gain" not in k for k in missing)):
         raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
+
+
+def widen(source: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state of a codec with more latent channels (M) that starts as the trained ``source``: each tensor's
+    leading block is the source's, the rest keeps a tenth of ``fresh``'s initial values, so the new channels
+    start near zero, cost few bits (small predicted scales) and barely move the decoded picture; their gains
+    start at the mean of the old ones."""
+    state = {}
+    for key, old in source.items():
+        new = fresh[key].clone()
+        if (
+            new.shape == old.shape
+            or new.dim() != old.dim()
+            or any(a < b for a, b in zip(new.shape, old.shape, strict=True))
+        ):
+            state[key] = old  # not a function of M (entropy tables are built when training ends)
+            continue
+        m_old = source["gain"].shape[1]
+        new[tuple(slice(0, n) for n in old.shape)] = old
+        if key in ("gain", "inv_gain"):
+            new[:, m_old:] = old.mean(dim=1, keepdim=True)  # (levels, M - m_old)
+        elif key == "h_s.4.bias":  # the new channels' scales start small (cheap zeros) but above ReLU's dead zone
+            new[m_old:] = 0.15  # scale 0.15: a zero costs 0.001 bits
+        elif key in ("g_a.6.weight", "g_a.6.bias", "h_s.4.weight"):  # (M, ...): new channels start near zero
+            new[m_old:] *= 0.1
+        elif key in ("g_s.0.weight", "h_a.0.weight"):  # ConvTranspose2d (in = M, ...) / Conv2d (out, in = M, ...)
+            new[(slice(None),) * (key == "h_a.0.weight") + (slice(m_old, None),)] *= 0.1
+        state[key] = new
+    return state
 
 
 def optimiser_groups(model: HyperpriorCodec, run: CodecRunConfig) -> list[dict] | None:

@@ -35,12 +35,14 @@ def train_command(name: str, data: str) -> str:
 
 
 def recipe_commands(name: str, data: str, summary: dict) -> list[str]:
-    """The commands that re-make ``name``: its config's, after its first stage's when the recipe has two (stage 1
-    writes runs/NAME-stage1/final, which the config's ``init_from`` names)."""
-    commands = [train_command(name, data)]
-    if "stage1" in summary:
-        commands.insert(0, f"python -m vae_demo train --config configs/{name}-stage1.json --data {data}")
-    return commands
+    """The commands that re-make ``name``: one per earlier stage of its recipe (``summary["stages"]``; stage k
+    writes runs/NAME-stagek/final, which the next config's ``init_from`` names), then its own config's."""
+    stages = summary.get("stages", [])
+    commands = [
+        f"python -m vae_demo train --config configs/{name}-stage{k}.json --data {data}"
+        for k in range(1, len(stages) + 1)
+    ]
+    return [*commands, train_command(name, data)]
 
 
 def retrain_section(commands: list[str], run: dict | None = None) -> list[str]:
@@ -170,9 +172,11 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
     """README.md for a restoration VAE: data and licence, steps, hardware, wall time, metrics."""
     run = summary["run_config"]
     model = run["model"]
-    stage1 = summary.get("stage1")  # a two-stage recipe: the KL warm-up happened in its first stage
+    stages = summary.get("stages", [])  # a staged recipe: the KL warm-up happened in its first stage
     warmup = (
-        f"{stage1['run_config']['kl_warmup_steps']} steps of stage 1" if stage1 else f"{run['kl_warmup_steps']} steps"
+        f"{stages[0]['run_config']['kl_warmup_steps']} steps of stage 1"
+        if stages
+        else f"{run['kl_warmup_steps']} steps"
     )
     last = summary["validation"][-1] if summary["validation"] else {}
     val = ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k.startswith(("Set12", "Kodak24")))
@@ -222,26 +226,31 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
 
 
 def _restoration_training(summary: dict) -> list[str]:
-    """The card's training lines: one run, or (``summary["stage1"]``) a first stage and the run from its weights."""
-    run, stage1 = summary["run_config"], summary.get("stage1")
+    """The card's training lines: one run, or (``summary["stages"]``) the earlier stages and the run from their
+    weights, one numbered line each."""
+    run, stages = summary["run_config"], summary.get("stages", [])
     trainer = run["trainer"]
     wall = f"wall time {summary['wall_seconds'] / 60:.1f} min"
-    if stage1 is None:
+    if not stages:
         resumed = f" (from a resume at step {summary['resumed_from']})" if summary.get("resumed_from") else ""
         return [
             f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
             f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}.",
             f"- Hardware: {summary['hardware']}; {wall}{resumed}.",
         ]
-    first = stage1["run_config"]["trainer"]
     name = run["model"]["name"]
-    return [
-        f"- Training in two stages, seed {trainer['seed']}, batch {run['batch_size']}, gradient clipping "
-        f"{trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
+    lines = [
+        f"- Training in {len(stages) + 1} stages, seed {trainer['seed']}, batch {run['batch_size']}, gradient "
+        f"clipping {trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
         f"(decay {trainer['ema_decay']}):",
-        f"  1. `configs/{name}-stage1.json`: from scratch, {stage1['steps']} steps from lr {first['lr']} "
-        f"({first['warmup_steps']} warm-up steps); {stage1['hardware']}, "
-        f"wall time {stage1['wall_seconds'] / 60:.1f} min.",
-        f"  2. `configs/{name}.json`: from stage 1's weights (`init_from`), {summary['steps']} more steps, a fresh "
-        f"schedule from lr {trainer['lr']} ({trainer['warmup_steps']} warm-up steps); {summary['hardware']}, {wall}.",
     ]
+    for k, stage in enumerate([*stages, summary], start=1):
+        schedule = stage["run_config"]["trainer"]
+        config = f"{name}-stage{k}" if k <= len(stages) else name
+        start = "from scratch," if k == 1 else f"from stage {k - 1}'s weights (`init_from`), a fresh schedule,"
+        lines.append(
+            f"  {k}. `configs/{config}.json`: {start} {stage['steps']} steps from lr {schedule['lr']} "
+            f"({schedule['warmup_steps']} warm-up steps); {stage['hardware']}, "
+            f"wall time {stage['wall_seconds'] / 60:.1f} min."
+        )
+    return lines
