@@ -61,6 +61,7 @@ def test_frames_while_learning_then_the_results(small_photo, no_bundled):
         rows[k][0] is not None for k in ("degraded input", "classical: nlm", f"supervised VAE ({DENOISE_MODEL}, mode)")
     )
     assert rows["DivNoising, this photo alone (mean of 16 samples)"][0] is not None
+    assert rows["DivNoising, this photo alone (posterior means, x8)"][0] is not None  # the estimate shown
     assert last.bundled is None and "is not installed" in last.status
 
 

@@ -311,7 +311,7 @@ def fitting(
     """
     torch.manual_seed(seed)
     config = config or DivNoisingConfig(**{**FIT_CONFIG.to_dict(), "image_channels": y.shape[1]})
-    model = DivNoisingVAE(config)
+    model = DivNoisingVAE(config).to(memory_format=torch.channels_last)  # NHWC: 10-20% more steps on a CPU
     if min(y.shape[-2:]) < model.multiple:
         raise ValueError(f"The photo must be at least {model.multiple} pixels on each side.")
     patch = max(model.multiple, min(patch, *y.shape[-2:]) // model.multiple * model.multiple)
@@ -323,7 +323,8 @@ def fitting(
         model.train()
         done = max(elapsed / seconds, step / max_steps if max_steps else 0.0)
         beta = min(1.0, done / max(kl_warmup, 1e-6))
-        terms = divnoising_loss(model, random_patches(y, batch, patch, g), noise, beta, g)
+        patches = random_patches(y, batch, patch, g).contiguous(memory_format=torch.channels_last)
+        terms = divnoising_loss(model, patches, noise, beta, g)
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
