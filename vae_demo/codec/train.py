@@ -134,31 +134,36 @@ def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
         raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
 
 
+# The tensors with a latent-sized axis, and that axis (every other tensor is the same for any M).
+LATENT_AXIS = {
+    "g_a.6.weight": 0,  # Conv2d (out = M, in, k, k): the last layer of the analysis transform
+    "g_a.6.bias": 0,
+    "g_s.0.weight": 0,  # ConvTranspose2d (in = M, out, k, k): the first layer of the synthesis transform
+    "h_a.0.weight": 1,  # Conv2d (out, in = M, k, k)
+    "h_s.4.weight": 0,  # Conv2d (out = M, in, k, k): one predicted scale per latent channel
+    "h_s.4.bias": 0,
+    "gain": 1,  # (levels, M)
+    "inv_gain": 1,
+}
+
+
 def widen(source: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The state of a codec with more latent channels (M) that starts as the trained ``source``: each tensor's
     leading block is the source's, the rest keeps a tenth of ``fresh``'s initial values, so the new channels
     start near zero, cost few bits (small predicted scales) and barely move the decoded picture; their gains
     start at the mean of the old ones."""
-    state = {}
-    for key, old in source.items():
-        new = fresh[key].clone()
-        if (
-            new.shape == old.shape
-            or new.dim() != old.dim()
-            or any(a < b for a, b in zip(new.shape, old.shape, strict=True))
-        ):
-            state[key] = old  # not a function of M (entropy tables are built when training ends)
-            continue
-        m_old = source["gain"].shape[1]
+    state = dict(source)  # everything without a latent axis as it is
+    m_old = source["gain"].shape[1]
+    for key, axis in LATENT_AXIS.items():
+        old, new = source[key], fresh[key].clone()
         new[tuple(slice(0, n) for n in old.shape)] = old
+        added = (slice(None),) * axis + (slice(m_old, None),)  # the new channels along the latent axis
         if key in ("gain", "inv_gain"):
-            new[:, m_old:] = old.mean(dim=1, keepdim=True)  # (levels, M - m_old)
+            new[added] = old.mean(dim=1, keepdim=True)  # (levels, 1)
         elif key == "h_s.4.bias":  # the new channels' scales start small (cheap zeros) but above ReLU's dead zone
-            new[m_old:] = 0.15  # scale 0.15: a zero costs 0.001 bits
-        elif key in ("g_a.6.weight", "g_a.6.bias", "h_s.4.weight"):  # (M, ...): new channels start near zero
-            new[m_old:] *= 0.1
-        elif key in ("g_s.0.weight", "h_a.0.weight"):  # ConvTranspose2d (in = M, ...) / Conv2d (out, in = M, ...)
-            new[(slice(None),) * (key == "h_a.0.weight") + (slice(m_old, None),)] *= 0.1
+            new[added] = 0.15  # scale 0.15: a zero costs 0.001 bits
+        else:
+            new[added] *= 0.1
         state[key] = new
     return state
 

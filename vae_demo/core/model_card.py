@@ -230,13 +230,12 @@ def _restoration_training(summary: dict) -> list[str]:
     weights, one numbered line each."""
     run, stages = summary["run_config"], summary.get("stages", [])
     trainer = run["trainer"]
-    wall = f"wall time {summary['wall_seconds'] / 60:.1f} min"
     if not stages:
         resumed = f" (from a resume at step {summary['resumed_from']})" if summary.get("resumed_from") else ""
         return [
             f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
             f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}.",
-            f"- Hardware: {summary['hardware']}; {wall}{resumed}.",
+            f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min{resumed}.",
         ]
     name = run["model"]["name"]
     lines = [
