@@ -60,8 +60,6 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
 
 
 def train_command(args: argparse.Namespace) -> None:
-    import os
-
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:  # started by torchrun: one process per rank, rendezvous from the environment
         on_gpu = torch.cuda.is_available() and os.environ.get("VAE_DEMO_DEVICE", "cuda").startswith("cuda")
