@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from vae_demo.core.model_card import write_restoration_card
 from vae_demo.restoration.benchmark_report import sort_reports, table
+from vae_demo.restoration.card import write_restoration_card
 from vae_demo.restoration.divnoising_card import write_divnoising_card
 
 

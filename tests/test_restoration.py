@@ -295,7 +295,7 @@ def test_a_one_problem_run_degrades_only_that_way_and_its_card_says_so(tmp_path)
 
 
 def test_a_one_problem_card_says_when_a_share_of_the_patches_also_got_noise():
-    from vae_demo.core.model_card import _restoration_scope
+    from vae_demo.restoration.card import _restoration_scope
 
     blur = [{"name": "gaussian_blur", "probability": 1.0, "low": 0.5, "high": 3.0}]
     scope = _restoration_scope({"degradations": blur, "extra_noise": 0.1})
@@ -304,7 +304,7 @@ def test_a_one_problem_card_says_when_a_share_of_the_patches_also_got_noise():
 
 
 def test_a_two_stage_card_names_both_stages_and_both_commands(tmp_path):
-    from vae_demo.core.model_card import write_restoration_card
+    from vae_demo.restoration.card import write_restoration_card
 
     run = json.loads((ROOT / "configs" / "denoise-vae.json").read_text())
     first = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())

@@ -25,10 +25,10 @@ from vae_demo.core.distributions import kl_weight
 from vae_demo.core.images import IMAGE_SUFFIXES
 from vae_demo.core.likelihoods import laplace_log_prob
 from vae_demo.core.metrics import psnr
-from vae_demo.core.model_card import write_restoration_card
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.core.worker_batches import batch_stream
+from vae_demo.restoration.card import write_restoration_card
 from vae_demo.restoration.degradations import gaussian_noise
 from vae_demo.restoration.mixture import DEFAULT_STEPS, DegradationPipeline, Step
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE

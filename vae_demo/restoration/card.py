@@ -1,0 +1,124 @@
+"""The model card (README.md with Hub YAML metadata) written beside a restoration checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vae_demo.core.model_card import recipe_commands, retrain_section
+from vae_demo.restoration.mixture import NOISY_EXTRAS  # the steps that extra_noise reaches
+
+RESTORATION_DATA = (
+    "Train400 (400 grey 180x180 crops) and CBSD432 (432 colour photos) from the Berkeley Segmentation "
+    "Dataset (BSDS500 without the CBSD68 test images); licence of the data: non-commercial research use "
+    "(cite Arbelaez et al., TPAMI 2011)"
+)
+
+
+def _trained_on_noise(run: dict) -> bool:
+    return not run.get("degradations") or any(s["name"] == "gaussian_noise" for s in run["degradations"])
+
+
+def _restoration_scope(run: dict) -> str:
+    """What the model was trained to fix: every problem (the default mixture) or the run's own list."""
+    if not run.get("degradations"):
+        return (
+            "It removes noise (told its level, or estimating it), JPEG blocks, blur, bicubic downsampling "
+            "(x2-x4) and under-exposure."
+        )
+    steps = "; ".join(
+        "enlargement x2, x3 or x4"
+        if s["name"] == "low_resolution"
+        else f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g}"
+        for s in run["degradations"]
+    )
+    what = "one problem" if len(run["degradations"]) == 1 else "these problems"
+    extra = run.get("extra_noise", 0.0) if any(s["name"] in NOISY_EXTRAS for s in run["degradations"]) else 0.0
+    noise = f"; {extra:.0%} of the blurred or enlarged patches also get mild noise" if extra else ""
+    return f"It was trained on {what} alone ({steps}, the strength drawn uniformly{noise})."
+
+
+def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:
+    """README.md for a restoration VAE: data and licence, steps, hardware, wall time, metrics."""
+    run = summary["run_config"]
+    model = run["model"]
+    stages = summary.get("stages", [])  # a staged recipe: the KL warm-up happened in its first stage
+    warmup = (
+        f"{stages[0]['run_config']['kl_warmup_steps']} steps of stage 1"
+        if stages
+        else f"{run['kl_warmup_steps']} steps"
+    )
+    last = summary["validation"][-1] if summary["validation"] else {}
+    val = ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k.startswith(("Set12", "Kodak24")))
+    lines = [
+        "---",
+        "library_name: vae-demo",
+        "license: other",
+        "datasets: [bsds500]",
+        "tags: [vae, conditional-vae, image-restoration, denoising, super-resolution, pytorch, safetensors]",
+        "metrics: [psnr, ssim]",
+        "---",
+        f"# {model['name']}",
+        "",
+        (
+            "A conditional VAE for photo restoration from [vae-demo](https://huggingface.co/spaces/vae-demo/vae-demo): "
+            f"a U-Net (widths {model['widths']}, residual blocks {model['blocks']}) whose decoder also takes a "
+            f"latent map z ({model['latent_channels']} channels at "
+            f"1/{2 ** (len(model['widths']) - 1) * model.get('unshuffle', 1)} "
+            "resolution) with a prior network p(z | degraded) and a posterior network q(z | clean, degraded). "
+            + _restoration_scope(run)
+            + " Grey images are fed as three equal channels and averaged back."
+        ),
+        "",
+        (
+            f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
+            f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
+            "`vae_demo.restoration.mixture.DegradationPipeline`."
+        ),
+        (
+            f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on "
+            f"the prior-mode term, Laplace likelihood, beta {run['beta']} (warm-up {warmup}), "
+            f"free bits {run['free_bits']} nats per latent element."
+        ),
+        *_restoration_training(summary),
+        *(
+            [f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}."]
+            if _trained_on_noise(run)
+            else []
+        ),
+        *(f"- {note}" for note in summary.get("history", [])),
+        "",
+    ]
+    if benchmark_table:
+        lines += ["## Benchmarks", "", benchmark_table, ""]
+    lines += retrain_section(recipe_commands(model["name"], "DATA/train", summary))
+    Path(out, "README.md").write_text("\n".join(lines))
+
+
+def _restoration_training(summary: dict) -> list[str]:
+    """The card's training lines: one run, or (``summary["stages"]``) the earlier stages and the run from their
+    weights, one numbered line each."""
+    run, stages = summary["run_config"], summary.get("stages", [])
+    trainer = run["trainer"]
+    if not stages:
+        resumed = f" (from a resume at step {summary['resumed_from']})" if summary.get("resumed_from") else ""
+        return [
+            f"- Training: seed {trainer['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW "
+            f"lr {trainer['lr']} with warm-up and cosine decay, gradient clipping {trainer['grad_clip']}.",
+            f"- Hardware: {summary['hardware']}; wall time {summary['wall_seconds'] / 60:.1f} min{resumed}.",
+        ]
+    name = run["model"]["name"]
+    lines = [
+        f"- Training in {len(stages) + 1} stages, seed {trainer['seed']}, batch {run['batch_size']}, gradient "
+        f"clipping {trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
+        f"(decay {trainer['ema_decay']}):",
+    ]
+    for k, stage in enumerate([*stages, summary], start=1):
+        schedule = stage["run_config"]["trainer"]
+        config = f"{name}-stage{k}" if k <= len(stages) else name
+        start = "from scratch," if k == 1 else f"from stage {k - 1}'s weights (`init_from`), a fresh schedule,"
+        lines.append(
+            f"  {k}. `configs/{config}.json`: {start} {stage['steps']} steps from lr {schedule['lr']} "
+            f"({schedule['warmup_steps']} warm-up steps); {stage['hardware']}, "
+            f"wall time {stage['wall_seconds'] / 60:.1f} min."
+        )
+    return lines
