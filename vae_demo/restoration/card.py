@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from vae_demo.core.model_card import recipe_commands, retrain_section
-from vae_demo.restoration.mixture import NOISY_EXTRAS  # the steps that extra_noise reaches
 
 RESTORATION_DATA = (
     "Train400 (400 grey 180x180 crops) and CBSD432 (432 colour photos) from the Berkeley Segmentation "
@@ -32,6 +31,9 @@ def _restoration_scope(run: dict) -> str:
         for s in run["degradations"]
     )
     what = "one problem" if len(run["degradations"]) == 1 else "these problems"
+    # Imported here: mixture imports torch, which a table printed by benchmarks/restore_table.py does not need.
+    from vae_demo.restoration.mixture import NOISY_EXTRAS  # the steps that extra_noise reaches
+
     extra = run.get("extra_noise", 0.0) if any(s["name"] in NOISY_EXTRAS for s in run["degradations"]) else 0.0
     noise = f"; {extra:.0%} of the blurred or enlarged patches also get mild noise" if extra else ""
     return f"It was trained on {what} alone ({steps}, the strength drawn uniformly{noise})."
