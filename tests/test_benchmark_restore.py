@@ -254,6 +254,19 @@ def test_the_table_has_one_row_per_run_in_task_order(tmp_path, data):
     assert lines[2].startswith("| Gaussian noise sigma 25 | images (2) |") and lines[3].startswith("| SR x2 |")
 
 
+def test_photo_gaps_say_where_a_mean_gap_comes_from():
+    def method(*psnrs):
+        return {"per_image": [{"name": f"{k}.png", "psnr": v} for k, v in enumerate(psnrs)]}
+
+    report = {"task": "denoise", "level": 15.0, "data": "val/Set12", "methods": {}}
+    report["methods"] = {"vae": method(30.5, 28.0, 31.2), "bm3d": method(30.0, 29.5, 31.0)}
+    lines = benchmark_report.photo_gaps(report, "vae", "bm3d").splitlines()
+    assert lines[:3] == ["0.png              +0.50", "1.png              -1.50", "2.png              +0.20"]
+    assert lines[3] == (
+        "vae - bm3d on Set12, denoise 15: above on 2 of 3, mean -0.267 dB; without the worst (1.png) +0.350 dB"
+    )
+
+
 def test_the_script_runs_as_a_command():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # CI installs the project (pip install -e .); this works either way
     done = subprocess.run(

@@ -67,6 +67,21 @@ def table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def photo_gaps(report: dict, method: str, reference: str) -> str:
+    """``method`` against ``reference`` photo by photo (PSNR dB, same inputs): where a mean gap comes from."""
+    pairs = zip(report["methods"][method]["per_image"], report["methods"][reference]["per_image"], strict=True)
+    gaps = {a["name"]: a["psnr"] - b["psnr"] for a, b in pairs}
+    worst = min(gaps, key=gaps.get)
+    rest = [g for name, g in gaps.items() if name != worst]
+    lines = [f"{name:16s} {gap:+7.2f}" for name, gap in gaps.items()]
+    lines.append(
+        f"{method} - {reference} on {Path(report['data']).name}, {report['task']} {report['level']:g}: above on "
+        f"{sum(g > 0 for g in gaps.values())} of {len(gaps)}, mean {sum(gaps.values()) / len(gaps):+.3f} dB; "
+        f"without the worst ({worst}) {sum(rest) / max(1, len(rest)):+.3f} dB"
+    )
+    return "\n".join(lines)
+
+
 def sort_reports(reports: list[dict]) -> list[dict]:
     """Benchmark reports only (other JSON, e.g. restore_speed.json, is dropped), in the table's order."""
     reports = [r for r in reports if "task" in r and "methods" in r]
