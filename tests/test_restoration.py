@@ -323,3 +323,27 @@ def test_a_two_stage_card_names_both_stages_and_both_commands(tmp_path):
     write_restoration_card(tmp_path, summary)  # one stage: no stage lines, one command
     card = (tmp_path / "README.md").read_text()
     assert "stage" not in card and "- Training: seed 0, 5000 steps of batch 64" in card
+
+
+def test_a_card_names_each_stages_patches_when_the_stages_drew_them_differently(tmp_path):
+    from vae_demo.restoration.card import write_restoration_card
+
+    first = json.loads((ROOT / "configs" / "denoise-vae-stage1.json").read_text())
+    noise = {"name": "gaussian_noise", "probability": 0.5, "low": 0.0, "high": 55.0}
+    last = {
+        **first,
+        "patch_size": 48,
+        "grey_fraction": 0.7,
+        "degradations": [noise, {**noise, "low": 5.0, "high": 30.0}],
+    }
+    stage1 = {"run_config": first, "steps": 100, "wall_seconds": 60.0, "hardware": "GPU", "validation": []}
+    write_restoration_card(tmp_path, {**stage1, "run_config": last, "stages": [stage1]})
+    card = (tmp_path / "README.md").read_text()
+    size, grey = first["patch_size"], f"{first['grey_fraction']:.0%}"
+    assert "Random patches (by stage below), flips" in card
+    assert f"warm-up steps), {size}x{size} patches ({grey} grey); GPU" in card
+    assert "48x48 patches (70% grey); gaussian noise 0-55 for 50%, gaussian noise 5-30 for 50%; GPU" in card
+    assert "trained on one problem alone (gaussian noise 0-55; gaussian noise 5-30" in card
+    write_restoration_card(tmp_path, {**stage1, "stages": [stage1]})  # the same draw twice: said once, above
+    card = (tmp_path / "README.md").read_text()
+    assert f"Random {size}x{size} patches ({grey} grey), flips" in card and "patches (by stage" not in card

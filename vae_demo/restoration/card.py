@@ -30,7 +30,8 @@ def _restoration_scope(run: dict) -> str:
         else f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g}"
         for s in run["degradations"]
     )
-    what = "one problem" if len(run["degradations"]) == 1 else "these problems"
+    # One problem may be listed twice, with two strength ranges (e.g. more of the low noise levels).
+    what = "one problem" if len({s["name"] for s in run["degradations"]}) == 1 else "these problems"
     # Imported here: mixture imports torch, which a table printed by benchmarks/restore_table.py does not need.
     from vae_demo.restoration.mixture import NOISY_EXTRAS  # the steps that extra_noise reaches
 
@@ -72,9 +73,13 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         ),
         "",
         (
-            f"- Data: {RESTORATION_DATA}. Random {run['patch_size']}x{run['patch_size']} patches "
-            f"({run['grey_fraction']:.0%} grey), flips and rotations, degraded on the fly by "
-            "`vae_demo.restoration.mixture.DegradationPipeline`."
+            f"- Data: {RESTORATION_DATA}. Random "
+            + (
+                _draw(run)
+                if len({_draw(s["run_config"]) for s in [*stages, summary]}) == 1
+                else "patches (by stage below)"
+            )
+            + ", flips and rotations, degraded on the fly by `vae_demo.restoration.mixture.DegradationPipeline`."
         ),
         (
             f"- Objective: the hybrid conditional-VAE loss of Sohn et al. (2015) with weight {run['gsnn_weight']} on "
@@ -114,13 +119,25 @@ def _restoration_training(summary: dict) -> list[str]:
         f"clipping {trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
         f"(decay {trainer['ema_decay']}):",
     ]
+    draws = {_draw(stage["run_config"]) for stage in [*stages, summary]}  # named per stage when they differ
     for k, stage in enumerate([*stages, summary], start=1):
         schedule = stage["run_config"]["trainer"]
         config = f"{name}-stage{k}" if k <= len(stages) else name
         start = "from scratch," if k == 1 else f"from stage {k - 1}'s weights (`init_from`), a fresh schedule,"
+        draw = f", {_draw(stage['run_config'])}" if len(draws) > 1 else ""
         lines.append(
             f"  {k}. `configs/{config}.json`: {start} {stage['steps']} steps from lr {schedule['lr']} "
-            f"({schedule['warmup_steps']} warm-up steps); {stage['hardware']}, "
+            f"({schedule['warmup_steps']} warm-up steps){draw}; {stage['hardware']}, "
             f"wall time {stage['wall_seconds'] / 60:.1f} min."
         )
     return lines
+
+
+def _draw(run: dict) -> str:
+    """How a run drew its training patches: their size, the grey share and, when the run lists more than one
+    degradation step, each step's share of the patches."""
+    size, steps = run["patch_size"], run.get("degradations", [])
+    mixture = ", ".join(
+        f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g} for {s['probability']:.0%}" for s in steps
+    )
+    return f"{size}x{size} patches ({run['grey_fraction']:.0%} grey)" + (f"; {mixture}" if len(steps) > 1 else "")
