@@ -74,11 +74,7 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         "",
         (
             f"- Data: {RESTORATION_DATA}. Random "
-            + (
-                _draw(run)
-                if len({_draw(s["run_config"]) for s in [*stages, summary]}) == 1
-                else "patches (by stage below)"
-            )
+            + (_draw(run) if len(_draws(summary)) == 1 else "patches (by stage below)")
             + ", flips and rotations, degraded on the fly by `vae_demo.restoration.mixture.DegradationPipeline`."
         ),
         (
@@ -119,7 +115,7 @@ def _restoration_training(summary: dict) -> list[str]:
         f"clipping {trainer['grad_clip']}, AdamW with warm-up and cosine decay to 5%, exported weights = EMA "
         f"(decay {trainer['ema_decay']}):",
     ]
-    draws = {_draw(stage["run_config"]) for stage in [*stages, summary]}  # named per stage when they differ
+    draws = _draws(summary)  # named per stage when they differ
     for k, stage in enumerate([*stages, summary], start=1):
         schedule = stage["run_config"]["trainer"]
         config = f"{name}-stage{k}" if k <= len(stages) else name
@@ -141,3 +137,8 @@ def _draw(run: dict) -> str:
         f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g} for {s['probability']:.0%}" for s in steps
     )
     return f"{size}x{size} patches ({run['grey_fraction']:.0%} grey)" + (f"; {mixture}" if len(steps) > 1 else "")
+
+
+def _draws(summary: dict) -> set[str]:
+    """The distinct ways a recipe's stages drew their patches (one entry: the same draw throughout)."""
+    return {_draw(stage["run_config"]) for stage in [*summary.get("stages", []), summary]}
