@@ -17,6 +17,13 @@ def _trained_on_noise(run: dict) -> bool:
     return not run.get("degradations") or any(s["name"] == "gaussian_noise" for s in run["degradations"])
 
 
+def _step_text(step: dict) -> str:
+    """One degradation step of a run's mixture in words, with its strength range."""
+    if step["name"] == "low_resolution":
+        return "enlargement x2, x3 or x4"
+    return f"{step['name'].replace('_', ' ')} {step['low']:g}-{step['high']:g}"
+
+
 def _restoration_scope(run: dict) -> str:
     """What the model was trained to fix: every problem (the default mixture) or the run's own list."""
     if not run.get("degradations"):
@@ -24,12 +31,7 @@ def _restoration_scope(run: dict) -> str:
             "It removes noise (told its level, or estimating it), JPEG blocks, blur, bicubic downsampling "
             "(x2-x4) and under-exposure."
         )
-    steps = "; ".join(
-        "enlargement x2, x3 or x4"
-        if s["name"] == "low_resolution"
-        else f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g}"
-        for s in run["degradations"]
-    )
+    steps = "; ".join(_step_text(s) for s in run["degradations"])
     # One problem may be listed twice, with two strength ranges (e.g. more of the low noise levels).
     what = "one problem" if len({s["name"] for s in run["degradations"]}) == 1 else "these problems"
     # Imported here: mixture imports torch, which a table printed by benchmarks/restore_table.py does not need.
@@ -133,9 +135,7 @@ def _draw(run: dict) -> str:
     """How a run drew its training patches: their size, the grey share and, when the run lists more than one
     degradation step, each step's share of the patches."""
     size, steps = run["patch_size"], run.get("degradations", [])
-    mixture = ", ".join(
-        f"{s['name'].replace('_', ' ')} {s['low']:g}-{s['high']:g} for {s['probability']:.0%}" for s in steps
-    )
+    mixture = ", ".join(f"{_step_text(s)} for {s['probability']:.0%}" for s in steps)
     return f"{size}x{size} patches ({run['grey_fraction']:.0%} grey)" + (f"; {mixture}" if len(steps) > 1 else "")
 
 
