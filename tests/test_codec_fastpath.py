@@ -93,7 +93,7 @@ def test_coding_equals_the_plain_compressai_path(codec):
         z = codec.h_a(torch.abs(y)) * hg
         assert codec.entropy_bottleneck.compress(z)[0] == strings[1]
         z_hat = codec.entropy_bottleneck.decompress([strings[1]], shape)
-        indexes = codec._indexes(z_hat, ihg)
+        indexes, _ = codec._prior(z_hat, ihg)
         y_hat = codec.gaussian_conditional.decompress([strings[0]], indexes, torch.float32)
         assert torch.equal(y_hat, torch.round(y))  # the y string holds the rounded latent
         reference = codec.g_s(y_hat * ig).clamp(0, 1)

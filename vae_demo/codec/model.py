@@ -1,9 +1,11 @@
-"""A variable-rate learned image codec: Ballé et al. (ICLR 2018) scale hyperprior with gain units.
+"""A variable-rate learned image codec: Ballé et al. (ICLR 2018) scale hyperprior with gain units, or
+Minnen et al. (NeurIPS 2018) mean-scale hyperprior (``means=True``).
 
 The model is a VAE in the plainest sense: the analysis transform ``g_a`` is the encoder, the latent
 y is quantised (uniform noise while training, so the rate is a KL term with a uniform posterior),
-a learned prior codes it (a Gaussian whose scales come from the hyper-latent z, itself coded with
-a factorised "entropy bottleneck"), and the synthesis transform ``g_s`` is the decoder.
+a learned prior codes it (a Gaussian whose scales, and with ``means`` whose means, come from the
+hyper-latent z, itself coded with a factorised "entropy bottleneck"), and the synthesis transform
+``g_s`` is the decoder. With means, what is rounded and coded is y minus its predicted mean.
 
 One model covers many rates with the gain units of Cui et al. (CVPR 2021): the latent is multiplied
 per channel by a learned gain vector before rounding and by an inverse gain after; training draws
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class CodecConfig(Config):
     M: int = 96  # channels of the latent y
     lambdas: tuple[float, ...] = CODEC_LAMBDAS  # one trained rate-distortion trade-off per gain vector
     weights_dtype: str = "float32"  # how the float weights are stored ("float16" halves the file)
+    means: bool = False  # mean-scale hyperprior: a second hyper synthesis ``h_m`` predicts each latent's mean
 
     def __post_init__(self) -> None:
         self.lambdas = tuple(float(v) for v in self.lambdas)
@@ -76,9 +78,8 @@ class HyperpriorCodec(CompressionModel):
             deconv(n, 3),
         )
         self.h_a = nn.Sequential(conv(m, n, stride=1, kernel_size=3), nn.ReLU(), conv(n, n), nn.ReLU(), conv(n, n))
-        self.h_s = nn.Sequential(
-            deconv(n, n), nn.ReLU(), deconv(n, n), nn.ReLU(), conv(n, m, stride=1, kernel_size=3), nn.ReLU()
-        )
+        self.h_s = nn.Sequential(*self._hyper_synthesis(n, m), nn.ReLU())  # scales are positive
+        self.h_m = self._hyper_synthesis(n, m) if config.means else None
         self.entropy_bottleneck = EntropyBottleneck(n)
         self.gaussian_conditional = GaussianConditional(None)
         # Log gains: level k multiplies y by exp(gain[k]) before rounding and by exp(inv_gain[k]) after. They
@@ -90,6 +91,11 @@ class HyperpriorCodec(CompressionModel):
         self.hyper_inv_gain = nn.Parameter(torch.zeros(levels, n))
         self._weights_hash: str | None = None
         self._range_tables = RangeTables()
+
+    @staticmethod
+    def _hyper_synthesis(n: int, m: int) -> nn.Sequential:
+        """z (N channels, 1/64 size) -> one value per latent element (M channels, 1/16 size)."""
+        return nn.Sequential(deconv(n, n), nn.ReLU(), deconv(n, n), nn.ReLU(), conv(n, m, stride=1, kernel_size=3))
 
     multiple = 64  # image sides are padded to a multiple of this (16 for y, 4 more for z)
 
@@ -118,20 +124,28 @@ class HyperpriorCodec(CompressionModel):
         z = self.h_a(torch.abs(y)) * hg  # (B, N, H/64, W/64)
         z_tilde, z_likelihoods = self.entropy_bottleneck(z)  # uniform noise while training
         scales = self.h_s(z_tilde * ihg)  # (B, M, H/16, W/16)
-        _, y_likelihoods = self.gaussian_conditional(y, scales)  # rate of y + noise
-        x_hat = self.g_s(ste_round(y) * ig)  # (B, 3, H, W), decoded from the rounded latent
+        means = self.h_m(z_tilde * ihg) if self.h_m is not None else None  # (B, M, H/16, W/16) or None
+        _, y_likelihoods = self.gaussian_conditional(y, scales, means)  # rate of y + noise
+        y_hat = ste_round(y) if means is None else ste_round(y - means) + means
+        x_hat = self.g_s(y_hat * ig)  # (B, 3, H, W), decoded from the rounded latent
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
     # --- coding -----------------------------------------------------------------------------
-    def _indexes(self, z_hat: torch.Tensor, ihg: torch.Tensor) -> torch.Tensor:
-        """The Gaussian table of every latent element, from h_s run in float64 so that the encoder and a
-        decoder in another process pick the same table (same count of table scales below each scale as
-        ``GaussianConditional.build_indexes``, in one ``bucketize`` instead of 63 passes)."""
+    def _prior(self, z_hat: torch.Tensor, ihg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the Gaussian table of every latent element, the means or zeros), from h_s and h_m run in float64
+        so that the encoder and a decoder in another process pick the same table (same count of table scales
+        below each scale as ``GaussianConditional.build_indexes``, in one ``bucketize`` instead of 63 passes)
+        and add back the same means."""
+        hyper = z_hat.double() * ihg.double()
         params = {k: v.double() for k, v in self.h_s.state_dict().items()}
-        scales = functional_call(self.h_s, params, (z_hat.double() * ihg.double(),))  # (1, M, 4h, 4w)
+        scales = functional_call(self.h_s, params, (hyper,))  # (1, M, 4h, 4w)
         table = self.gaussian_conditional.scale_table.double()  # (levels,)
         scales = scales.clamp(min=float(self.gaussian_conditional.lower_bound_scale.bound))
-        return torch.bucketize(scales.contiguous(), table[:-1]).int()  # (1, M, 4h, 4w)
+        indexes = torch.bucketize(scales.contiguous(), table[:-1]).int()  # (1, M, 4h, 4w)
+        if self.h_m is None:
+            return indexes, torch.zeros_like(scales)
+        params = {k: v.double() for k, v in self.h_m.state_dict().items()}
+        return indexes, functional_call(self.h_m, params, (hyper,))  # (1, M, 4h, 4w) float64
 
     @torch.inference_mode()
     def compress(self, x: torch.Tensor, quality: float) -> tuple[list[bytes], tuple[int, int]]:
@@ -141,8 +155,8 @@ class HyperpriorCodec(CompressionModel):
         z = self.h_a(torch.abs(y)) * hg  # (1, N, H/64, W/64)
         z_strings = self.entropy_bottleneck.compress(z)
         z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])  # what the decoder will see
-        indexes = self._indexes(z_hat, ihg)
-        y_string = self._range_tables.encode(self.gaussian_conditional, y, indexes)
+        indexes, means = self._prior(z_hat, ihg)
+        y_string = self._range_tables.encode(self.gaussian_conditional, y.double() - means, indexes)
         return [y_string, z_strings[0]], (int(z.shape[-2]), int(z.shape[-1]))
 
     @torch.inference_mode()
@@ -150,9 +164,9 @@ class HyperpriorCodec(CompressionModel):
         """The inverse of ``compress``: (1, 3, 64 h, 64 w) in [0, 1]."""
         _, ig, _, ihg = self.gains(quality)
         z_hat = self.entropy_bottleneck.decompress([strings[1]], shape)  # (1, N, h, w)
-        indexes = self._indexes(z_hat, ihg)
-        y_hat = self._range_tables.decode(self.gaussian_conditional, strings[0], indexes)  # (1, M, 4h, 4w)
-        y_hat = (y_hat * ig.float()).contiguous(memory_format=torch.channels_last)
+        indexes, means = self._prior(z_hat, ihg)
+        symbols = self._range_tables.decode(self.gaussian_conditional, strings[0], indexes)  # (1, M, 4h, 4w)
+        y_hat = ((symbols.double() + means).float() * ig.float()).contiguous(memory_format=torch.channels_last)
         return transform(self.g_s, y_hat).clamp_(0, 1)  # (1, 3, 64 h, 64 w)
 
     # --- weights ----------------------------------------------------------------------------
@@ -202,11 +216,3 @@ def load_codec(folder: str | Path) -> HyperpriorCodec:
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(folder / "model.safetensors").items()}
     model.load_state_dict(state)
     return model.to(memory_format=torch.channels_last).eval()
-
-
-def lambda_at(config: CodecConfig, quality: float) -> float:
-    """The lambda a fractional quality stands for (geometric between the trained levels)."""
-    q = min(max(quality, 0.0), len(config.lambdas) - 1)
-    lo = min(int(math.floor(q)), len(config.lambdas) - 1)
-    hi = min(lo + 1, len(config.lambdas) - 1)
-    return math.exp(math.log(config.lambdas[lo]) * (1 - (q - lo)) + math.log(config.lambdas[hi]) * (q - lo))

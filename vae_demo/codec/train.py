@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
+from torchvision.transforms.v2 import functional as TF
 
 from vae_demo.codec.card import write_codec_card
 from vae_demo.codec.model import CodecConfig, HyperpriorCodec
@@ -26,7 +27,7 @@ from vae_demo.core.device import pick_device
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.core.worker_batches import batch_stream
-from vae_demo.restoration.train import load_folder
+from vae_demo.restoration.train import load_folder, luma
 
 
 @dataclass
@@ -43,7 +44,10 @@ class CodecRunConfig(Config):
     steps_per_epoch: int = 250
     aux_weight: float = 1.0  # weight of the entropy bottleneck's quantile loss
     aux_lr: float | None = None  # quantiles in an AdamW group of their own at this lr, outside the clip (None: shared)
-    val_images: int = 2  # Kodak24 images (centre 256 x 256) coded for real after every epoch
+    val_images: int = 2  # validation photos (centre 256 x 256) coded for real after every epoch
+    data_split: str = "all"  # "train": the validation split is left out and validates; "all": Kodak24 validates
+    scale_min: float = 1.0  # each crop is taken at a random scale in [scale_min, 1] (1: always full size)
+    grey_fraction: float = 0.0  # share of crops made grey (three equal channels)
     init_from: str | None = None  # warm start from a codec checkpoint folder (its gains too, for the same lambdas)
     workers: int = 0  # processes drawing crops (0: this one); part of the recipe, the batches depend on it
 
@@ -63,11 +67,24 @@ class CropBatches:
     def _randint(self, high: int) -> int:
         return int(torch.randint(high, (1,), generator=self.generator))
 
+    def _uniform(self) -> float:
+        return float(torch.rand((), generator=self.generator))
+
     def crop(self) -> torch.Tensor:
-        p = self.run.crop_size
+        """One augmented crop (3, P, P): a random window (shrunk to P from a random scale when ``scale_min`` < 1),
+        a quarter turn and a flip, and grey with probability ``grey_fraction``."""
+        p, run = self.run.crop_size, self.run
         image = self.images[self._randint(len(self.images))]
-        top, left = self._randint(image.shape[1] - p + 1), self._randint(image.shape[2] - p + 1)
-        x = image[:, top : top + p, left : left + p].float() / 255  # (3, P, P)
+        side = p
+        if run.scale_min < 1:  # a window of P / s pixels, shrunk to P: the photo seen at scale s
+            scale = run.scale_min + (1 - run.scale_min) * self._uniform()
+            side = min(round(p / scale), *image.shape[1:])
+        top, left = self._randint(image.shape[1] - side + 1), self._randint(image.shape[2] - side + 1)
+        x = image[:, top : top + side, left : left + side].float() / 255  # (3, side, side)
+        if side != p:
+            x = TF.resize(x, [p, p], antialias=True).clamp_(0, 1)  # (3, P, P)
+        if run.grey_fraction > 0 and self._uniform() < run.grey_fraction:
+            x = luma(x).expand(3, -1, -1)
         x = torch.rot90(x, self._randint(4), dims=(1, 2))
         return x.flip(2) if self._randint(2) else x
 
@@ -129,6 +146,8 @@ def warm_start(model: HyperpriorCodec, folder: str | Path) -> None:
     state = {k: v.float() if v.is_floating_point() else v for k, v in weights.items() if same_levels or "gain" not in k}
     if "gain" in state and state["gain"].shape[1] < model.config.M:
         state = widen(state, model.state_dict())
+    if model.h_m is not None and not any(k.startswith("h_m.") for k in state):
+        state.update(zero_means(state))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or missing and (same_levels or any("gain" not in k for k in missing)):
         raise ValueError(f"cannot warm-start from {folder}: missing {missing}, unexpected {unexpected}")
@@ -168,6 +187,15 @@ def widen(source: dict[str, torch.Tensor], fresh: dict[str, torch.Tensor]) -> di
     return state
 
 
+def zero_means(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``h_m``'s tensors for a scale-only source: its trunk a copy of ``h_s``'s (the same features of z), its
+    last layer zero, so the mean-scale model starts as the source (every mean 0) and learns means from there."""
+    means = {k.replace("h_s.", "h_m.", 1): v.clone() for k, v in state.items() if k.startswith("h_s.")}
+    means["h_m.4.weight"].zero_()
+    means["h_m.4.bias"].zero_()
+    return means
+
+
 def optimiser_groups(model: HyperpriorCodec, run: CodecRunConfig) -> list[dict] | None:
     """With ``run.aux_lr``: the bottleneck's quantiles apart (their own lr, outside the gradient clip, as in
     CompressAI's examples, which give them an optimiser of their own), everything else in the main group.
@@ -180,6 +208,17 @@ def optimiser_groups(model: HyperpriorCodec, run: CodecRunConfig) -> list[dict] 
     return [{"params": main}, {"params": aux, "lr": run.aux_lr, "clip": False}]
 
 
+def validation_images(folder: Path, run: CodecRunConfig) -> list[torch.Tensor]:
+    """The photos coded after every epoch: the validation split of ``folder`` (``data_split`` "train"), else
+    Kodak24 beside the data (the older recipes)."""
+    if not run.val_images:
+        return []
+    if run.data_split == "train":
+        return load_folder(folder, grey=False, split="val")[: run.val_images]
+    kodak = next((p for p in (folder.parent.parent / "val/Kodak24", folder.parent / "val/Kodak24") if p.is_dir()), None)
+    return load_folder(kodak, grey=False)[: run.val_images] if kodak else []
+
+
 def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, resume: bool = False) -> HyperpriorCodec:
     """Train, then write ``out`` (config.json, model.safetensors, training_summary.json, README.md)."""
     data_root, out = Path(data_root), Path(out)
@@ -187,11 +226,8 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
         raise ValueError(f"crop_size must be a multiple of {HyperpriorCodec.multiple}, got {run.crop_size}")
     seed_everything(run.trainer.seed)
     folder = data_root / "CBSD432" if (data_root / "CBSD432").is_dir() else data_root
-    images = load_folder(folder, grey=False)
-    kodak = next(
-        (p for p in (data_root.parent / "val/Kodak24", data_root.parent.parent / "val/Kodak24") if p.is_dir()), None
-    )
-    val_images = load_folder(kodak, grey=False)[: run.val_images] if kodak and run.val_images else []
+    images = load_folder(folder, grey=False, split=run.data_split)
+    val_images = validation_images(folder, run)
     model = HyperpriorCodec(run.model)
     if run.init_from:
         warm_start(model, run.init_from)

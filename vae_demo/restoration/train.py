@@ -22,10 +22,10 @@ from torchvision.transforms.v2 import functional as TF
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.core.distributions import kl_weight
-from vae_demo.core.images import IMAGE_SUFFIXES
 from vae_demo.core.likelihoods import laplace_log_prob
 from vae_demo.core.metrics import psnr
 from vae_demo.core.run import run_training
+from vae_demo.core.splits import split_paths
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.core.worker_batches import batch_stream
 from vae_demo.restoration.card import write_restoration_card
@@ -66,9 +66,10 @@ class RestorationRunConfig(Config):
         return DegradationPipeline(steps, extra_noise=self.extra_noise)
 
 
-def load_folder(folder: str | Path, grey: bool) -> list[torch.Tensor]:
-    """Every image of ``folder`` as a uint8 (C, H, W) tensor, grey (1 channel) or RGB."""
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+def load_folder(folder: str | Path, grey: bool, split: str = "all") -> list[torch.Tensor]:
+    """Every image of ``folder`` (or its ``split``: see ``core.splits``) as a uint8 (C, H, W) tensor, grey
+    (1 channel) or RGB."""
+    paths = split_paths(folder, split)
     if not paths:
         raise FileNotFoundError(f"no images in {folder}")
     return [TF.pil_to_tensor(Image.open(p).convert("L" if grey else "RGB")) for p in paths]
