@@ -363,11 +363,24 @@ def test_compress_refuses_a_photo_over_the_limit(model, monkeypatch):
 
 
 def test_pillow_search_respects_the_budget():
-    from vae_demo.demo.compress import pillow_at_most
+    from vae_demo.codec.anchors import ANCHORS
 
     image = Image.fromarray(photo(96, 128).permute(1, 2, 0).numpy())
-    data, q = pillow_at_most(image, "JPEG", 2000)
+    data, q = ANCHORS["jpeg"].at_most(image, 2000)
     assert len(data) <= 2000 and 1 <= q <= 95
+
+
+def test_the_jpeg_anchor_is_huffman_optimised_same_pixels_fewer_bytes():
+    import io
+
+    from vae_demo.codec.anchors import ANCHORS
+
+    image = Image.fromarray(photo(96, 128).permute(1, 2, 0).numpy())
+    plain = io.BytesIO()
+    image.save(plain, format="JPEG", quality=50)
+    ours = ANCHORS["jpeg"].encode(image, 50)
+    assert len(ours) < len(plain.getvalue())
+    assert np.array_equal(ANCHORS["jpeg"].decode(ours), ANCHORS["jpeg"].decode(plain.getvalue()))
 
 
 BUNDLED = hub.BUNDLED_DIR / "codec-vae"
@@ -452,3 +465,82 @@ def test_a_widened_codec_starts_as_its_source_and_trains_its_new_channels(tmp_pa
         grad = dict(wide.named_parameters())[name].grad
         new = grad[12:] if name != "h_a.0.weight" else grad[:, 12:]
         assert new.flatten(1).abs().sum(1).gt(0).all() if name != "h_a.0.weight" else new.abs().sum() > 0, name
+
+
+# --- the mean-scale hyperprior, tiles, format version 1 ----------------------------------------
+def test_a_mean_scale_codec_codes_the_latent_minus_its_means():
+    m = tiny(means=True)
+    strings, shape = m.compress(photo(64, 128).float()[None] / 255, 1.0)
+    with torch.no_grad():
+        g, ig, hg, ihg = m.gains(1.0)
+        y = m.g_a(photo(64, 128).float()[None] / 255) * g
+        z_hat = m.entropy_bottleneck.decompress([strings[1]], shape)
+        indexes, means = m._prior(z_hat, ihg)
+        assert means.abs().max() > 0  # h_m predicts means
+        symbols = m.gaussian_conditional.decompress([strings[0]], indexes, torch.float32)
+        assert torch.equal(symbols, torch.round(y.double() - means).float())
+        reference = m.g_s((symbols.double() + means).float() * ig).clamp(0, 1)
+    assert torch.allclose(m.decompress(strings, shape, 1.0), reference, atol=1e-5)
+
+
+def test_a_mean_scale_codec_is_bit_exact_in_a_fresh_process(tmp_path):
+    saved = tiny(seed=3, means=True).save_pretrained(tmp_path / "mean-scale")
+    m = load_codec(saved)
+    x = photo(70, 90)
+    (tmp_path / "a.vaez").write_bytes(encode_image(m, x, 1.5))
+    (tmp_path / "x.raw").write_bytes(x.numpy().tobytes())
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD_SCRIPT, str(saved), str(tmp_path)],
+        cwd=ROOT,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "y.raw").read_bytes() == decode_image(m, (tmp_path / "a.vaez").read_bytes()).numpy().tobytes()
+    assert (tmp_path / "b.vaez").read_bytes() == (tmp_path / "a.vaez").read_bytes()
+
+
+def test_a_mean_scale_codec_warm_started_from_a_scale_codec_starts_as_it(tmp_path):
+    from vae_demo.codec.train import warm_start
+
+    source = tiny(seed=4)
+    folder = source.save_pretrained(tmp_path / "scale")
+    m = HyperpriorCodec(CodecConfig.from_dict({**TINY, "means": True}))
+    warm_start(m, folder)
+    m.finalize()
+    assert not m.h_m[-1].weight.any() and not m.h_m[-1].bias.any()
+    x = photo(64, 128).float()[None] / 255
+    assert m.eval().compress(x, 1.0)[0] == source.compress(x, 1.0)[0]  # the same strings: every mean is 0
+
+
+def test_a_big_picture_is_coded_in_tiles_and_round_trips(model, monkeypatch):
+    monkeypatch.setattr(bitstream, "WHOLE_PIXELS", 64 * 64)
+    monkeypatch.setattr(bitstream, "TILE", 64)
+    x = photo(150, 130)
+    data = encode_image(model, x, 1.0)
+    header = unpack(data)
+    assert header.tile == 64 and len(header.strings) == 2 * 3 * 3
+    y = decode_image(model, data)
+    assert y.shape == x.shape
+    top_left = decode_image(model, encode_image(model, x[:, :64, :64].contiguous(), 1.0))
+    assert torch.equal(y[:, :64, :64], top_left)  # each tile is coded on its own
+    header.strings = header.strings[:-2]  # one tile missing, with a valid checksum
+    with pytest.raises(VaezError, match="16 coded strings, not 18"):
+        decode_image(model, bitstream.pack(header))
+
+
+def test_a_version_1_file_still_decodes(model):
+    data = encode_image(model, photo(), 1.0)
+    h = unpack(data)
+    body = b"".join(
+        [
+            b"VAEZ\x01",
+            struct.pack(">B", len(h.model_name)),
+            h.model_name.encode(),
+            bytes.fromhex(h.weights_hash),
+            struct.pack(">IIBHB", h.width, h.height, 0, round(h.quality * 1000), 2),
+            *(struct.pack(">I", len(s)) + s for s in h.strings),
+        ]
+    )
+    assert torch.equal(decode_image(model, _with_crc(body)), decode_image(model, data))

@@ -1,21 +1,26 @@
 """The ``.vaez`` file format: one picture coded by a ``HyperpriorCodec``.
 
-Layout (big-endian), version 1::
+Layout (big-endian), version 2::
 
     b"VAEZ"            magic, 4 bytes
-    version            u8 (1)
+    version            u8 (2)
     name length, name  u8, UTF-8 bytes: the model's config name
     weights hash       16 bytes: the first half of the model's SHA-256 weights hash
     width, height      u32, u32: the picture's size in pixels
     mode               u8: 0 RGB, 1 L (grey, coded as three equal channels)
     quality            u16: the rate level times 1000 (0 .. 1000 * (levels - 1))
-    string count       u8 (2: the latent y, then the hyper-latent z)
+    tile               u16: the side of the square tiles the picture is coded in, a multiple of 64
+                       (0: one piece); tiles in row-major order, those on the right and bottom edges smaller
+    string count       u32: 2 per tile (its latent y, then its hyper-latent z)
     per string         u32 length, then the range coder's bytes
     crc32              u32 over every byte before it
 
-Every size is checked against the bytes present and against ``MAX_PIXELS`` before anything is
-allocated, and the CRC before the range decoder sees a string, so a truncated, tampered or foreign
-file ends in a ``VaezError`` sentence, never a crash, a hang or a huge allocation.
+Version 1 (still read) has no tile field and a u8 string count: one piece. Pictures up to
+``WHOLE_PIXELS`` are coded in one piece; larger ones (phone photos) in ``TILE`` x ``TILE`` tiles, so
+memory stays bounded by one tile's activations. Every size is checked against the bytes present and
+against ``MAX_PIXELS`` before anything is allocated, and the CRC before the range decoder sees a
+string, so a truncated, tampered or foreign file ends in a ``VaezError`` sentence, never a crash, a
+hang or a huge allocation.
 """
 
 from __future__ import annotations
@@ -28,14 +33,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from vae_demo.codec.limits import MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, TILE, WHOLE_PIXELS, megapixels
 from vae_demo.codec.model import HyperpriorCodec
 
 MAGIC = b"VAEZ"
-VERSION = 1
+VERSION = 2
 MODES = ("RGB", "L")
-MAX_SIDE = 16384
-MAX_PIXELS = 4096 * 1024  # about 4 megapixels: decoding needs some 0.5 GB of activations at this size
-MAX_FILE_BYTES = 64 * 2**20
 HASH_BYTES = 16
 
 
@@ -53,6 +56,18 @@ class Header:
     mode: str
     quality: float
     strings: list[bytes]
+    tile: int = 0  # 0: one piece
+
+
+def tile_boxes(width: int, height: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """(top, left, height, width) of each tile in row-major order; one box for ``tile`` 0."""
+    if tile == 0:
+        return [(0, 0, height, width)]
+    return [
+        (top, left, min(tile, height - top), min(tile, width - left))
+        for top in range(0, height, tile)
+        for left in range(0, width, tile)
+    ]
 
 
 def quantize_quality(quality: float, levels: int) -> int:
@@ -68,7 +83,7 @@ def check_size(width: int, height: int) -> None:
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
         raise VaezError(
             f"the picture is {width}x{height} pixels; this codec handles at most "
-            f"{MAX_PIXELS / 1e6:.1f} megapixels and {MAX_SIDE} pixels a side"
+            f"{megapixels(MAX_PIXELS)} and {MAX_SIDE} pixels a side"
         )
 
 
@@ -83,11 +98,12 @@ def pack(header: Header) -> bytes:
         name,
         bytes.fromhex(header.weights_hash)[:HASH_BYTES],
         struct.pack(
-            ">IIBHB",
+            ">IIBHHI",
             header.width,
             header.height,
             MODES.index(header.mode),
             round(header.quality * 1000),
+            header.tile,
             len(header.strings),
         ),
     ]
@@ -121,22 +137,30 @@ def unpack(data: bytes) -> Header:
     if len(data) < 4 or r.take(4, "magic bytes") != MAGIC:
         raise VaezError("this is not a .vaez file (the magic bytes VAEZ are missing)")
     (version,) = r.unpack(">B", "format version")
-    if version != VERSION:
-        raise VaezError(f"the file has .vaez format version {version}; this program reads version {VERSION}")
+    if version not in (1, VERSION):
+        raise VaezError(f"the file has .vaez format version {version}; this program reads versions 1-{VERSION}")
     (name_len,) = r.unpack(">B", "model name")
     try:
         name = r.take(name_len, "model name").decode()
     except UnicodeDecodeError:
         raise VaezError("the file is damaged: its model name is not text") from None
     weights_hash = r.take(HASH_BYTES, "weights hash").hex()
-    width, height, mode, quality, count = r.unpack(">IIBHB", "picture size, mode and quality")
+    if version == 1:
+        width, height, mode, quality, count = r.unpack(">IIBHB", "picture size, mode and quality")
+        tile = 0
+    else:
+        width, height, mode, quality, tile, count = r.unpack(">IIBHHI", "picture size, mode, quality and tiles")
     check_size(width, height)
     if mode >= len(MODES):
         raise VaezError(f"the file is damaged: unknown picture mode {mode}")
-    if count != 2:
-        raise VaezError(f"the file is damaged: it holds {count} coded strings, not 2")
+    if tile % 64 or tile > MAX_SIDE:
+        raise VaezError(f"the file is damaged: its tile side {tile} is not a multiple of 64 up to {MAX_SIDE}")
+    expected = 2 * len(tile_boxes(width, height, tile)) if tile else 2
+    if count != expected:
+        raise VaezError(f"the file is damaged: it holds {count} coded strings, not {expected}")
     strings = []
-    for what in ("latent", "hyper-latent"):
+    for i in range(count):
+        what = ("latent", "hyper-latent")[i % 2]
         (n,) = r.unpack(">I", f"{what} length")
         strings.append(r.take(n, f"coded {what}"))
     body_end = r.pos
@@ -145,7 +169,7 @@ def unpack(data: bytes) -> Header:
         raise VaezError(f"the file is damaged: {len(data) - r.pos} stray bytes follow its checksum")
     if zlib.crc32(data[:body_end]) != crc:
         raise VaezError("the file is damaged: its checksum does not match its contents")
-    return Header(version, name, weights_hash, width, height, MODES[mode], quality / 1000, strings)
+    return Header(version, name, weights_hash, width, height, MODES[mode], quality / 1000, strings, tile)
 
 
 def to_tensor(image) -> tuple[torch.Tensor, str]:
@@ -165,16 +189,21 @@ def to_tensor(image) -> tuple[torch.Tensor, str]:
 
 
 def encode_image(model: HyperpriorCodec, image, quality: float) -> bytes:
-    """Code a picture (PIL image or uint8 (C, H, W) tensor) at ``quality`` in [0, levels - 1] into .vaez bytes."""
+    """Code a picture (PIL image or uint8 (C, H, W) tensor) at ``quality`` in [0, levels - 1] into .vaez bytes
+    (in ``TILE`` x ``TILE`` tiles above ``WHOLE_PIXELS``)."""
     x, mode = to_tensor(image)
     height, width = x.shape[-2:]
     check_size(width, height)
     stored = quantize_quality(quality, model.levels)
+    tile = TILE if width * height > WHOLE_PIXELS else 0
     m = model.multiple
-    pad = (0, -width % m, 0, -height % m)
-    xf = F.pad(x[None].float() / 255, pad, mode="replicate")  # (1, 3, H', W'), sides multiples of 64
-    strings, _ = model.compress(xf, stored / 1000)
-    return pack(Header(VERSION, model.config.name, model.weights_hash(), width, height, mode, stored / 1000, strings))
+    strings = []
+    for top, left, h, w in tile_boxes(width, height, tile):
+        piece = x[None, :, top : top + h, left : left + w].float() / 255  # (1, 3, h, w)
+        piece = F.pad(piece, (0, -w % m, 0, -h % m), mode="replicate")  # sides multiples of 64
+        strings += model.compress(piece, stored / 1000)[0]
+    header = Header(VERSION, model.config.name, model.weights_hash(), width, height, mode, stored / 1000, strings, tile)
+    return pack(header)
 
 
 def check_model(header: Header, model: HyperpriorCodec) -> None:
@@ -193,16 +222,18 @@ def decode_image(model: HyperpriorCodec, data: bytes) -> torch.Tensor:
     header = unpack(data)
     check_model(header, model)
     m = model.multiple
-    shape = (-(-header.height // m), -(-header.width // m))  # z's (h, w)
-    # Zero padding past each string: the range decoder never reads beyond its buffer, even for bytes
-    # that pass the CRC but were not written by the encoder.
-    symbols = model.config.M * shape[0] * shape[1] * 16 + model.config.N * shape[0] * shape[1]
-    strings = [s + bytes(8 * len(s) + 8 * symbols + 64) for s in header.strings]
-    x_hat = model.decompress(strings, shape, header.quality)  # (1, 3, H', W')
-    y = (x_hat[0, :, : header.height, : header.width] * 255).round().to(torch.uint8)  # (3, H, W)
+    out = torch.empty(3, header.height, header.width, dtype=torch.uint8)  # (3, H, W): size checked by unpack
+    for i, (top, left, h, w) in enumerate(tile_boxes(header.width, header.height, header.tile)):
+        shape = (-(-h // m), -(-w // m))  # z's (h, w)
+        # Zero padding past each string: the range decoder never reads beyond its buffer, even for bytes
+        # that pass the CRC but were not written by the encoder.
+        symbols = model.config.M * shape[0] * shape[1] * 16 + model.config.N * shape[0] * shape[1]
+        strings = [s + bytes(8 * len(s) + 8 * symbols + 64) for s in header.strings[2 * i : 2 * i + 2]]
+        x_hat = model.decompress(strings, shape, header.quality)  # (1, 3, h', w')
+        out[:, top : top + h, left : left + w] = (x_hat[0, :, :h, :w] * 255).round().to(torch.uint8)
     if header.mode == "L":
-        y = (y.float().mean(dim=0, keepdim=True)).round().to(torch.uint8)  # (1, H, W)
-    return y
+        out = (out.float().mean(dim=0, keepdim=True)).round().to(torch.uint8)  # (1, H, W)
+    return out
 
 
 def read_file(path: str | Path) -> bytes:

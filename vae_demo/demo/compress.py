@@ -4,7 +4,8 @@
 JPEG and WebP at the largest size not above the VAE file's (each codec's quality found by
 bisection), so the three pictures cost the same bytes or less. ``decompress`` reads a ``.vaez`` file
 back; ``describe`` says what a file holds; ``example_file`` is the default photo coded at the default
-quality. Photos over ``bitstream.MAX_PIXELS`` are refused with a sentence (one file, one pass: no tiles).
+quality. Photos over ``limits.MAX_PIXELS`` are refused with a sentence; those over ``limits.WHOLE_PIXELS``
+are coded in tiles (``bitstream``).
 Files go into the process's output folder (``outputs.new_path``: pruned, removed at exit).
 """
 
@@ -18,9 +19,11 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image, features
+from PIL import Image
 
 from vae_demo.codec import bitstream
+from vae_demo.codec.anchors import ANCHORS
+from vae_demo.codec.limits import megapixels
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError
 from vae_demo.demo import outputs
@@ -29,8 +32,8 @@ from vae_demo.demo.photos import load_photo
 
 CODEC_MODEL = "codec-vae"
 DEFAULT_QUALITY = 3.0
+APP_ANCHORS = ("jpeg", "webp")  # shown beside the VAE (AVIF: in the benchmark, too slow to bisect on a phone photo)
 ZOOM_SIDE, ZOOM = 96, 3  # the zoomed crop: 96 x 96 pixels shown 3 times larger
-PILLOW_QUALITY = {"JPEG": (1, 95), "WEBP": (0, 100)}  # Pillow's useful quality ranges
 
 
 class CompressResult(NamedTuple):
@@ -55,30 +58,6 @@ def _uint8(x: torch.Tensor) -> np.ndarray:
 
 def _pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(_uint8(x))
-
-
-def pillow_at_most(image: Image.Image, fmt: str, budget: int) -> tuple[bytes, int]:
-    """(file bytes, quality): the highest quality whose file is at most ``budget`` bytes (bisection on
-    quality); the lowest quality's file when even that is larger."""
-    lo, hi = PILLOW_QUALITY[fmt]
-
-    def encode(q: int) -> bytes:
-        buf = io.BytesIO()
-        image.save(buf, format=fmt, quality=q, **({"method": 6} if fmt == "WEBP" else {}))
-        return buf.getvalue()
-
-    best = encode(lo)
-    best_q = lo
-    if len(best) > budget:
-        return best, lo
-    while lo < hi:  # invariant: quality lo fits
-        mid = (lo + hi + 1) // 2
-        data = encode(mid)
-        if len(data) <= budget:
-            lo, best, best_q = mid, data, mid
-        else:
-            hi = mid - 1
-    return best, best_q
 
 
 def _decode_pillow(data: bytes, channels: int) -> torch.Tensor:
@@ -129,8 +108,8 @@ def compress(
     h, w = photo.shape[-2:]
     if h * w > bitstream.MAX_PIXELS:
         raise ImageError(
-            f"The photo is {w}x{h} pixels ({h * w / 1e6:.1f} megapixels); the codec handles up to "
-            f"{bitstream.MAX_PIXELS / 1e6:.1f} megapixels. Please resize it."
+            f"The photo is {w}x{h} pixels ({megapixels(h * w)}); the codec handles up to "
+            f"{megapixels(bitstream.MAX_PIXELS)}. Please resize it."
         )
     original = (photo[0] * 255).round().to(torch.uint8)  # (C, H, W)
     step(0.05, desc="Coding with the VAE")
@@ -140,12 +119,11 @@ def compress(
     step(0.3, desc="Decoding the .vaez file")
     decoded = bitstream.decode_image(codec, data)  # exactly what decompress(path) gives
     results = {"VAE (.vaez)": (decoded, len(data), f"quality {quality:g}")}
-    formats = ["JPEG"] + (["WEBP"] if features.check("webp") else [])
     source = _pil(original)
-    for i, fmt in enumerate(formats):
-        name = fmt if fmt == "JPEG" else "WebP"
+    for i, anchor in enumerate(a for key, a in ANCHORS.items() if key in APP_ANCHORS and a.available):
+        name = anchor.name
         step(0.5 + 0.15 * i, desc=f"Searching {name}'s quality for at most {len(data)} bytes")
-        file, q = pillow_at_most(source, fmt, len(data))
+        file, q = anchor.at_most(source, len(data))
         setting = f"quality {q}" if len(file) <= len(data) else f"quality {q} (its smallest file: larger)"
         results[name] = (_decode_pillow(file, original.shape[0]), len(file), setting)
     step(0.8, desc="Measuring PSNR and SSIM")
