@@ -346,10 +346,23 @@ def test_compress_action_matches_sizes_and_decompresses(model, monkeypatch):
         assert name in rows and (rows[name][1] <= vae_bytes or rows[name][-1].endswith("(its smallest file: larger)"))
     assert np.array_equal(action.decompress(out.path), out.vae)
     assert out.zoom.shape[0] == 3 * 96 and out.zoom.ndim == 3
+    assert out.summary.startswith("On this photo")  # the tiny model has 3 levels: too few for a BD-rate
     with pytest.raises(ValueError, match="quality"):
         action.compress(image, quality=99)
     with pytest.raises(VaezError):
         action.decompress(None)
+
+
+def test_the_rate_summary_reads_the_curves_of_this_photo():
+    from vae_demo.demo.compress import rate_summary
+
+    webp = [{"bpp": b, "psnr": p} for b, p in ((0.25, 28.0), (0.5, 31.0), (1.0, 34.0), (2.0, 37.0))]
+    vae = [{"bpp": pt["bpp"] / 2, "psnr": pt["psnr"]} for pt in webp]  # half the bits for the same PSNR
+    text = rate_summary({"vae": vae, "webp": webp}, webp_psnr=31.0, webp_bytes=10_000, pixels=160_000)
+    assert "50.0% fewer bytes than WebP (BD-rate -50.0%)" in text
+    assert "a VAE file saves 5,000 bytes (50%)" in text  # 0.25 bpp x 160,000 pixels / 8
+    worse = rate_summary({"vae": webp, "webp": vae}, webp_psnr=31.0, webp_bytes=5_000, pixels=160_000)
+    assert "100.0% more bytes" in worse and "costs 5,000 bytes more" in worse
 
 
 def test_compress_refuses_a_photo_over_the_limit(model, monkeypatch):

@@ -12,6 +12,7 @@ Files go into the process's output folder (``outputs.new_path``: pruned, removed
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from vae_demo.demo.photos import load_photo
 
 CODEC_MODEL = "codec-vae"
 DEFAULT_QUALITY = 3.0
+CURVE_PIXELS = 2**20  # rate-distortion curves of the photo itself up to 1 MP (they code it some 30 more times)
 APP_ANCHORS = ("jpeg", "webp")  # shown beside the VAE (AVIF: in the benchmark, too slow to bisect on a phone photo)
 ZOOM_SIDE, ZOOM = 96, 3  # the zoomed crop: 96 x 96 pixels shown 3 times larger
 
@@ -43,6 +45,47 @@ class CompressResult(NamedTuple):
     rows: list[list]  # [codec, bytes, bpp, PSNR dB, SSIM, setting] per codec (the setting says if over budget)
     zoom: np.ndarray  # original | VAE | JPEG | WebP, the same crop of each, enlarged
     path: str  # the .vaez file
+    summary: str  # BD-rate on this photo and the bytes the VAE saves at WebP's quality (Markdown)
+
+
+def photo_curves(codec, image: Image.Image) -> dict[str, list[dict]]:
+    """(bpp, PSNR) points of the VAE at each trained level and of each app anchor over its benchmark sweep."""
+    from vae_demo.codec.benchmark import SWEEPS, psnr
+
+    ref, pixels = np.asarray(image.convert("RGB")), image.width * image.height
+    curves = {"vae": []}
+    for level in range(codec.levels):
+        data = bitstream.encode_image(codec, image, level)
+        out = bitstream.decode_image(codec, data).expand(3, -1, -1).permute(1, 2, 0).numpy()
+        curves["vae"].append({"bpp": len(data) * 8 / pixels, "psnr": psnr(ref, out)})
+    for key in APP_ANCHORS:
+        anchor = ANCHORS[key]
+        if anchor.available:
+            files = [anchor.encode(image, q) for q in SWEEPS[key]]
+            curves[key] = [{"bpp": len(f) * 8 / pixels, "psnr": psnr(ref, anchor.decode(f))} for f in files]
+    return curves
+
+
+def rate_summary(curves: dict[str, list[dict]], webp_psnr: float, webp_bytes: int, pixels: int) -> str:
+    """BD-rate of the VAE against each anchor on this photo, and what a VAE file as good as WebP's costs."""
+    from vae_demo.codec.benchmark import bd_rate
+
+    parts = []
+    for key in ("webp", "jpeg"):
+        if key in curves and min(len(curves[key]), len(curves["vae"])) >= 4:  # cubic fits
+            bd = bd_rate(curves[key], curves["vae"])
+            name = ANCHORS[key].name
+            if bd == bd:
+                parts.append(f"{abs(bd):.1f}% {'fewer' if bd < 0 else 'more'} bytes than {name} (BD-rate {bd:+.1f}%)")
+    text = "On this photo " + ("the VAE needs " + " and ".join(parts) if parts else "the curves do not overlap")
+    pts = sorted(curves["vae"], key=lambda p: p["psnr"])
+    if pts[0]["psnr"] <= webp_psnr <= pts[-1]["psnr"]:
+        bpp = math.exp(np.interp(webp_psnr, [p["psnr"] for p in pts], [math.log(p["bpp"]) for p in pts]))
+        vae_bytes = round(bpp * pixels / 8)
+        saved = webp_bytes - vae_bytes
+        verb = f"saves {saved:,} bytes ({saved / webp_bytes:.0%})" if saved >= 0 else f"costs {-saved:,} bytes more"
+        text += f". At WebP's quality here ({webp_psnr:.2f} dB, {webp_bytes:,} bytes) a VAE file {verb}"
+    return text + " (over the quality range both cover; PSNR, this photo only)."
 
 
 @lru_cache(maxsize=1)
@@ -134,8 +177,17 @@ def compress(
     pictures = [original] + [r[0] for r in results.values()]
     zoom = zoom_strip(pictures, zoom_box(original))
     webp = _uint8(results["WebP"][0]) if "WebP" in results else None
+    summary = ""
+    if "WebP" in results and h * w <= CURVE_PIXELS:
+        step(0.9, desc="Rate-distortion curves of this photo")
+        webp_row = rows[-1]
+        summary = rate_summary(photo_curves(codec, source), webp_row[3], webp_row[1], h * w)
+    elif "WebP" in results:
+        summary = (
+            f"The photo is {megapixels(h * w)}: its rate-distortion curves are drawn up to {megapixels(CURVE_PIXELS)}."
+        )
     step(1.0, desc="Done")
-    return CompressResult(_uint8(decoded), _uint8(results["JPEG"][0]), webp, rows, zoom, str(path))
+    return CompressResult(_uint8(decoded), _uint8(results["JPEG"][0]), webp, rows, zoom, str(path), summary)
 
 
 def decompress(path) -> np.ndarray:
