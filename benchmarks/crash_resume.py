@@ -27,6 +27,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {
     "model": {"image_size": 28, "in_channels": 1, "latent_dim": 8, "channels": [8, 16], "name": "crash-test"},
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{report['identical_count']}/{report['trials']} identical to the uninterrupted run"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    report[PROVENANCE_KEY] = provenance(1)  # the training runs it times use 1 thread each
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

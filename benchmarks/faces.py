@@ -29,6 +29,7 @@ from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.images import to_face_input, to_model_input
 from vae_demo.core.metrics import psnr_ssim
 from vae_demo.core.model_card import replace_card_section
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.demo.examples import face_image, generated_face, photo_example
 from vae_demo.generative import inference
 from vae_demo.generative.data import load_olivetti, split_by_subject
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds": seconds,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
+    result[PROVENANCE_KEY] = provenance()
     out.write_text(json.dumps(result, indent=2) + "\n")
     if args.card:
         command = "python benchmarks/faces.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -35,6 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.demo.examples import PHOTO_EXAMPLES, skimage_data_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{row['first_p50'] or 0:9.2f} {row['first_p95']:9.2f}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    report[PROVENANCE_KEY] = provenance()
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import IMAGE_SUFFIXES
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.demo import photos
 from vae_demo.restoration import problems, serving
 from vae_demo.restoration.degradations import resize
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rows": rows,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    report[PROVENANCE_KEY] = provenance()
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -22,6 +22,7 @@ import torch
 from vae_demo.core.device import pick_device
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.model_card import replace_card_section
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.generative.data import dynamic_binarize, load_mnist
 from vae_demo.generative.evaluate import evaluate
 
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    result[PROVENANCE_KEY] = provenance()
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     if args.card:
         command = "python benchmarks/nll.py " + " ".join(argv if argv is not None else sys.argv[1:])

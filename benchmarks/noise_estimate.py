@@ -27,6 +27,7 @@ import torch
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.core.metrics import psnr
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.restoration import degradations as D
 from vae_demo.restoration.benchmark import load_images, to_tensor
 from vae_demo.restoration.noise_level import noise_level
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{report['ours_seconds_median'] * 1000:.0f} ms per image (median)"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    report[PROVENANCE_KEY] = provenance()
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

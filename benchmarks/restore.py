@@ -11,9 +11,22 @@ mean SSIM and seconds per image of each. Protocol: outputs clipped to [0, 1] and
 against the 8-bit original; denoising and the other tasks on the full image in its own colour
 space; SR (``--level`` = scale) on the Y channel (ITU-R BT.601, as MATLAB's rgb2ycbcr) with
 ``scale`` pixels cropped from each border, from the bicubic upsampling of the bicubic (antialiased)
-downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1].
-``--task poisson`` takes the peak photon count, ``salt_and_pepper`` the percent of pixels, ``camera``
-the std at mid-grey of Poisson-Gaussian noise saved as JPEG q85 (blind: no method is told it).
+downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1]
+(``--noise-clip on``, the default, as the older runs) or left in floating point (``--noise-clip off``: the
+protocol of published DnCNN / BM3D / FFDNet figures, to be used for any comparison with them); the JSON
+records which (``noise_clip``). ``--task poisson`` takes the peak photon count, ``salt_and_pepper`` the percent
+of pixels, ``camera`` the std at mid-grey of Poisson-Gaussian noise saved as JPEG q85 (blind: no method is told
+it; the classical ones get the project's noise estimate, as the VAE). ``--split val`` runs the validation photos
+of a training folder (``vae_demo/core/splits.py``), for choices made before a report set is run.
+
+``--task real`` (no ``--level``) scores real noisy photos against a clean reference of the same scene:
+
+    python benchmarks/restore.py --task real --data ../shared/data/val/PolyU-Canon5D2 --json real_polyu.json
+
+with ``vae`` the app's Auto path, ``vae_noise`` its Noise path (at the estimated sigma), ``divnoising_mode``,
+and BM3D / non-local means given the project's noise estimate (``bm3d``, ``nlm``) or the sigma that scores
+best on the clean photo (``bm3d_oracle``, ``nlm_oracle``: an oracle, also for ``denoise`` and ``camera``).
+Salt and pepper adds ``adaptive_median``; Poisson's classical denoisers work in the Anscombe domain.
 
 ``vae`` is the app's result for the task's problem, from the model the app uses for it (``--checkpoint``
 names another); ``vae_x8`` its x8 self-ensemble; ``vae_mean`` the mean of K samples. On ``denoise``
@@ -25,6 +38,15 @@ posterior samples), ``divnoising_mode`` (the same model decoded at the posterior
 variants (``divnoising_x8``, ``divnoising_fit_x8``: the decode at the posterior means averaged over the 8
 flips and rotations) denoise only; the sampling ones, like ``vae``, report the KL per image and the spread
 of the posterior samples.
+
+The light tasks take the light VAE and the classical light-and-colour corrections, and add the mean CIEDE2000
+(``vae_demo.light.benchmark``; ``*_oracle*`` methods read the clean original):
+
+    python benchmarks/restore.py --task lowlight --level 3 --data ../shared/data/val/Kodak24 \
+        --methods noisy,gamma,gamma_auto,clahe,exposure_oracle --json lowlight3_kodak24.json
+
+``--task lowlight`` takes stops under-exposed (sensor noise, sRGB curve, JPEG), ``haze`` the amount (0-1),
+``colour_cast`` the strength (0-1); ``light_auto`` is a random mix (blind; ``--level`` ignored).
 
 The protocol lives in ``vae_demo.restoration.benchmark``; this is its command line (install the
 project first: ``pip install --no-deps -e .``).
@@ -38,17 +60,33 @@ from pathlib import Path
 
 import torch
 
-from vae_demo.restoration.benchmark import BENCH_TASKS, run_benchmark
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
+from vae_demo.core.splits import SPLITS
+from vae_demo.light.benchmark import print_light_summary
+from vae_demo.restoration.benchmark import ALL_TASKS, LIGHT_TASKS, run_benchmark
 from vae_demo.restoration.benchmark_report import print_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, choices=BENCH_TASKS)
+    p.add_argument("--task", required=True, choices=ALL_TASKS)
     p.add_argument(
-        "--level", required=True, type=float, help="strength in the task's units (see degradations.DEGRADATIONS)"
+        "--level",
+        default=None,
+        type=float,
+        help="strength in the task's units (degradations.DEGRADATIONS; light tasks: LEVEL_MEANING of light.benchmark)",
     )
-    p.add_argument("--data", required=True, type=Path, help="folder of clean images")
+    p.add_argument(
+        "--data", required=True, type=Path, help="folder of clean images (--task real: of noisy/ and clean/ pairs)"
+    )
+    p.add_argument("--split", default="all", choices=SPLITS, help="the part of --data to run (vae_demo/core/splits.py)")
+    p.add_argument(
+        "--noise-clip",
+        default="on",
+        choices=("on", "off"),
+        help="--task denoise: clip the noisy image to [0, 1] (on, the older runs) or leave the Gaussian noise "
+        "in floating point (off, the protocol of published figures)",
+    )
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--methods", default=None, help="comma-separated; default depends on the task")
     p.add_argument("--seed", type=int, default=0)
@@ -74,7 +112,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="do not tell the VAE the task (its blind / auto mode); the noise level is still given",
     )
     p.add_argument("--json", required=True, type=Path)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.level is None and args.task != "real":
+        p.error(f"--level is required for --task {args.task}")
+    args.level = 0.0 if args.level is None else args.level
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -94,8 +136,10 @@ def main(argv: list[str] | None = None) -> dict:
         divnoising_checkpoint=args.divnoising_checkpoint,
         fit_seconds=args.fit_seconds,
         mmse_samples=args.mmse_samples,
+        **({} if args.task in LIGHT_TASKS else {"noise_clip": args.noise_clip == "on", "split": args.split}),
     )
-    print_summary(report)
+    report.setdefault(PROVENANCE_KEY, provenance())
+    (print_light_summary if args.task in LIGHT_TASKS else print_summary)(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

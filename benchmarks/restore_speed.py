@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.restoration.problems import DENOISE_MODEL
 from vae_demo.restoration.restore import restore
 
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     met = report["metrics"]["restore_512_mode_s"]["median"] <= GOAL_512_S
     print(f"goal: 512x512 colour photo <= {GOAL_512_S} s median: {'met' if met else 'NOT met'}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
+    report[PROVENANCE_KEY] = provenance(args.threads)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

@@ -1,6 +1,6 @@
 """Collect ``benchmarks/restore.py`` results into one markdown table (for README and the model card).
 
-    python benchmarks/restore_table.py benchmarks/results/restore_*.json [--card checkpoints/restore-vae]
+    python benchmarks/restore_table.py benchmarks/results/restore_*.json [--card checkpoints/denoise-vae]
     python benchmarks/restore_table.py benchmarks/results/divnoising_*.json --card checkpoints/divnoising-vae
     python benchmarks/restore_table.py benchmarks/results/restore_denoise15_Set12.json --photos vae,bm3d
 

@@ -277,7 +277,7 @@ def test_the_script_runs_as_a_command():
         timeout=120,
         check=True,
     )
-    assert "--task {denoise,poisson,salt_and_pepper,camera,jpeg,sr,deblur,lowlight}" in done.stdout
+    assert "--task {denoise,poisson,salt_and_pepper,camera,real,jpeg,sr,deblur,lowlight" in done.stdout
     assert "--json JSON" in done.stdout
 
 

@@ -17,7 +17,6 @@ picture (the first image resized) with ``--threads`` torch threads, median of ``
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import statistics
@@ -29,12 +28,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vae_demo.generative.data import IMAGE_SUFFIXES
+from vae_demo.codec.anchors import ANCHORS
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 
 SWEEPS = {
     "vae": [],  # the model's trained levels and the midpoints between them (``vae_settings``)
     "jpeg": [2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60, 70, 80],
     "webp": [0, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
+    "avif": [5, 10, 20, 30, 40, 50, 60, 70, 80, 90],
 }
 
 
@@ -50,18 +51,10 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
-def pillow_codec(fmt: str) -> tuple[Callable, Callable]:
-    """(encode(image, quality) -> bytes, decode(bytes) -> uint8 (H, W, 3)) for Pillow's JPEG or WebP."""
-
-    def encode(image: Image.Image, quality: float) -> bytes:
-        buf = io.BytesIO()
-        image.save(buf, format=fmt, quality=int(quality), **({"method": 6} if fmt == "WEBP" else {}))
-        return buf.getvalue()
-
-    def decode(data: bytes) -> np.ndarray:
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-    return encode, decode
+def pillow_codec(name: str) -> tuple[Callable, Callable]:
+    """(encode(image, quality) -> bytes, decode(bytes) -> uint8 (H, W, 3)) for an anchor of ``anchors.ANCHORS``."""
+    anchor = ANCHORS[name]
+    return anchor.encode, anchor.decode
 
 
 def vae_codec(model) -> tuple[Callable, Callable]:
@@ -78,16 +71,12 @@ def vae_codec(model) -> tuple[Callable, Callable]:
 
 def make_codecs(names: list[str], checkpoint: str | None) -> tuple[dict[str, tuple[Callable, Callable]], object]:
     """The codecs by name, and the VAE codec's model (None without "vae")."""
-    from PIL import features
-
     codecs, model = {}, None
     for name in names:
-        if name == "jpeg":
-            codecs[name] = pillow_codec("JPEG")
-        elif name == "webp":
-            if not features.check("webp"):
-                raise SystemExit("this Pillow has no WebP support; leave webp out of --codecs")
-            codecs[name] = pillow_codec("WEBP")
+        if name in ANCHORS:
+            if not ANCHORS[name].available:
+                raise SystemExit(f"this Pillow cannot write {ANCHORS[name].name}; leave {name} out of --codecs")
+            codecs[name] = pillow_codec(name)
         elif name == "vae":
             from vae_demo.core.hub import load_checkpoint, resolve_checkpoint
 
@@ -197,10 +186,13 @@ def plot(result: dict, path: str | Path) -> None:
     plt.close(fig)
 
 
-def load_images(folder: str | Path, limit: int | None) -> list[Image.Image]:
-    paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+def load_images(folder: str | Path, limit: int | None, split: str = "all") -> list[Image.Image]:
+    """The photos of ``folder`` (its ``split``: ``core.splits``), sorted by name, the first ``limit``."""
+    from vae_demo.core.splits import split_paths
+
+    paths = split_paths(folder, split)
     if not paths:
-        raise SystemExit(f"no images in {folder}")
+        raise SystemExit(f"no images in {folder} ({split})")
     return [Image.open(p).convert("RGB") for p in paths[:limit]]
 
 
@@ -208,7 +200,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="a folder of photos (e.g. ../shared/data/val/Kodak24)")
     ap.add_argument("--limit", type=int, help="only the first N images")
-    ap.add_argument("--codecs", default="vae,jpeg,webp")
+    ap.add_argument("--split", default="all", help="all, or the train / val part of a training folder (core.splits)")
+    ap.add_argument("--codecs", default="vae,jpeg,webp,avif", help="avif is left out where Pillow cannot write it")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", required=True, help="write the results here")
     ap.add_argument("--plot", help="rate-distortion PNG (default: the JSON path with .png)")
@@ -221,12 +214,23 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    images = load_images(args.data, args.limit)
-    codecs, model = make_codecs([c.strip() for c in args.codecs.split(",") if c.strip()], args.checkpoint)
-    result: dict = {"data": str(args.data), "n_images": len(images), "codecs": {}, "bd_rate_vs_jpeg": {}}
+    images = load_images(args.data, args.limit, args.split)
+    names = [c.strip() for c in args.codecs.split(",") if c.strip()]
+    if args.codecs == ap.get_default("codecs") and not ANCHORS["avif"].available:
+        names.remove("avif")
+    codecs, model = make_codecs(names, args.checkpoint)
+    result: dict = {"data": str(args.data), "split": args.split, "n_images": len(images), "codecs": {}}
+    result["bd_rate_vs_jpeg"] = {}
+    result["anchors"] = {n: {"options": ANCHORS[n].options, "subsampling": "4:2:0"} for n in codecs if n in ANCHORS}
     for name, codec in codecs.items():
         settings = vae_settings(model.levels) if name == "vae" else SWEEPS[name]
         result["codecs"][name] = {"points": sweep(codec, images, settings)}
+    for anchor in ("webp", "avif"):
+        if anchor in result["codecs"]:
+            pts = result["codecs"][anchor]["points"]
+            result[f"bd_rate_vs_{anchor}"] = {n: bd_rate(pts, c["points"]) for n, c in result["codecs"].items()}
+    for codec in result["codecs"].values():
+        codec["psnr_at_1bpp"] = psnr_at(codec["points"], 1.0)
     if "jpeg" in result["codecs"]:
         jpeg = result["codecs"]["jpeg"]["points"]
         for name, codec in result["codecs"].items():
@@ -241,6 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
         result["latency_768x512"] = {"median_s": latency(model, images[0], args.repeats), "threads": args.threads}
     print_table(result)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    result[PROVENANCE_KEY] = provenance()
     Path(args.json).write_text(json.dumps(finite(result), indent=2) + "\n")
     plot(result, args.plot or Path(args.json).with_suffix(".png"))
     if args.card:
@@ -270,8 +275,12 @@ def print_table(result: dict) -> None:
                 f"{name:6} {p['setting']:>7} {p['bpp']:7.3f} {p['psnr']:7.2f} {p['ssim']:7.4f} "
                 f"{p['encode_s']:7.3f} {p['decode_s']:7.3f}"
             )
-    for name, bd in result["bd_rate_vs_jpeg"].items():
-        print(f"BD-rate of {name} vs JPEG: {bd:+.1f}%")
+    for anchor in ("jpeg", "webp", "avif"):
+        for name, bd in result.get(f"bd_rate_vs_{anchor}", {}).items():
+            if name != anchor:
+                print(f"BD-rate of {name} vs {ANCHORS[anchor].name}: {bd:+.1f}%")
+    for name, codec in result["codecs"].items():
+        print(f"{name} PSNR at 1.0 bpp: {codec['psnr_at_1bpp']:.2f} dB")
     for name, codec in result["codecs"].items():
         if "psnr_minus_jpeg" in codec:
             margins = [m["db"] for m in codec["psnr_minus_jpeg"] if not math.isnan(m["db"])]

@@ -6,10 +6,14 @@ mean SSIM and seconds per image of each. Outputs are clipped to [0, 1] and round
 the 8-bit original; denoising and the other tasks are scored on the full image in its own colour
 space; SR (``level`` = scale) on the Y channel (ITU-R BT.601, as MATLAB's rgb2ycbcr) with ``scale``
 pixels cropped from each border, from the bicubic upsampling of the bicubic (antialiased)
-downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1].
+downsampling. Gaussian noise is added in floating point and the noisy image clipped to [0, 1]
+(``noise_clip`` False: left unclipped, the protocol of published figures; the report's ``noise_clip``).
 Poisson's level is the peak photon count, salt and pepper's the percent of pixels hit, ``camera``'s
 the std at mid-grey of Poisson-Gaussian noise then saved as JPEG q85; ``camera`` is blind: no method
-is told its level (the classical ones get ``skimage.restoration.estimate_sigma``).
+is told its level (the classical ones get the project's estimate, as the VAE: ``classical.estimated_sigma``).
+``real`` scores pairs of real noisy photos against their clean references (``benchmark_real``), blind.
+``bm3d_oracle`` / ``nlm_oracle`` run at the sigma that scores best on the clean image (``classical.oracle``);
+the report's ``classical`` says what each classical method was given, ``provenance`` where the run came from.
 
 ``vae`` is what the app shows as the VAE's result for the task's problem (``serving``: the model
 ``problems.py`` names, the Anscombe transform for Poisson, impulses filled for salt and pepper, the
@@ -17,6 +21,10 @@ blind path that keeps brightness and colour for ``camera``); ``vae_x8`` the same
 flips and quarter turns; ``vae_mean`` the mean of K posterior samples. On Gaussian denoising the report
 also gives the uncertainty's calibration: the Spearman rank correlation between the per-pixel std of K
 samples and the mode's absolute error, and the share of pixels whose error is within two std.
+
+The light tasks (``LIGHT_TASKS``: ``lowlight`` in stops under-exposed, ``haze``, ``colour_cast``, ``light_auto``)
+run in ``vae_demo.light.benchmark``, the same protocol with the mean CIEDE2000 added; ``run_benchmark`` hands
+them over. Reports of the former ``lowlight`` task (an exposure multiplier, no CIEDE2000) keep their layout.
 
 ``benchmarks/restore.py`` (one run) and ``benchmarks/restore_table.py`` (the markdown table, from
 ``benchmark_report``) are command lines over this module, and so is ``vae-demo eval`` on a restoration
@@ -35,41 +43,55 @@ from PIL import Image
 
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint, load_model
-from vae_demo.core.images import IMAGE_SUFFIXES
 from vae_demo.core.metrics import psnr, ssim
+from vae_demo.core.provenance import PROVENANCE_KEY, provenance
+from vae_demo.core.splits import split_paths
+from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
 from vae_demo.restoration import problems, serving
-from vae_demo.restoration.classical import METHODS, run_classical
+from vae_demo.restoration.benchmark_real import (
+    DIVNOISING_METHODS,
+    REAL_METHODS,
+    divnoising_model,
+    load_pairs,
+    run_divnoising,
+)
+from vae_demo.restoration.classical import METHODS, ORACLE_METHODS, describe, estimated_sigma, oracle, run_classical
 from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
-from vae_demo.restoration.divnoising import denoise, fit_to_image, match_noise, mode_x8, trained_sigma
-from vae_demo.restoration.noise_models import GaussianNoise
 from vae_demo.restoration.restore import Restoration, posterior_stats, restore
 
-BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", "deblur", "lowlight")
+BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "real", "jpeg", "sr", "deblur", "lowlight")
+LIGHT_TASKS = tuple(LIGHT_DEGRADATIONS)  # lowlight, haze, colour_cast, light_auto: vae_demo.light.benchmark's
+ALL_TASKS = BENCH_TASKS + tuple(t for t in LIGHT_TASKS if t not in BENCH_TASKS)
 # The app's problem behind each task: a kind of noise of the Denoise tab, or an Enhance problem.
-NOISE_KIND = {"denoise": "gaussian", "poisson": "poisson", "salt_and_pepper": "salt_and_pepper", "camera": "real"}
-ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur", "lowlight": "lowlight"}
-VAE_METHODS = ("vae", "vae_x8", "vae_mean")
-# Trained on noisy images only: the bundled model (mean of K samples / decoded at the posterior means), or one
-# fitted to this image alone.
-DIVNOISING_METHODS = ("divnoising", "divnoising_mode", "divnoising_x8", "divnoising_fit", "divnoising_fit_x8")
+NOISE_KIND = {
+    "denoise": "gaussian",
+    "poisson": "poisson",
+    "salt_and_pepper": "salt_and_pepper",
+    "camera": "real",
+    "real": "real",
+}
+ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur"}
+VAE_METHODS = ("vae", "vae_x8", "vae_mean", "vae_noise")  # vae_noise: the Noise path, at the estimated sigma
+ORACLE_TASKS = ("denoise", "camera", "real")  # Gaussian denoisers told a sigma: an oracle sigma means something
 DEFAULT_METHODS = {
     "denoise": "noisy,vae,bm3d,nlm,tv",
     "poisson": "noisy,vae,nlm",
-    "salt_and_pepper": "noisy,vae,median",
+    "salt_and_pepper": "noisy,vae,median,adaptive_median",
     "camera": "noisy,vae,nlm,bm3d",
+    "real": REAL_METHODS,
     "jpeg": "noisy,vae,tv",
     "sr": "bicubic,vae",
     "deblur": "noisy,vae,richardson_lucy,unsharp",
-    "lowlight": "noisy,vae,gamma,clahe",
 }
 
 
-def load_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
-    """(file name, uint8 HxW or HxWx3 array) of the first ``limit`` images of ``folder``, by name."""
+def load_images(folder: Path, limit: int | None, split: str = "all") -> list[tuple[str, np.ndarray]]:
+    """(file name, uint8 HxW or HxWx3 array) of the first ``limit`` images of ``folder`` (or of its ``split``,
+    ``core.splits``), by name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SystemExit(f"no image folder at {folder}: give --data a folder of clean images")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    paths = split_paths(folder, split)[:limit]
     if not paths:
         raise SystemExit(f"no images in {folder}")
     out = []
@@ -114,8 +136,10 @@ def score(out: np.ndarray, ref: np.ndarray, task: str, scale: int) -> tuple[floa
     return psnr(ref / 255, out / 255, rounded=False), ssim(ref, out)
 
 
-def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(reference, degraded input at the reference's size)."""
+def degrade_one(
+    clean: np.ndarray, task: str, level: float, g: torch.Generator, clip: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, degraded input at the reference's size); ``clip`` False leaves ``denoise``'s noise unclipped."""
     x = to_tensor(clean / 255.0)
     if task == "sr":
         s = round(level)
@@ -123,8 +147,19 @@ def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) 
         x = x[..., :h, :w]
         y = resize(degrade(x, "sr", s, g), (h, w))
     else:
-        y = degrade(x, task, level / 100 if task == "salt_and_pepper" else level, g)
+        y = degrade(x, task, level / 100 if task == "salt_and_pepper" else level, g, clip)
     return to_array(x), to_array(y)
+
+
+def make_cases(
+    task: str, level: float, data: str | Path, limit: int | None, seed: int, clip: bool = True, split: str = "all"
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, reference, input) of every image: the pairs of a ``real`` folder as they are, else each clean
+    image of ``data`` degraded once, in name order, with one generator seeded by ``seed``."""
+    if task == "real":
+        return load_pairs(data, limit)
+    g = make_generator(seed)
+    return [(name, *degrade_one(a, task, level, g, clip)) for name, a in load_images(Path(data), limit, split)]
 
 
 def app_model(task: str, level: float) -> str:
@@ -136,13 +171,24 @@ def app_model(task: str, level: float) -> str:
 
 
 def run_vae(
-    model, task: str, level: float, y: torch.Tensor, blind: bool, samples: int = 0, seed: int = 0, ensemble=False
+    model,
+    task: str,
+    level: float,
+    y: torch.Tensor,
+    blind: bool,
+    samples: int = 0,
+    seed: int = 0,
+    ensemble=False,
+    noise_path: bool = False,
 ) -> Restoration:
-    """The VAE's result as the app serves the task's problem (``blind``: the model is not told the problem)."""
+    """The VAE's result as the app serves the task's problem (``blind``: the model is not told the problem;
+    ``noise_path``: the Enhance tab's Noise path, Gaussian noise at the estimated sigma)."""
     opts = {"samples": samples, "generator": make_generator(seed), "ensemble": ensemble}
-    sigma = noise_sigma_of(task, level)
+    sigma = None if task == "real" else noise_sigma_of(task, level)
     if blind:
         return restore(model, y, noise_sigma=sigma, condition=None, **opts)
+    if noise_path:
+        return serving.fix(model, y, "noise", None, **opts)
     if task in NOISE_KIND:
         told = level if task in ("denoise", "poisson") else None
         return serving.denoise(model, y, NOISE_KIND[task], told, **opts)
@@ -159,40 +205,6 @@ def calibration(r: Restoration, ref: torch.Tensor) -> dict[str, float]:
     return {"spearman": float(0.0 if np.isnan(rho) else rho), "coverage_2std": float((err <= 2 * std).mean())}
 
 
-def _divnoising_model(chosen: list[str], task: str, checkpoint: str):
-    """The bundled DivNoising VAE when a DivNoising method is asked for (they denoise Gaussian noise only)."""
-    wanted = [m for m in chosen if m in DIVNOISING_METHODS]
-    if wanted and task != "denoise":
-        raise SystemExit(f"{', '.join(wanted)} only denoise (--task denoise), not {task}")
-    if not {"divnoising", "divnoising_mode", "divnoising_x8"} & set(chosen):
-        return None
-    if not (Path(checkpoint) / "model.safetensors").is_file():
-        raise SystemExit(
-            f"the method divnoising needs the trained checkpoint {checkpoint} (model.safetensors is missing): "
-            "train it (README, Training: vae-demo make-noisy, then vae-demo train --config "
-            "configs/divnoising-vae.json) or leave divnoising out of --methods"
-        )
-    return load_checkpoint(checkpoint, "cpu")
-
-
-def _run_divnoising(method: str, model, inp: np.ndarray, sigma: float, k: int, seed: int, fit_seconds: float):
-    """(restored array, Denoised or None) of the bundled model or of one fitted to ``inp`` alone (``_fit``):
-    the mean of ``k`` samples; ``_mode``: decoded at the posterior means, no sample drawn; ``_x8``: that
-    decode averaged over the 8 flips and rotations of the input."""
-    y = to_tensor(inp)
-    if method.startswith("divnoising_fit"):
-        model = fit_to_image(y, GaussianNoise(sigma / 255), seconds=fit_seconds, seed=seed)
-        back = None
-    else:
-        y, back = match_noise(y, sigma, trained_sigma(model) or sigma)
-    if method.endswith("_x8"):
-        out, estimate = None, mode_x8(model, y)
-    else:
-        out = denoise(model, y, k=0 if method == "divnoising_mode" else k, seed=seed)
-        estimate = out.mode if method == "divnoising_mode" else out.mean
-    return to_array(back(estimate) if back else estimate), out
-
-
 def run_benchmark(
     task: str,
     level: float,
@@ -206,8 +218,11 @@ def run_benchmark(
     divnoising_checkpoint: str = "checkpoints/divnoising-vae",
     fit_seconds: float = 60.0,
     mmse_samples: int = 16,
+    noise_clip: bool = True,
+    split: str = "all",
 ) -> dict:
-    """One benchmark run: the report (JSON-ready), printing each method's line as it finishes.
+    """One benchmark run: the report (JSON-ready, with its ``provenance``), printing each method's line as it
+    finishes.
 
     ``methods`` is comma-separated (default: ``DEFAULT_METHODS[task]``); ``checkpoint`` a restoration
     VAE folder (default: the model the app uses for the task, ``app_model``); ``samples`` is K for
@@ -218,41 +233,54 @@ def run_benchmark(
     fits one to each noisy input alone for ``fit_seconds``. Both report the mean of ``mmse_samples``
     posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead, and
     ``divnoising_x8`` / ``divnoising_fit_x8`` that decode averaged over the 8 flips and rotations.
+    ``noise_clip`` False leaves ``denoise``'s Gaussian noise unclipped (the published protocol); ``split`` takes
+    the ``core.splits`` part of ``data``. ``real`` reads pairs (``benchmark_real``) and adds nothing.
+    A light task goes to ``vae_demo.light.benchmark.run_light_benchmark`` with the arguments it takes.
     """
+    if task in LIGHT_TASKS:
+        from vae_demo.light.benchmark import run_light_benchmark
+
+        return run_light_benchmark(task, level, data, methods, limit, seed, checkpoint, blind)
     if task not in BENCH_TASKS:
-        raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(BENCH_TASKS)}")
+        raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
     chosen = (methods or DEFAULT_METHODS[task]).split(",")
-    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *DIVNOISING_METHODS, *METHODS}]
+    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *DIVNOISING_METHODS, *METHODS, *ORACLE_METHODS}]
     if unknown:
         raise SystemExit(f"unknown methods {unknown}")
+    if set(ORACLE_METHODS) & set(chosen) and task not in ORACLE_TASKS:
+        raise SystemExit(f"the oracle rows are for {', '.join(ORACLE_TASKS)} (Gaussian denoisers), not {task}")
     uses_vae = bool(set(VAE_METHODS) & set(chosen))
     name = checkpoint or app_model(task, level)
     model = None
     if uses_vae:
         model = load_checkpoint(checkpoint, "cpu") if checkpoint else load_model(name, device="cpu")
-    divnoising_model = _divnoising_model(chosen, task, divnoising_checkpoint)
-    images = load_images(Path(data), limit)
-    g = make_generator(seed)
-    cases = [(name, *degrade_one(a, task, level, g)) for name, a in images]
-    sigma = noise_sigma_of(task, level)
+    dn_model = divnoising_model(chosen, task, divnoising_checkpoint)
+    cases = make_cases(task, level, data, limit, seed, noise_clip, split)
+    sigma = None if task == "real" else noise_sigma_of(task, level)
     scale = round(level) if task == "sr" else 0
-    told = None if blind else DEGRADATIONS[task].condition
+    told = None if blind or task not in DEGRADATIONS else DEGRADATIONS[task].condition
 
     results = {}
     for method in chosen:
         per_image, seconds, stats, calib = [], [], [], []
         for image, ref, inp in cases:
-            start = time.perf_counter()
+            start, extra = time.perf_counter(), {}
             if method == "noisy":
                 out = inp
             elif method in VAE_METHODS:
                 k = samples if method == "vae_mean" else 0
-                r = run_vae(model, task, level, to_tensor(inp), blind, k, seed, ensemble=method == "vae_x8")
+                r = run_vae(
+                    model, task, level, to_tensor(inp), blind, k, seed, method == "vae_x8", method == "vae_noise"
+                )
                 out = to_array(r.mean if k else r.mode)
             elif method in DIVNOISING_METHODS:
-                out, den = _run_divnoising(method, divnoising_model, inp, sigma, mmse_samples, seed, fit_seconds)
+                est, den = run_divnoising(method, dn_model, to_tensor(inp), sigma, mmse_samples, seed, fit_seconds)
+                out = to_array(est)
                 if den is not None and method != "divnoising_mode":  # the others draw no sample
                     stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
+            elif method in ORACLE_METHODS:  # the search is timed: it is what the oracle row costs
+                out, best = oracle(ORACLE_METHODS[method], inp, ref, sigma or estimated_sigma(inp))
+                extra = {"sigma": round(best, 2)}
             else:
                 out = run_classical(method, inp, task, level)
             seconds.append(time.perf_counter() - start)
@@ -265,7 +293,7 @@ def run_benchmark(
                 r = run_vae(model, task, level, to_tensor(inp), blind, samples, seed)
                 calib.append(calibration(r, to_tensor(ref)))
             psnr, ssim = score(out, ref, task, scale)
-            per_image.append({"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5)})
+            per_image.append({"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5), **extra})
         results[method] = {
             "psnr": round(statistics.fmean(r["psnr"] for r in per_image), 3),
             "ssim": round(statistics.fmean(r["ssim"] for r in per_image), 4),
@@ -305,9 +333,13 @@ def run_benchmark(
         "blind": blind,
         "seed": seed,
         "checkpoint": name if model else None,
-        "divnoising_checkpoint": divnoising_checkpoint if divnoising_model else None,
+        "divnoising_checkpoint": divnoising_checkpoint if dn_model else None,
         "fit_seconds": fit_seconds if {"divnoising_fit", "divnoising_fit_x8"} & set(chosen) else None,
         "mmse_samples": mmse_samples if set(DIVNOISING_METHODS) & set(chosen) else None,
         "threads": torch.get_num_threads(),
+        "noise_clip": noise_clip if task == "denoise" else None,
+        "split": split,
+        "classical": {m: describe(m, task, level) for m in chosen if m in METHODS or m in ORACLE_METHODS},
         "methods": results,
+        PROVENANCE_KEY: provenance(),
     }

@@ -15,6 +15,7 @@ ORDER = (
     "vae",
     "vae_x8",
     "vae_mean",
+    "vae_noise",
     "divnoising",
     "divnoising_mode",
     "divnoising_x8",
@@ -22,8 +23,11 @@ ORDER = (
     "divnoising_fit_x8",
     "bm3d",
     "nlm",
+    "bm3d_oracle",
+    "nlm_oracle",
     "tv",
     "median",
+    "adaptive_median",
     "richardson_lucy",
     "unsharp",
     "gamma",
@@ -34,6 +38,7 @@ TASK_NAMES = {
     "poisson": "Poisson noise, peak photons",
     "salt_and_pepper": "salt and pepper, percent",
     "camera": "camera noise (blind), sigma",
+    "real": "real camera noise (pairs, blind)",
     "jpeg": "JPEG quality",
     "sr": "SR x",
     "deblur": "Gaussian blur sigma",
@@ -58,7 +63,8 @@ def table(reports: list[dict]) -> str:
     methods += sorted({m for r in reports for m in r["methods"]} - set(methods))
     lines = ["| task | data (images) | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
     for r in reports:
-        label = f"{TASK_NAMES.get(r['task'], r['task'])} {r['level']:g}".replace("x ", "x")
+        level = "" if r["task"] == "real" else f" {r['level']:g}"
+        label = f"{TASK_NAMES.get(r['task'], r['task'])}{level}".replace("x ", "x")
         cells = []
         for m in methods:
             v = r["methods"].get(m)

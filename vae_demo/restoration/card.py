@@ -42,6 +42,13 @@ def _restoration_scope(run: dict) -> str:
     return f"It was trained on {what} alone ({steps}, the strength drawn uniformly{noise})."
 
 
+def _validation_set(run: dict) -> str:
+    """Which images validated the run (and so chose its checkpoint)."""
+    if run.get("data_split", "all") == "train":
+        return "the validation split held out of the training folders, vae_demo/core/validation_split.txt"
+    return "the report sets Set12 and Kodak24"
+
+
 def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str = "") -> None:
     """README.md for a restoration VAE: data and licence, steps, hardware, wall time, metrics."""
     run = summary["run_config"]
@@ -53,7 +60,7 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         else f"{run['kl_warmup_steps']} steps"
     )
     last = summary["validation"][-1] if summary["validation"] else {}
-    val = ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k.startswith(("Set12", "Kodak24")))
+    val = ", ".join(f"{k} {v:.3f}" for k, v in last.items() if k.startswith(("Set12", "Kodak24")) or "_val_" in k)
     lines = [
         "---",
         "library_name: vae-demo",
@@ -86,7 +93,10 @@ def write_restoration_card(out: str | Path, summary: dict, benchmark_table: str 
         ),
         *_restoration_training(summary),
         *(
-            [f"- Validation at the last epoch (first 4 images, 256x256 crops, Gaussian sigma 25): {val}."]
+            [
+                f"- Validation at the last epoch ({_validation_set(run)}: first {run.get('val_images', 4)} images, "
+                f"256x256 crops, Gaussian sigma 25): {val}."
+            ]
             if _trained_on_noise(run)
             else []
         ),

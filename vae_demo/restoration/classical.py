@@ -4,26 +4,40 @@ Every method takes a float image in [0, 1] shaped (H, W) or (H, W, 3), the degra
 (the units of ``degradations.DEGRADATIONS``) and returns an image of the same shape, clipped to [0, 1].
 ``METHODS_FOR`` names the ones that fit each degradation, best first; the app shows the fast one its
 problem names (``problems.PROBLEMS``) and ``benchmarks/restore.py`` takes them by name.
+
+The denoisers are given what the VAE is given: the told sigma, or in a blind row the project's own estimate
+(``estimated_sigma``: ``noise_level``, the sigma the VAE is told there). Poisson noise goes through the Anscombe
+transform as it does for the VAE (``anscombe_denoise``). ``oracle`` runs a denoiser at the sigma that scores
+best against the clean image: a bound, not a method (it reads the answer).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from vae_demo.restoration.degradations import DEGRADATIONS
+
+MIN_SIGMA, MAX_SIGMA = 0.5, 150.0  # 0-255 scale: the sigmas a denoiser is run at
+ORACLE_STEPS = 4  # the oracle's grid: 4 sigmas an octave, walked 2 at a time, then refined by 1
 
 
 def _channel_axis(image: np.ndarray) -> int | None:
     return -1 if image.ndim == 3 else None
 
 
-def _sigma01(image: np.ndarray, level: float | None) -> float:
-    """The noise std on the 0-1 scale: the given level (0-255) or a blind estimate."""
-    if level is not None:
-        return level / 255.0
-    from skimage.restoration import estimate_sigma
+def estimated_sigma(image: np.ndarray) -> float:
+    """The project's blind noise level (0-255 scale) of an (H, W) or (H, W, 3) image: ``noise_level``, the
+    estimate the VAE is told in a blind row, so every method of the row gets the same one."""
+    from vae_demo.restoration.noise_level import noise_level
 
-    return float(estimate_sigma(image, channel_axis=_channel_axis(image), average_sigmas=True))
+    a = np.clip(np.moveaxis(image, -1, 0) if image.ndim == 3 else image, 0, 1)
+    return max(MIN_SIGMA, noise_level(a))
+
+
+def _sigma01(image: np.ndarray, level: float | None) -> float:
+    """The noise std on the 0-1 scale: the given level (0-255) or the project's blind estimate."""
+    return (estimated_sigma(image) if level is None else max(MIN_SIGMA, level)) / 255.0
 
 
 def nlm(image: np.ndarray, sigma: float | None = None) -> np.ndarray:
@@ -61,6 +75,29 @@ def median(image: np.ndarray, _level: float | None = None) -> np.ndarray:
 
     size = (3, 3, 1) if image.ndim == 3 else (3, 3)
     return median_filter(image, size=size, mode="reflect")
+
+
+def adaptive_median(image: np.ndarray, _level: float | None = None, max_window: int = 15) -> np.ndarray:
+    """The switching adaptive median filter for salt and pepper: impulses are the pixels whose every channel is
+    0 or every channel 1; each is replaced by the median (per channel) of the pixels that are not impulses in
+    the smallest window around it, 3x3, 5x5, ... up to ``max_window``, that holds any (the growing windows of
+    Hwang & Haddad, IEEE TIP 1995). Other pixels are kept; an impulse with none around it within
+    ``max_window`` (the inside of a large black or white region) is kept too."""
+    a = image if image.ndim == 3 else image[..., None]
+    hit = np.all(a <= 0, -1) | np.all(a >= 1, -1)
+    out, todo, r_max = a.copy(), np.argwhere(hit), max_window // 2
+    marked = np.pad(np.where(hit[..., None], np.nan, a), ((r_max, r_max), (r_max, r_max), (0, 0)), mode="reflect")
+    for r in range(1, r_max + 1):
+        if not len(todo):
+            break
+        offsets = np.arange(-r, r + 1)
+        rows = todo[:, 0, None, None] + r_max + offsets[None, :, None]
+        cols = todo[:, 1, None, None] + r_max + offsets[None, None, :]
+        window = marked[rows, cols].reshape(len(todo), -1, a.shape[-1])  # (impulses, (2r+1)^2, C)
+        found = ~np.isnan(window[..., 0]).all(1)
+        out[todo[found, 0], todo[found, 1]] = np.nanmedian(window[found], axis=1)
+        todo = todo[~found]
+    return out if image.ndim == 3 else out[..., 0]
 
 
 def unsharp(image: np.ndarray, _level: float | None = None) -> np.ndarray:
@@ -119,6 +156,7 @@ METHODS = {
     "tv": tv,
     "bm3d": bm3d,
     "median": median,
+    "adaptive_median": adaptive_median,
     "unsharp": unsharp,
     "richardson_lucy": richardson_lucy,
     "clahe": clahe,
@@ -130,7 +168,7 @@ METHODS = {
 METHODS_FOR: dict[str, tuple[str, ...]] = {
     "denoise": ("bm3d", "nlm", "tv"),
     "poisson": ("bm3d", "nlm", "tv"),
-    "salt_and_pepper": ("median", "tv"),
+    "salt_and_pepper": ("adaptive_median", "median", "tv"),
     "camera": ("bm3d", "nlm", "tv"),
     "jpeg": ("tv", "bm3d"),
     "sr": ("bicubic", "unsharp"),
@@ -142,11 +180,78 @@ METHODS_FOR: dict[str, tuple[str, ...]] = {
 assert set(METHODS_FOR) == set(DEGRADATIONS)
 
 
+DENOISERS = ("bm3d", "nlm", "tv")  # told a noise sigma (or given the project's estimate)
+ORACLE_METHODS = {f"{m}_oracle": m for m in ("bm3d", "nlm")}  # benchmark names: the denoiser at its best sigma
+
+
+def anscombe_denoise(method: str, image: np.ndarray, peak: float | None) -> np.ndarray:
+    """A Gaussian denoiser on Poisson noise of ``peak`` photons (None: ``serving.estimate_peak``): the Anscombe
+    transform makes the noise Gaussian of std 1, scaled to [0, 1] as the VAE's path does it; the denoiser is
+    told that std, and the exact unbiased inverse (Makitalo & Foi, IEEE TIP 2011) brings the result back."""
+    from vae_demo.restoration.serving import anscombe, estimate_peak, inverse_anscombe
+
+    t = torch.from_numpy(np.moveaxis(image, -1, 0) if image.ndim == 3 else image[None]).double()
+    peak = estimate_peak(t.float()) if peak is None else float(peak)
+    low, high = (float(anscombe(torch.tensor(v, dtype=torch.float64), peak)) for v in (0.0, 1.0))
+    scale = high - low  # the transformed [0, 1] range; its noise has std 1
+    a = ((anscombe(t, peak) - low) / scale).numpy()
+    a = np.moveaxis(a, 0, -1) if image.ndim == 3 else a[0]
+    d = torch.from_numpy(np.asarray(METHODS[method](a, 255.0 / scale), dtype=np.float64))
+    return inverse_anscombe(d * scale + low, peak).numpy()
+
+
+def _psnr8(out: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR (dB) of two [0, 1] images rounded to 8 bits, as the benchmark scores them."""
+    a, b = (np.round(np.clip(x, 0, 1) * 255) for x in (out, reference))
+    return float(10 * np.log10(255**2 / max(np.mean((a - b) ** 2), 1e-10)))
+
+
+def oracle(method: str, image: np.ndarray, reference: np.ndarray, start: float) -> tuple[np.ndarray, float]:
+    """(output, sigma): the denoiser ``method`` at the sigma (0-255 scale) of the grid ``start * 2^(k/4)``
+    that scores the best PSNR against the clean ``reference``, found by walking from ``start`` in steps of
+    sqrt(2) while the PSNR rises, then one step of 2^(1/4) either side. An oracle: it reads the clean image."""
+    start = float(np.clip(start, MIN_SIGMA, MAX_SIGMA))
+    scores: dict[int, tuple[float, np.ndarray, float]] = {}
+
+    def at(k: int) -> float:
+        if k not in scores:
+            s = float(np.clip(start * 2 ** (k / ORACLE_STEPS), MIN_SIGMA, MAX_SIGMA))
+            out = METHODS[method](image, s)
+            scores[k] = (_psnr8(out, reference), out, s)
+        return scores[k][0]
+
+    k = 0
+    for step in (2, 1):  # sqrt(2), then 2^(1/4)
+        for d in (step, -step):
+            while at(k + d) > at(k):
+                k += d
+    best = max(scores, key=lambda j: scores[j][0])
+    return scores[best][1], scores[best][2]
+
+
 def run_classical(method: str, image: np.ndarray, degradation: str, level: float | None) -> np.ndarray:
-    """Run one classical method; the level is passed where the method uses it (noise sigma, blur sigma)."""
+    """Run one classical method; the level is passed where the method uses it (noise sigma, blur sigma, the
+    Poisson peak through ``anscombe_denoise``); a denoiser not told a sigma gets ``estimated_sigma``."""
     if method not in METHODS:
         raise ValueError(f"unknown classical method {method!r}; choose one of {', '.join(METHODS)}")
     image = np.asarray(image, dtype=np.float64)
-    uses_level = {"denoise": ("bm3d", "nlm", "tv"), "deblur": ("richardson_lucy",)}
+    if degradation == "poisson" and method in DENOISERS:
+        return anscombe_denoise(method, image, level)
+    uses_level = {"denoise": DENOISERS, "deblur": ("richardson_lucy",)}
     known = level if method in uses_level.get(degradation, ()) else None
     return METHODS[method](image, known)
+
+
+def describe(method: str, degradation: str, level: float | None) -> str:
+    """What a method of a benchmark row was given, for its report."""
+    base = ORACLE_METHODS.get(method, method)
+    if base not in DENOISERS:
+        return "the level as told" if method == "richardson_lucy" and degradation == "deblur" else "no level"
+    if method in ORACLE_METHODS:
+        return "oracle: the sigma of a grid (2^(k/4) from the told or estimated one) that scores best on the clean"
+    if degradation == "poisson":
+        peak = "the estimated peak" if level is None else f"the told peak {level:g}"
+        return f"Anscombe transform at {peak}, told std 1 there, exact unbiased inverse (Makitalo & Foi 2011)"
+    if degradation == "denoise" and level is not None:
+        return f"told sigma {level:g}"
+    return "the project's noise estimate (noise_level), as the VAE"

@@ -4,7 +4,8 @@ Every strength is in physical units: noise sigma on the 0-255 scale, the peak ph
 Poisson noise, blur sigma and motion length in pixels, JPEG quality 5-95, a downsampling factor,
 an exposure factor and a gamma. Blur, JPEG and resizing use ``torchvision.transforms.v2``; each
 function returns a new tensor of the same shape and dtype, clipped to [0, 1] (``downsample``
-returns the smaller image). ``mixture.DegradationPipeline`` mixes them at random for training.
+returns the smaller image; ``gaussian_noise(clip=False)`` leaves its noise in floating point).
+``mixture.DegradationPipeline`` mixes them at random for training.
 
 ``corrupt`` keeps the foundation's digit/face corruptions (noise levels on the 0-1 scale).
 """
@@ -29,9 +30,13 @@ def _randn(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
 
 
 # --- noise ------------------------------------------------------------------------------------
-def gaussian_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add white Gaussian noise of std ``sigma`` on the 0-255 scale, then clip."""
-    return (x + sigma / 255.0 * _randn(x, generator)).clamp(0, 1)
+def gaussian_noise(
+    x: torch.Tensor, sigma: float, generator: torch.Generator | None = None, clip: bool = True
+) -> torch.Tensor:
+    """Add white Gaussian noise of std ``sigma`` on the 0-255 scale, then clip to [0, 1] (``clip`` False: left
+    in floating point, the protocol of published denoising figures). The draw is the same either way."""
+    y = x + sigma / 255.0 * _randn(x, generator)
+    return y.clamp(0, 1) if clip else y
 
 
 def poisson_noise(x: torch.Tensor, peak: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -223,14 +228,17 @@ DEGRADATIONS: dict[str, Degradation] = {
 }
 
 
-def degrade(x: torch.Tensor, name: str, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Apply the degradation named ``name`` at ``level`` (see ``DEGRADATIONS``); ``sr`` returns the small image."""
+def degrade(
+    x: torch.Tensor, name: str, level: float, generator: torch.Generator | None = None, clip: bool = True
+) -> torch.Tensor:
+    """Apply the degradation named ``name`` at ``level`` (see ``DEGRADATIONS``); ``sr`` returns the small image.
+    ``clip`` False leaves ``denoise``'s Gaussian noise unclipped (``gaussian_noise``)."""
     if name not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {name!r}; choose one of {', '.join(DEGRADATIONS)}")
     if not math.isfinite(level):
         raise ValueError(f"the level must be a finite number, got {level}")
     if name == "denoise":
-        return gaussian_noise(x, level, generator)
+        return gaussian_noise(x, level, generator, clip)
     if name == "poisson":
         return poisson_noise(x, level, generator)
     if name == "salt_and_pepper":

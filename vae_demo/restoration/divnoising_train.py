@@ -6,7 +6,9 @@
         --out checkpoints/divnoising-vae
 
 ``--data`` is the noisy folder itself; nothing else is read (no clean image, no validation set: the
-held-out images are the last ``val_images`` noisy files, scored by their ELBO). The folder's
+held-out images are the last ``val_images`` noisy files, scored by their ELBO; with ``data_split`` "train"
+the noisy copies of the source folder's validation split, ``vae_demo/core/splits.py``, are held out and the
+first ``val_images`` of them scored). The folder's
 ``noisy_copy.json`` (from ``make-noisy``), when present, must agree with the config's noise model, and
 is recorded in ``training_summary.json`` and the model card with the folder's path.
 """
@@ -25,6 +27,7 @@ from torchvision.transforms.v2 import functional as TF
 from vae_demo.core.config import Config
 from vae_demo.core.distributions import kl_weight
 from vae_demo.core.run import run_training
+from vae_demo.core.splits import validation_names
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE, denoise, divnoising_loss
 from vae_demo.restoration.noise_models import NoiseModel, noise_model_from_dict
@@ -46,6 +49,25 @@ class DivNoisingRunConfig(Config):
     beta: float = 1.0  # weight of the KL term (1: the ELBO)
     kl_warmup_steps: int = 500  # beta rises linearly from 0, so the decoder learns to use z first
     val_images: int = 8  # the last noisy files by name, held out: their ELBO after each epoch
+    # "train": the noisy copies of the validation split (core.splits) are held out instead (needs noisy_copy.json)
+    data_split: str = "all"
+
+
+def held_out(paths: list[Path], run: DivNoisingRunConfig, manifest: dict | None) -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files): the last ``val_images`` by name, or with ``data_split`` "train" every
+    noisy copy of a validation photo (the first ``val_images`` of them are scored)."""
+    if run.data_split == "all":
+        return paths[: len(paths) - run.val_images], paths[len(paths) - run.val_images :]
+    if run.data_split != "train":
+        raise ValueError(f"data_split must be 'all' or 'train', got {run.data_split!r}")
+    if manifest is None:
+        raise ValueError("data_split 'train' needs the noisy folder's noisy_copy.json to know each file's source")
+    source = Path(manifest["source"]).name
+    held = {f["name"] for f in manifest["files"] if f"{source}/{f['source']}" in validation_names()}
+    val = [p for p in paths if p.name in held]
+    if not val:
+        raise ValueError(f"no file of the noisy copy of {source} is in the validation split (core/splits.py)")
+    return [p for p in paths if p.name not in held], val
 
 
 def load_noisy(paths: list[Path], channels: int) -> list[torch.Tensor]:
@@ -134,10 +156,10 @@ def train_divnoising(
     paths = image_paths(folder)
     if len(paths) <= run.val_images:
         raise FileNotFoundError(f"{folder} holds {len(paths)} images; need more than val_images = {run.val_images}")
-    train_paths, val_paths = paths[: len(paths) - run.val_images], paths[len(paths) - run.val_images :]
+    train_paths, val_paths = held_out(paths, run, manifest)
     seed_everything(run.trainer.seed)
     channels = run.model.image_channels
-    images, val_images = load_noisy(train_paths, channels), load_noisy(val_paths, channels)
+    images, val_images = load_noisy(train_paths, channels), load_noisy(val_paths[: run.val_images], channels)
     model = DivNoisingVAE(run.model)
     batches = NoisyPatches(images, run, seed=run.trainer.seed)
     history: list[dict] = []

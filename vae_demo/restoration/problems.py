@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
 from vae_demo.restoration.degradations import DEGRADATIONS
 
-GENERAL_MODEL = "restore-vae"  # trained on every problem (conditions tell it which); serves those without their own
 # The Gaussian denoiser behind Auto, Noise and every kind of the Denoise tab (``serving`` turns Poisson,
 # salt and pepper and a photo's own noise into its problem).
 DENOISE_MODEL = "denoise-vae"  # Gaussian noise of a given level alone (sigma 0-55): configs/denoise-vae.json
 SR_MODEL = "sr-vae"  # trained on enlargement alone (x2, x3, x4): configs/sr-vae.json
 JPEG_MODEL = "jpeg-vae"  # trained on JPEG repair alone (qualities 8-40): configs/jpeg-vae.json
 BLUR_MODEL = "deblur-vae"  # trained on Gaussian blur alone (sigma 0.5-3 px): configs/deblur-vae.json
+LIGHT_MODEL = "light-vae"  # exposure, haze / flat tone and colour casts, blind: configs/light-vae.json
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,14 @@ class Problem:
     """One thing a person can ask to have fixed."""
 
     label: str  # as the app shows it
-    degradation: str  # the DEGRADATIONS name that simulates it
+    degradation: str  # the name that simulates it: a DEGRADATIONS one, or LIGHT_DEGRADATIONS for LIGHT_MODEL
     level: Callable[[float], float]  # strength in [0, 1] -> the degradation's level
     condition: str | None  # told to the model; None: blind
     classical: str  # the classical method shown beside the VAE (classical.METHODS)
-    model: str = GENERAL_MODEL  # the checkpoint that serves it
+    model: str  # the checkpoint that serves it
 
     def __post_init__(self) -> None:
-        if self.degradation not in DEGRADATIONS:
+        if self.degradation not in (LIGHT_DEGRADATIONS if self.model == LIGHT_MODEL else DEGRADATIONS):
             raise ValueError(f"unknown degradation {self.degradation!r}")
 
 
@@ -54,7 +55,11 @@ PROBLEMS: dict[str, Problem] = {
     "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv", JPEG_MODEL),  # quality 60 down to 10
     "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic", SR_MODEL),
     "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic", SR_MODEL),
-    "lowlight": Problem("Too dark", "lowlight", lambda s: 0.6 - 0.5 * s, "lowlight", "clahe"),  # exposure 0.6-0.1
+    # Light and colour (light.serving): the level is in LIGHT_DEGRADATIONS' units; the model is blind.
+    "lowlight": Problem("Too dark", "lowlight", lambda s: 1 + 3 * s, None, "clahe", LIGHT_MODEL),  # 1-4 stops under
+    "haze": Problem("Flat / hazy", "haze", lambda s: 0.2 + 0.6 * s, None, "contrast_stretch", LIGHT_MODEL),
+    "colour_cast": Problem("Colour cast", "colour_cast", lambda s: 0.2 + 0.8 * s, None, "white_patch", LIGHT_MODEL),
+    "light_auto": Problem("Auto light & colour", "light_auto", lambda s: 0.5, None, "clahe", LIGHT_MODEL),
 }
 
 
@@ -67,7 +72,7 @@ class Noise:
     level_range: tuple[float, float]  # of the tab's level slider, in the units below
     level_unit: str
     classical: str
-    model: str = GENERAL_MODEL
+    model: str
 
     def physical_level(self, level: float) -> float:
         """The slider's level in the degradation's units (salt and pepper: percent -> fraction)."""

@@ -189,7 +189,7 @@ def denoise(
             f"{float(hit.float().mean()) * 100:.1f}% of pixels found to be impulses and filled from their "
             f"neighbours, then the {r.how} at the estimated sigma {r.noise_sigma:.1f}"
         )
-        return _mapped(r, lambda t: torch.where(hit, t, y), how)
+        return _mapped(r, lambda t: torch.where(hit, t, y.clamp(0, 1)), how)
     r = restore(model, y, None, condition="noise", **opts)
     shift = keep_low_frequencies(r.mode, y) - r.mode  # one correction for the mode and every sample
     how = f"{r.how} at the estimated sigma {r.noise_sigma:.1f}, the photo's brightness and colour kept"

@@ -1,10 +1,12 @@
 """Train the restoration VAE on random patches of photo folders, degraded on the fly.
 
-    python -m vae_demo train --config configs/restore-vae.json \
-        --data ../shared/data/train --out checkpoints/restore-vae
+    python -m vae_demo train --config configs/denoise-vae.json \
+        --data ../shared/data/train --out checkpoints/denoise-vae
 
-``--data`` is a folder holding ``CBSD432`` (colour) and ``Train400`` (grey) image folders; the
-validation folder (``val/Set12``, ``val/Kodak24``) is looked up beside it when present.
+``--data`` is a folder holding ``CBSD432`` (colour) and ``Train400`` (grey) image folders. A run config with
+``data_split`` "train" trains on them without their validation split (``vae_demo/core/splits.py``) and scores
+that split after every epoch; "all" (the older recipes) trains on every photo and scores the first Set12 and
+Kodak24 images (``val/`` beside the data, when present).
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class RestorationRunConfig(Config):
     degradations: list[dict] = field(default_factory=list)
     extra_noise: float = 0.3  # share of blurred / downsampled / hazy / tinted patches that also get mild noise
     workers: int = 0  # processes drawing patches (0: this one); part of the recipe, the batches depend on it
+    # "train": the validation split is left out of training and scored after every epoch; "all": every photo
+    # trains and Set12 / Kodak24 (report sets) are scored, as the recipes before the split did.
+    data_split: str = "all"
+    val_images: int = 4  # images of each validation set scored after every epoch (their top-left 256 x 256)
 
     def pipeline(self) -> DegradationPipeline:
         steps = tuple(Step(**s) for s in self.degradations) if self.degradations else DEFAULT_STEPS
@@ -205,20 +211,38 @@ def validate(model: RestorationVAE, images: list[torch.Tensor], sigma: float = 2
     return {"psnr": sum(psnrs) / n, "kl_per_image": sum(kls) / n, "sample_std_255": sum(spreads) / n}
 
 
+def validation_sets(data_root: Path, run: RestorationRunConfig) -> dict[str, list[torch.Tensor]]:
+    """The images scored after every epoch (their top-left 256 x 256), by name: with ``data_split`` "train" the
+    validation split of the colour and grey folders ("CBSD432_val", "Train400_val"), else the first Set12 and
+    Kodak24 images beside the data."""
+    if run.data_split == "train":
+        folders = {run.colour_folder: False, run.grey_folder: True}
+        sets = {
+            f"{name}_val": load_folder(data_root / name, grey, split="val")[: run.val_images]
+            for name, grey in folders.items()
+            if (data_root / name).is_dir() and split_paths(data_root / name, "val")
+        }
+    else:
+        val_root = data_root.parent / "val"
+        sets = {
+            name: load_folder(val_root / name, grey=name == "Set12")[: run.val_images]
+            for name in ("Set12", "Kodak24")
+            if (val_root / name).is_dir()
+        }
+    return {k: [im[:, :256, :256] for im in v] for k, v in sets.items()}
+
+
 def train_restoration(
     run: RestorationRunConfig, data_root: str | Path, out: str | Path, resume: bool = False
 ) -> RestorationVAE:
+    if run.data_split not in ("all", "train"):
+        raise ValueError(f"data_split must be 'all' or 'train', got {run.data_split!r}")
     data_root = Path(data_root)
     seed_everything(run.trainer.seed)
-    colour = load_folder(data_root / run.colour_folder, grey=False)
-    grey = load_folder(data_root / run.grey_folder, grey=True) if (data_root / run.grey_folder).is_dir() else []
-    val_root = data_root.parent / "val"
-    val_sets = {
-        name: load_folder(val_root / name, grey=name == "Set12")[:4]
-        for name in ("Set12", "Kodak24")
-        if (val_root / name).is_dir()
-    }
-    val_sets = {k: [im[:, :256, :256] for im in v] for k, v in val_sets.items()}
+    colour = load_folder(data_root / run.colour_folder, grey=False, split=run.data_split)
+    grey_dir = data_root / run.grey_folder
+    grey = load_folder(grey_dir, grey=True, split=run.data_split) if grey_dir.is_dir() else []
+    val_sets = validation_sets(data_root, run)
     model = RestorationVAE(run.model)
     if run.init_from:
         warm_start(model, run.init_from)
