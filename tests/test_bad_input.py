@@ -20,7 +20,7 @@ from PIL import Image
 
 pytestmark = [
     pytest.mark.bad_input,
-    *bundled_marks("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae", "denoise-vae", "codec-vae"),
+    *bundled_marks("mnist-vae", "mnist-vae-2d", "mnist-cvae", "denoise-vae", "light-vae", "codec-vae"),
 ]
 
 

@@ -88,21 +88,23 @@ def test_restoration_config_builds_the_shipped_checkpoints_shapes(name):
     assert built == shipped
 
 
-@pytest.mark.parametrize("name", ["denoise-vae", "codec-vae"])
+@pytest.mark.parametrize("name", ["denoise-vae", "codec-vae", "light-vae"])
 def test_a_staged_recipe_starts_each_stage_where_the_one_before_ends(name):
     """NAME-stage1, NAME-stage2, ..., NAME: stage 1 from scratch, every later stage from the folder the one before
-    writes by default, the same model throughout (the codec's latent may only grow: ``codec.train.widen``)."""
+    writes by default, the same model throughout (the codec's latent may only grow, ``codec.train.widen``, and its
+    means head only be added, ``codec.train.zero_means``)."""
     stages = sorted((ROOT / "configs").glob(f"{name}-stage*.json")) + [ROOT / "configs" / f"{name}.json"]
     configs = [json.loads(path.read_text()) for path in stages]
     assert len(configs) > 1 and configs[0].get("init_from") is None
     for before, after in zip(configs, configs[1:], strict=False):
         assert after["init_from"] == f"{before['trainer']['out_dir']}/final"  # vae_demo.cli's default --out
-        assert {**before["model"], "M": 0} == {**after["model"], "M": 0}
+        assert {**before["model"], "M": 0, "means": 0} == {**after["model"], "M": 0, "means": 0}
         assert before["model"].get("M", 0) <= after["model"].get("M", 0)
+        assert before["model"].get("means", False) <= after["model"].get("means", False)  # h_m may only be added
 
 
 def test_every_restoration_config_is_found():
-    assert {"restore-vae", "denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae"} <= set(RESTORATION_CONFIGS)
+    assert {"denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae"} <= set(RESTORATION_CONFIGS)
 
 
 @skip_without_bundled("mnist-vae-2d")
@@ -205,7 +207,7 @@ def test_refining_a_face_posterior_raises_its_elbo_and_its_reconstruction(models
 # --- the restoration VAE ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def restorer():
-    return load_model("restore-vae", device="cpu")
+    return load_model("denoise-vae", device="cpu")
 
 
 def astronaut_crop(grey: bool = False) -> torch.Tensor:
@@ -217,18 +219,18 @@ def astronaut_crop(grey: bool = False) -> torch.Tensor:
     return (t[None] if grey else t.permute(2, 0, 1))[None].contiguous()
 
 
-@skip_without_bundled("restore-vae")
-def test_restore_vae_config_matches_the_run_config():
+@skip_without_bundled("denoise-vae")
+def test_the_denoiser_config_matches_the_run_config():
     from vae_demo.restoration.model import RestorationConfig
 
-    bundled = json.loads((hub.BUNDLED_DIR / "restore-vae" / "config.json").read_text())
-    run_config = json.loads((ROOT / "configs" / "restore-vae.json").read_text())["model"]
+    bundled = json.loads((hub.BUNDLED_DIR / "denoise-vae" / "config.json").read_text())
+    run_config = json.loads((ROOT / "configs" / "denoise-vae.json").read_text())["model"]
     assert RestorationConfig.from_dict(bundled) == RestorationConfig.from_dict(run_config)
 
 
-@skip_without_bundled("restore-vae")
+@skip_without_bundled("denoise-vae")
 @pytest.mark.parametrize("grey", [False, True])
-def test_restore_vae_removes_noise_and_beats_non_local_means(restorer, grey):
+def test_the_denoiser_removes_noise_and_beats_non_local_means(restorer, grey):
     from vae_demo.restoration.classical import nlm
     from vae_demo.restoration.degradations import gaussian_noise
     from vae_demo.restoration.restore import restore
@@ -245,8 +247,8 @@ def test_restore_vae_removes_noise_and_beats_non_local_means(restorer, grey):
     assert psnr_vae > image_metrics(clean, baseline)[0], "the VAE beats non-local means"
 
 
-@skip_without_bundled("restore-vae")
-def test_restore_vae_latent_is_used_and_samples_differ(restorer):
+@skip_without_bundled("denoise-vae")
+def test_the_denoiser_latent_is_used_and_samples_differ(restorer):
     from vae_demo.restoration.degradations import gaussian_noise
     from vae_demo.restoration.restore import posterior_stats
 

@@ -186,7 +186,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-@skip_without_bundled("restore-vae")
+@skip_without_bundled("denoise-vae")
 def test_restore_a_folder_writes_pngs_and_reports_the_unreadable_file(tmp_path, capsys):
     folder = photo_folder(tmp_path)
     before = snapshot(folder)
@@ -214,7 +214,7 @@ def test_restore_a_folder_writes_pngs_and_reports_the_unreadable_file(tmp_path, 
     assert "restored 2 of 3 inputs" in captured.out
 
 
-@skip_without_bundled("restore-vae")
+@skip_without_bundled("denoise-vae", "sr-vae")
 def test_restore_x2_enlarges_and_nothing_restored_exits_nonzero(tmp_path):
     folder = photo_folder(tmp_path)
     main(["restore", str(folder / "a.png"), "--out", str(tmp_path / "big"), "--problem", "x2"])
@@ -249,7 +249,7 @@ def test_the_command_lines_choices_are_the_modules(tmp_path):
     from vae_demo.restoration import benchmark, problems
 
     assert cli.PROBLEMS == tuple(problems.PROBLEMS) == batch_restore.PROBLEMS
-    assert cli.EVAL_TASKS == benchmark.BENCH_TASKS
+    assert cli.EVAL_TASKS == benchmark.ALL_TASKS
     assert batch_restore.STD_MAP_SAMPLES == 4  # the number restore --help gives
 
 
@@ -278,7 +278,7 @@ def test_eval_without_data_through_python_m(tmp_path):
             "vae_demo",
             "eval",
             "--checkpoint",
-            str(ROOT / "checkpoints" / "restore-vae"),
+            str(ROOT / "checkpoints" / "denoise-vae"),
             "--data",
             str(tmp_path / "nowhere"),
         ],

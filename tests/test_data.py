@@ -74,6 +74,16 @@ def test_run_configs_parse(path):
 
         check_stage(path, RestorationRunConfig)
         return
+    if family == "classifier":
+        from vae_demo.generative.classifier_train import ClassifierRunConfig
+
+        assert ClassifierRunConfig.from_json(path).model.name == path.stem
+        return
+    if family == "light":
+        from vae_demo.light.train import LightRunConfig
+
+        check_stage(path, LightRunConfig)
+        return
     run = RunConfig.from_json(path)
     assert run.model.name == path.stem
     assert run.dataset in ("mnist", "olivetti")

@@ -132,9 +132,9 @@ def test_tiled_equals_untiled_tiny(tiny_restorer):
     assert psnr(whole.samples, tiled.samples) > 45
 
 
-@skip_without_bundled("restore-vae")
+@skip_without_bundled("denoise-vae")
 def test_tiled_equals_untiled_with_the_bundled_model():
-    model = hub.load_checkpoint(hub.bundled_path("restore-vae"), "cpu")
+    model = hub.load_checkpoint(hub.bundled_path("denoise-vae"), "cpu")
     y = gaussian_noise(photo(320, 288), 25, torch.Generator().manual_seed(0))
     whole = restore(model, y, 25)
     tiled = restore(model, y, 25, tile=192, overlap=64)

@@ -29,7 +29,7 @@ from vae_demo.restoration import problems, serving
 from vae_demo.restoration.degradations import resize
 from vae_demo.restoration.restore import Restoration
 
-PROBLEMS = tuple(problems.PROBLEMS)  # auto, noise, blur, jpeg, x2, x4, lowlight
+PROBLEMS = tuple(problems.PROBLEMS)  # auto, noise, blur, jpeg, x2, x4, lowlight, haze, colour_cast, light_auto
 STD_MAP_SAMPLES = 4  # K when --std-maps is asked for without --samples
 
 
@@ -97,6 +97,10 @@ def restore_photo(
     enlarge the photo first. Photos over a megapixel are restored in tiles.
     """
     row = problems.problem(problem)
+    if row.model == problems.LIGHT_MODEL:
+        from vae_demo.light.serving import enhance_light
+
+        return enhance_light(model, photo[0], problem, samples, make_generator(seed)).as_restoration()
     if row.degradation == "sr":
         scale = int(row.level(0.0))
         h, w = photo.shape[-2:]

@@ -1,0 +1,135 @@
+"""How the app and the CLI fix a photo's light and colour: one call, ``enhance_light``.
+
+The ``LightVAE`` is blind (one model for every problem); the problem decides what of its answer is kept:
+
+- ``lowlight`` ("Too dark") and ``light_auto`` ("Auto light & colour"): its whole answer; brightening lifts the
+  sensor noise too, so when the brightened photo's blind noise level (``noise_level``) is at least
+  ``DENOISE_FROM`` the Gaussian denoiser (``denoise-vae``, blind, the photo's brightness and colour kept) cleans it;
+- ``haze`` ("Flat / hazy"): its whole answer;
+- ``colour_cast`` ("Colour cast"): only its colour: each pixel keeps the photo's own luminance (linear light).
+
+Measured with checkpoints/light-vae on the 16 first held-out CBSD432 validation photos (full resolution, PSNR in
+dB against the clean photo, seeds 1000 + i): the chain adds 0.8 / 1.8 / 2.8 dB at 2 / 3 / 4 stops under-exposed
+(22.76 -> 23.56, 22.36 -> 24.12, 21.46 -> 24.22) and 0.3 dB on the training mix (21.73 -> 22.03). On clean photos
+the noise level of textured ones reads up to 8.2 and denoising them cost up to 5.4 dB, hence ``DENOISE_FROM`` 10
+(chosen on these same photos): no clean photo is touched. The samples get the mode's correction as a ratio, which
+scored 23.66 dB on 4 photos x 3 samples at 3 stops, against 23.50 for denoising each sample and 22.38 for none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import torch
+
+from vae_demo.light.model import LightVAE
+from vae_demo.light.pipeline import LUMA, linear_to_srgb, srgb_to_linear
+from vae_demo.restoration.model import RestorationVAE
+from vae_demo.restoration.noise_level import noise_level
+from vae_demo.restoration.problems import LIGHT_MODEL, PROBLEMS
+from vae_demo.restoration.restore import Restoration
+
+LIGHT_PROBLEMS = {key: row.label for key, row in PROBLEMS.items() if row.model == LIGHT_MODEL}  # key -> label
+DENOISED_PROBLEMS = ("lowlight", "light_auto")
+DENOISE_FROM = 10.0  # blind noise sigma (0-255) of the brightened photo from which the denoiser runs (see above)
+DENOISER = "denoise-vae"
+DENOISE_TILE = 512  # photos over 1 MP are denoised in tiles of this side
+
+
+@dataclass
+class LightResult:
+    """``enhance_light``'s answer for one photo, floats in [0, 1] (``std`` on the 0-1 scale)."""
+
+    mode: torch.Tensor  # (3, H, W)
+    samples: torch.Tensor | None  # (K, 3, H, W), None for K = 0
+    std: torch.Tensor | None  # (3, H, W), None for K < 2
+    how: str  # what was done, in words
+    noise_sigma: float | None = None  # the sigma the denoiser was told, None when it did not run
+
+    def as_restoration(self) -> Restoration:
+        """The same answer as the restoration models give theirs (a batch of one), for the app and the CLI."""
+        samples = None if self.samples is None else self.samples[:, None]  # (K, 1, 3, H, W)
+        return Restoration(
+            mode=self.mode[None],
+            mean=None if samples is None else samples.mean(0),
+            samples=samples,
+            std=None if self.std is None else self.std[None],
+            noise_sigma=self.noise_sigma or 0.0,
+            how=self.how,
+        )
+
+
+@cache
+def _bundled_denoiser() -> RestorationVAE:
+    from vae_demo.core.hub import load_model
+
+    return load_model(DENOISER)  # type: ignore[return-value]
+
+
+def keep_luminance(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``out``'s colour at ``y``'s luminance: linear ``out`` scaled per pixel so its Rec. 709 Y is ``y``'s; a colour
+    that then leaves the gamut is desaturated towards the grey of that luminance until it fits."""
+    w = torch.tensor(LUMA, dtype=out.dtype, device=out.device).view(3, 1, 1)
+    lin_out, lin_y = srgb_to_linear(out), srgb_to_linear(y)
+    target = (lin_y * w).sum(-3, keepdim=True)  # (..., 1, H, W)
+    lin = lin_out * target / (lin_out * w).sum(-3, keepdim=True).clamp(min=1e-4)
+    peak = lin.amax(-3, keepdim=True)
+    fit = torch.where(peak > 1, (1 - target) / (peak - target).clamp(min=1e-6), torch.ones_like(peak))
+    return linear_to_srgb(target + (lin - target) * fit)
+
+
+def _denoise(
+    denoiser: RestorationVAE, mode: torch.Tensor, samples: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """The blind real-noise path of ``restoration.serving.denoise`` on the mode; each sample gets the mode's
+    correction as a per-pixel ratio (sample * denoised mode / mode), as they re-light the same pixels."""
+    from vae_demo.restoration.serving import denoise
+
+    tile = DENOISE_TILE if mode.shape[-2] * mode.shape[-1] > DENOISE_TILE**2 * 4 else None  # bounded memory
+    r = denoise(denoiser, mode[None], "real", tile=tile)
+    clean = r.mode[0]  # (3, H, W)
+    if samples is not None:
+        eps = 1.0 / 255
+        samples = (samples * (clean + eps) / (mode + eps)).clamp(0, 1)
+    return clean, samples, r.noise_sigma
+
+
+def enhance_light(
+    model: LightVAE,
+    image: torch.Tensor,
+    problem: str = "light_auto",
+    samples: int = 0,
+    generator: torch.Generator | None = None,
+    denoiser: RestorationVAE | str | None = DENOISER,
+) -> LightResult:
+    """Fix ``problem`` (a key of ``LIGHT_PROBLEMS``) in ``image``: uint8 or float in [0, 1], (3, H, W) or grey
+    (1, H, W). ``samples`` draws alternative exposures / white balances from p(z | photo) with ``generator``.
+    ``denoiser``: the Gaussian denoiser chained after brightening (a loaded model, a checkpoint name, or None:
+    never)."""
+    if problem not in LIGHT_PROBLEMS:
+        raise ValueError(f"unknown light problem {problem!r}; choose one of {', '.join(LIGHT_PROBLEMS)}")
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"expected a (3, H, W) or (1, H, W) image, got shape {tuple(image.shape)}")
+    y = image.float() / 255 if image.dtype == torch.uint8 else image.float().clamp(0, 1)
+    y = y.expand(3, -1, -1)  # (3, H, W)
+    r = model.enhance(y, samples=samples, generator=generator)
+    mode, draws = r.mode.cpu(), None if r.samples is None else r.samples.cpu()
+    how = f"{LIGHT_PROBLEMS[problem]}: {model.config.name}, mode of p(x | photo)"
+    sigma = None
+    if problem == "colour_cast":
+        mode = keep_luminance(mode, y)
+        draws = None if draws is None else keep_luminance(draws, y)
+        how += ", the photo's own luminance kept (colour only)"
+    if problem in DENOISED_PROBLEMS and denoiser is not None:
+        level = noise_level(mode[None])
+        if level >= DENOISE_FROM:
+            net = _bundled_denoiser() if denoiser == DENOISER else denoiser
+            if isinstance(net, str):
+                from vae_demo.core.hub import load_model
+
+                net = load_model(net)
+            mode, draws, sigma = _denoise(net, mode, draws)
+            how += f", then {net.config.name} at the estimated sigma {sigma:.1f}"
+    std = draws.std(0) if draws is not None and len(draws) > 1 else None
+    return LightResult(mode, draws, std, how, sigma)
