@@ -9,6 +9,9 @@ first while a background thread loads torch and the models.
 
 from __future__ import annotations
 
+import ui.gradio_startup  # noqa: F401 - before Gradio: its import then skips rewriting its type stubs (2 s)
+
+# isort: split
 import functools
 import logging
 import os
@@ -70,13 +73,15 @@ def build_demo() -> gr.Blocks:
         create_photo_denoise_tab(demo, endpoints.denoise)
         create_compress_tab(demo, endpoints.compress, endpoints.decompress)
         with gr.Tab("Digits & faces"):
-            model = gr.Dropdown(
-                list(MODEL_NOTES),
-                value=DEFAULT_MODEL,
-                label="Generative model",
-                elem_id="model",
-                info=" · ".join(f"{k}: {v}" for k, v in MODEL_NOTES.items()),
-            )
+            with gr.Row(equal_height=True):
+                model = gr.Dropdown(
+                    list(MODEL_NOTES), value=DEFAULT_MODEL, label="Generative model", scale=1, elem_id="model"
+                )
+                gr.Markdown(
+                    "\n".join(f"- **{name}**: {note}" for name, note in MODEL_NOTES.items()),
+                    scale=2,
+                    elem_id="model-notes",
+                )
             with gr.Tabs():
                 sampling = create_sampling_tab(demo, model, endpoints.sample, endpoints.traverse, endpoints.manifold)
                 interp = create_interpolation_tab(demo, model, endpoints.interpolate)

@@ -1,7 +1,7 @@
 """The Gradio app: it builds without launching, exposes its API, and a real server answers every
 endpoint (defaults, uploads, bad uploads, out-of-range values) without falling over.
 
-The live-server tests need the bundled weights (mnist-vae, mnist-vae-2d, restore-vae, denoise-vae) and skip
+The live-server tests need the bundled weights (mnist-vae, mnist-vae-2d, mnist-cvae, denoise-vae, light-vae) and skip
 without them.
 """
 
@@ -44,7 +44,7 @@ COUNTS = {"n", "k", "steps", "dim", "seed", "latent_dim", "digit"}  # parameters
 MNIST_SIZE = 28
 SCALE = max(1, DISPLAY_PX // MNIST_SIZE)  # how much generative.grid_image enlarges a 28-px digit
 
-needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "mnist-cvae", "restore-vae", "denoise-vae")
+needs_weights = skip_without_bundled("mnist-vae", "mnist-vae-2d", "mnist-cvae", "denoise-vae", "light-vae")
 needs_codec = skip_without_bundled("codec-vae")
 
 
@@ -103,13 +103,15 @@ def test_api_documents_only_the_user_facing_endpoints(demo):
 
 
 def test_importing_app_builds_nothing(tmp_path):
-    """No Blocks, no example files, no torch until app.demo or build_demo() is asked for."""
+    """No Blocks, no example files, no torch until app.demo or build_demo() is asked for; Gradio imported without
+    rewriting its type stubs (ui/gradio_startup.py)."""
     import subprocess
     import sys
 
     code = (
         "import sys, app; assert app._demo.cache_info().currsize == 0; assert 'torch' not in sys.modules; "
-        "d = app.demo; assert d is app.demo and d is not app.build_demo(); assert 'torch' not in sys.modules"
+        "d = app.demo; assert d is app.demo and d is not app.build_demo(); assert 'torch' not in sys.modules; "
+        "import gradio.component_meta as m; assert m.create_or_modify_pyi.__name__ == '_no_stub_rewrite'"
     )
     subprocess.run(
         [sys.executable, "-c", code],
@@ -120,6 +122,46 @@ def test_importing_app_builds_nothing(tmp_path):
         timeout=300,
     )
     assert not list(tmp_path.glob("vae-demo-*")), "the examples' folder outlived the process"
+
+
+SHORT_LABEL = 32  # characters of an output's name in the API page (its label, as Gradio's page spells it)
+COMPRESS_TAB = {"/compress", "/decompress"}  # labelled in the Compress tab's own code
+
+
+def test_api_outputs_have_short_names(demo):
+    """The API page names each output after its label (lower case, runs of other characters as "_"): a word or
+    three, not a sentence; the long explanations live in the endpoints' docstrings and the tabs' text."""
+    named = demo.get_api_info()["named_endpoints"]
+    for name in sorted(DOCUMENTED - COMPRESS_TAB):
+        for r in named[name]["returns"]:
+            slug = re.sub(r"[^a-z0-9]+", "_", r["label"].strip().lower()).strip("_")
+            assert 0 < len(slug) <= SHORT_LABEL, (name, slug)
+
+
+def test_outputs_are_not_editable(demo):
+    """What an endpoint shows offers no upload, webcam or paste, even where another event reads it back."""
+    import gradio as gr
+
+    shown = (gr.Image, gr.ImageSlider, gr.Gallery, gr.File, gr.Dataframe)
+    for fn in demo.fns.values():
+        if f"/{fn.api_name}" not in DOCUMENTED - COMPRESS_TAB:
+            continue
+        for block in fn.outputs:
+            if isinstance(block, shown):
+                assert block.interactive is False, (fn.api_name, block.label)
+
+
+def test_grids_are_drawn_as_torchvision_draws_them():
+    """generative.make_grid stands in for torchvision's (not imported on the way to the first sample)."""
+    import torch
+    from torchvision.utils import make_grid as torchvision_grid
+
+    from vae_demo.demo.generative import make_grid
+
+    g = torch.Generator().manual_seed(0)
+    for shape, nrow in [((64, 1, 28, 28), 8), ((10, 1, 28, 28), 10), ((7, 3, 16, 12), 3), ((1, 1, 28, 28), 8)]:
+        images = torch.rand(*shape, generator=g)
+        assert torch.equal(make_grid(images, nrow), torchvision_grid(images, nrow=nrow, padding=2, pad_value=1.0))
 
 
 def test_gradio_leaves_matplotlib_alone(demo, monkeypatch):
@@ -325,6 +367,16 @@ def test_enhance_with_defaults(client):
     rows = check_photo_outputs(client.predict(api_name="/enhance"), (512, 512))
     psnr = {r[0]: r[1] for r in rows}
     assert psnr["VAE (mode)"] > psnr["degraded input"] + 3, rows
+
+
+@needs_weights
+@pytest.mark.parametrize("problem", ["lowlight", "haze", "light_auto"])
+def test_enhance_light_and_colour_problems(client, problem):
+    """The light-and-colour VAE through the API, the rest at defaults: it fixes the simulated damage, with samples."""
+    rows = check_photo_outputs(client.predict(problem=problem, api_name="/enhance"), (512, 512))
+    psnr = {r[0]: r[1] for r in rows}
+    assert psnr["VAE (mode)"] > psnr["degraded input"] + 2, rows
+    assert any(r[0].startswith("VAE result:") and "light-vae" in r[0] for r in rows), rows
 
 
 @needs_weights
@@ -556,6 +608,8 @@ def test_user_errors_are_one_log_line(client, server_and_log, tmp_path):
             client.predict(**kwargs)
     log = server_and_log[1].read_text()
     assert "Traceback" not in log, log[-3000:]
+    assert "FutureWarning" not in log, log[-3000:]  # CompressAI's import of torch_geometric: silenced there
+    assert "warm-up failed" not in log, log[-3000:]
     lines = [line for line in log.splitlines() if "user error in" in line]
     for phrase in (
         "could not be read as an image",
@@ -695,7 +749,8 @@ def pixels(path) -> np.ndarray:
 def check_compress(result, size: tuple[int, int]) -> dict[str, list]:
     """The three pictures and the crop have the photo's size; JPEG and WebP cost no more bytes than the
     .vaez file (or are their smallest file); bytes and bits per pixel agree with the file. Rows by codec."""
-    vae, jpeg, webp, zoom, metrics, vaez = result
+    vae, jpeg, webp, zoom, metrics, vaez, summary = result
+    assert "BD-rate" in summary or "megapixels" in summary, summary
     assert image_size(vae) == image_size(jpeg) == image_size(webp) == size
     assert image_size(zoom)[1] == 3 * min(96, *size)  # the same crop of four pictures, 3x
     rows = {r[0]: r for r in rows_of(metrics)}

@@ -16,6 +16,7 @@ import io
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +30,15 @@ from vae_demo.demo import generative
 
 CHROMIUM = Path(os.environ.get("VAE_DEMO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMEOUT_MS = 180_000  # the first answers wait behind the load events of every tab on a 2-core CPU
+TIMEOUT_MS = 180_000  # Playwright's own limit for clicks and uploads (and for any wait not made with ``wait_for``)
+STALL_MS = 60_000  # ``wait_for`` fails once the page has shown no pending or running event for this long
+CEILING_S = 1_200  # and in any case after this long (a server that never answers)
 DESKTOP = {"width": 1280, "height": 1400}
 PHONE = {"width": 390, "height": 844}
 
 try:
     from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # the skip below says so
     sync_playwright = None
 
@@ -103,7 +107,7 @@ def visit(browser, app, tmp_path):
             "console", lambda msg: v.js_errors.append(f"console.error: {msg.text}") if msg.type == "error" else None
         )
         page.goto(app)
-        page.wait_for_selector("#enhance-vae img")  # the first tab's first view, then every load event done
+        wait_for_image(page, "#enhance-vae")  # the first tab's first view, then every load event done
         wait_until_idle(page)
         return v
 
@@ -113,13 +117,33 @@ def visit(browser, app, tmp_path):
 
 
 # --- what a person does -------------------------------------------------------------------------
+BUSY = (  # a visible component shows Gradio's progress indicator: its event is queued or running
+    "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
+    ".some(t => !t.classList.contains('hide') && t.offsetParent !== null)"
+)
+
+
+def wait_for(page: Page, script: str, arg=None):
+    """Wait until ``script(arg)`` is truthy in the page, for as long as the page shows an event queued or running
+    (however loaded the machine); fail after ``STALL_MS`` in which it showed none. Returns the JS handle."""
+    deadline = time.monotonic() + CEILING_S
+    while True:
+        try:
+            return page.wait_for_function(script, arg=arg, timeout=STALL_MS)
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline or not page.evaluate(BUSY):
+                raise
+
+
+def wait_for_image(page: Page, selector: str) -> None:
+    """Wait until the component ``selector`` shows a picture."""
+    wait_for(page, "(sel) => document.querySelector(sel + ' img')", selector)
+
+
 def wait_until_idle(page: Page) -> None:
     """Wait until no component shows Gradio's progress indicator (the load events are done)."""
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=status-tracker]')]"
-        ".every(t => t.classList.contains('hide') || t.offsetParent === null)"
-    )
+    page.wait_for_timeout(500)  # an event just triggered shows its indicator within this
+    wait_for(page, f"() => !({BUSY})()")
 
 
 def image_src(page: Page, selector: str) -> str | None:
@@ -129,13 +153,14 @@ def image_src(page: Page, selector: str) -> str | None:
 
 def wait_for_new_image(page: Page, selector: str, old_src: str | None) -> tuple[int, int, str]:
     """Wait until the image in ``selector`` is a new, fully loaded picture: (width, height, src)."""
-    handle = page.wait_for_function(
+    handle = wait_for(
+        page,
         """([sel, old]) => {
             const img = document.querySelector(sel + ' img');
             if (!img || img.getAttribute('src') === old || !img.complete || !img.naturalWidth) return null;
             return [img.naturalWidth, img.naturalHeight, img.getAttribute('src')];
         }""",
-        arg=[selector, old_src],
+        [selector, old_src],
     )
     width, height, src = handle.json_value()
     return width, height, src
@@ -215,7 +240,7 @@ def open_digits_tab(page: Page, name: str, output: str) -> None:
     """Open a tab under "Digits & faces" and wait for its first view (``output`` holds an image)."""
     page.get_by_role("tab", name="Digits & faces", exact=True).click()
     page.get_by_role("tab", name=name, exact=True).click()
-    page.wait_for_selector(f"{output} img")
+    wait_for_image(page, output)
     wait_until_idle(page)
 
 
@@ -258,11 +283,12 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
     page = v.page
     old_src, old_metrics = image_src(page, "#enhance-vae"), metric_rows(page, "#enhance-metrics")
     upload(page, "#enhance-photo", cat_photo)
-    page.wait_for_function("() => document.querySelector('#enhance-photo img')?.src.includes('cat')")
+    wait_for(page, "() => document.querySelector('#enhance-photo img')?.src.includes('cat')")
     simulate = page.locator("#enhance-simulate input")
-    page.wait_for_function("() => !document.querySelector('#enhance-simulate input').checked")  # an upload is real
+    wait_for(page, "() => !document.querySelector('#enhance-simulate input').checked")  # an upload is real
     simulate.check()  # this person wants to see the damage simulated, and PSNR against the original
     choose(page, "#enhance-problem", "Blur")
+    wait_for(page, "() => !document.querySelector('#enhance-strength input[type=range]').disabled")  # simulated again
     drag_slider(page, "#enhance-strength", 0.7)
     page.locator("#enhance-button").click()
     assert wait_for_new_image(page, "#enhance-vae", old_src)[:2] == (190, 142)
@@ -273,6 +299,9 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
         assert len(metrics[row]) == 2, metrics  # PSNR and SSIM: a clean original exists in Simulate mode
     link = page.locator("#enhance-download a[download$='.png']")
     assert fetch_image(page, link.get_attribute("href")).size == (190, 142)
+    for selector in ("#enhance-vae", "#enhance-classical", "#enhance-uncertainty"):
+        assert_not_editable(page, selector)
+    assert page.locator("#enhance-uncertainty").bounding_box()["height"] <= 360, "the std map stays small"
     v.screenshot("enhance")
     v.assert_no_js_errors()
 
@@ -282,14 +311,14 @@ def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
     page = v.page
     page.get_by_role("tab", name="Denoise", exact=True).click()
     upload(page, "#denoise-photo", grey_photo)
-    page.wait_for_function("() => document.querySelector('#denoise-photo img')?.src.includes('camera')")
-    page.wait_for_function("() => document.querySelector('#denoise-level input[type=range]').disabled")  # own noise
+    wait_for(page, "() => document.querySelector('#denoise-photo img')?.src.includes('camera')")
+    wait_for(page, "() => document.querySelector('#denoise-level input[type=range]').disabled")  # own noise
     assert page.get_by_label("The photo's own noise", exact=True).is_checked()
     choose(page, "#denoise-noise", "Salt and pepper")  # found pixel by pixel: there is no level to estimate
-    page.wait_for_function("() => document.querySelector('#denoise-blind input').disabled")
+    wait_for(page, "() => document.querySelector('#denoise-blind input').disabled")
     choose(page, "#denoise-noise", "Poisson (photon)")
-    page.wait_for_function("() => !document.querySelector('#denoise-level input[type=range]').disabled")
-    page.wait_for_function("() => !document.querySelector('#denoise-blind input').disabled")
+    wait_for(page, "() => !document.querySelector('#denoise-level input[type=range]').disabled")
+    wait_for(page, "() => !document.querySelector('#denoise-blind input').disabled")
     peak = drag_slider(page, "#denoise-level", 0.3)
     page.locator("#denoise-best input").check()  # best quality: the x8 self-ensemble
     old_src = image_src(page, "#denoise-vae")
@@ -306,7 +335,7 @@ def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
 
 def status_says(page: Page, selector: str, text: str) -> None:
     """Wait until the status shows ``text`` (Gradio puts its progress timer before it while an event runs)."""
-    page.wait_for_function("([sel, t]) => document.querySelector(sel)?.innerText.includes(t)", arg=[selector, text])
+    wait_for(page, "([sel, t]) => document.querySelector(sel)?.innerText.includes(t)", [selector, text])
 
 
 def test_learn_from_this_photo_alone_then_stop_a_second_run(visit):
@@ -347,8 +376,8 @@ def test_learn_from_this_photo_alone_then_stop_a_second_run(visit):
     page.locator("#fit-button").click()
     status_says(page, "#fit-status", "Learning from this photo alone:")
     page.locator("#fit-stop").click()
-    status_says(page, "#fit-status", "Done:")
-    assert "Stopped early" in page.locator("#fit-status").inner_text()
+    status_says(page, "#fit-status", "Stopped early:")
+    assert page.locator("#fit-status").inner_text().strip().startswith("Stopped early: learned")
     wait_until_idle(page)
     assert image_src(page, "#fit-estimate") != first_estimate
     assert metric_rows(page, "#fit-metrics")["training steps on this photo"][0] >= 1
@@ -418,6 +447,12 @@ def assert_label_above(page: Page, selector: str) -> None:
     assert label["y"] + label["height"] <= img["y"] + 1, (selector, label, img)
 
 
+def assert_not_editable(page: Page, selector: str) -> None:
+    """An output picture offers no upload, webcam or paste (it is not an input)."""
+    assert page.locator(f"{selector} input[type=file]").count() == 0, f"{selector} offers an upload"
+    assert page.locator(f"{selector} button[aria-label*='ebcam' i]").count() == 0, f"{selector} offers a webcam"
+
+
 def test_interpolation_uses_the_pictures_shown(visit, handwritten_seven, tmp_path):
     """Issue 14: after a model change, an example click, an upload or a drawing, the strip goes from the picture
     Start shows to the picture End shows; digit examples are not on offer for faces-vae."""
@@ -433,7 +468,7 @@ def test_interpolation_uses_the_pictures_shown(visit, handwritten_seven, tmp_pat
     select_model(page, "faces-vae")  # Start and End become the face model's examples
     wait_for_new_image(page, "#interp-strip", old_src)
     wait_until_idle(page)
-    page.wait_for_function("() => !document.querySelector('#interp-start img').src.includes('digit-')")
+    wait_for(page, "() => !document.querySelector('#interp-start img').src.includes('digit-')")
     face_pairs.wait_for(state="visible")
     digit_pairs.wait_for(state="hidden")
     page.get_by_label("linear", exact=True).check()  # the model change drew the spherical path: a new strip
@@ -446,23 +481,23 @@ def test_interpolation_uses_the_pictures_shown(visit, handwritten_seven, tmp_pat
     digit_pairs.wait_for(state="visible")
     face_pairs.wait_for(state="hidden")
     page.locator("table tr:visible").filter(has=page.locator("img[src*='digit-0']")).first.click()  # the pair 0 -> 7
-    page.wait_for_function("() => document.querySelector('#interp-start img').src.includes('digit-0')")
-    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('digit-7')")
+    wait_for(page, "() => document.querySelector('#interp-start img').src.includes('digit-0')")
+    wait_for(page, "() => document.querySelector('#interp-end img').src.includes('digit-7')")
     zero_seven = interpolate_and_check(page, tmp_path, "mnist-vae-2d", "zero-seven")
     assert zero_seven.shape != faces.shape
 
     upload(page, "#interp-start", handwritten_seven)  # an upload, then a whole example row replaces both
-    page.wait_for_function("() => document.querySelector('#interp-start img')?.src.includes('seven')")
+    wait_for(page, "() => document.querySelector('#interp-start img')?.src.includes('seven')")
     uploaded = interpolate_and_check(page, tmp_path, "mnist-vae-2d", "upload")
     assert np.abs(uploaded - zero_seven).mean() > 1, "the upload reached the model"
     page.locator("table tr:visible").filter(has=page.locator("img[src*='digit-2']")).first.click()  # the pair 2 -> 5
-    page.wait_for_function("() => document.querySelector('#interp-start img').src.includes('digit-2')")
-    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('digit-5')")
+    wait_for(page, "() => document.querySelector('#interp-start img').src.includes('digit-2')")
+    wait_for(page, "() => document.querySelector('#interp-end img').src.includes('digit-5')")
     interpolate_and_check(page, tmp_path, "mnist-vae-2d", "two-five")
 
     draw_stroke(page, "#interp-draw")  # a drawing copied into End
     page.locator("#interp-draw-end").click()
-    page.wait_for_function("() => document.querySelector('#interp-end img').src.includes('composite')")
+    wait_for(page, "() => document.querySelector('#interp-end img').src.includes('composite')")
     steps = int(drag_slider(page, "#interp-steps", 0.15))
     page.get_by_label("linear", exact=True).check()
     interpolate_and_check(page, tmp_path, "mnist-vae-2d", "drawing")
@@ -476,9 +511,13 @@ def test_labels_leave_the_pictures_uncovered(visit):
     v = visit()
     page = v.page
     open_digits_tab(page, "Sampling", "#traverse-row")
-    page.wait_for_selector("#scatter img")
+    wait_for_image(page, "#scatter")
     for selector in ("#sample-grid", "#traverse-row", "#manifold", "#scatter"):
         assert_label_above(page, selector)
+        assert_not_editable(page, selector)
+    notes = page.locator("#model-notes")
+    assert "mnist-vae-2d" in notes.inner_text()
+    assert float(notes.evaluate("e => getComputedStyle(e.querySelector('li')).fontSize")[:-2]) >= 14, "readable notes"
     v.assert_no_js_errors()
 
 
@@ -488,7 +527,7 @@ def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
     open_digits_tab(page, "Reconstruct digits & faces", "#reconstruct-panel")
     old_src, old_metrics = image_src(page, "#reconstruct-panel"), metric_rows(page, "#reconstruct-metrics")
     upload(page, "#reconstruct-image", handwritten_seven)
-    page.wait_for_timeout(1000)
+    wait_for(page, "() => document.querySelector('#reconstruct-image img')?.src.includes('seven')")
     choose(page, "#reconstruct-noise", "Masked square")
     level = drag_slider(page, "#reconstruct-level", 0.4)
     page.locator("#reconstruct-button").click()
@@ -517,6 +556,10 @@ def test_phone_width_stacks_the_layout(visit):
     choose(page, "#enhance-problem", "JPEG blocks")
     page.locator("#enhance-button").click()  # Playwright scrolls to it and checks nothing covers it
     assert wait_for_new_image(page, "#enhance-vae", old_src)[:2] == (512, 512)  # the astronaut example
+    wait_until_idle(page)
+    for cell in page.locator("#enhance-metrics [role=gridcell]").all():  # long row names wrap: numbers stay in view
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (cell.inner_text(), box)
     v.screenshot("phone")
     v.assert_no_js_errors()
 
@@ -533,17 +576,20 @@ def test_train_live_autoencoder_then_vae(visit):
     open_lab_panel(page, "Train live")
     drag_slider(page, "#lab-seconds", 0.0)  # the shortest budget, 5 s
     page.locator("#lab-preset-ae").click()
-    page.wait_for_timeout(500)
+    wait_for(page, "() => document.querySelector('#lab-beta input[type=number]').value === '0'")
     page.locator("#lab-train").click()
-    page.wait_for_function("() => document.querySelector('#lab-status').innerText.includes('(done)')")
+    status_says(page, "#lab-status", "(done)")
     assert "autoencoder" in page.locator("#lab-status").inner_text()
     ae_samples = image_src(page, "#lab-samples")
     assert ae_samples and image_src(page, "#lab-map") and image_src(page, "#lab-curves")
+    for selector in ("#lab-curves", "#lab-samples", "#lab-recons", "#lab-map"):
+        assert_label_above(page, selector)  # over the top rows of a grid, or over a plot's title, otherwise
+        assert_not_editable(page, selector)
     page.locator("#lab-preset-vae").click()
-    page.wait_for_timeout(500)
+    wait_for(page, "() => document.querySelector('#lab-beta input[type=number]').value === '1'")
     page.locator("#lab-train").click()
-    page.wait_for_function("() => document.querySelector('#lab-status').innerText.startsWith('VAE')")
-    page.wait_for_function("() => document.querySelector('#lab-status').innerText.includes('(done)')")
+    wait_for(page, "() => document.querySelector('#lab-status').innerText.startsWith('VAE')")
+    status_says(page, "#lab-status", "(done)")
     assert image_src(page, "#lab-samples") != ae_samples
     v.screenshot("lab-train-live")
     v.assert_no_js_errors()
@@ -553,17 +599,17 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
     v = visit()
     page = v.page
     open_lab_panel(page, "Latent explorer")
-    page.wait_for_selector("#lab-latent-map img")
+    wait_for_image(page, "#lab-latent-map")
     wait_until_idle(page)
     old_map, old_text = image_src(page, "#lab-latent-map"), page.locator("#lab-locate-text").inner_text()
     draw_stroke(page, "#lab-draw")
     page.locator("#lab-draw-use").click()  # copies the drawing into the input and locates it
     wait_for_new_image(page, "#lab-latent-map", old_map)
-    page.wait_for_function("(old) => document.querySelector('#lab-locate-text').innerText !== old", arg=old_text)
+    wait_for(page, "(old) => document.querySelector('#lab-locate-text').innerText !== old", old_text)
     assert "mu = (" in page.locator("#lab-locate-text").inner_text()
     box = page.locator("#lab-latent-map img").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.25)  # z near (2, 2)
-    page.wait_for_selector("#lab-decoded img")
+    wait_for_image(page, "#lab-decoded")
     z1 = float(page.locator("#lab-z1 input").input_value())
     z2 = float(page.locator("#lab-z2 input").input_value())
     assert z1 == pytest.approx(2.0, abs=0.3) and z2 == pytest.approx(2.0, abs=0.3)
@@ -574,7 +620,7 @@ def test_latent_explorer_locates_a_drawing_and_decodes_a_click(visit):
 def test_compress_a_photo_and_decode_the_downloaded_file(visit, cat_photo, tmp_path):
     """Upload, pick a quality, Compress; download the .vaez like a person, upload it to the decoder: the decoded
     picture is the one shown, pixel for pixel, and the file's bytes and bits per pixel are the table's."""
-    from vae_demo.demo.compress import pillow_at_most
+    from vae_demo.codec.anchors import ANCHORS
 
     v = visit()
     page = v.page
@@ -591,8 +637,8 @@ def test_compress_a_photo_and_decode_the_downloaded_file(visit, cat_photo, tmp_p
     wait_until_idle(page)
     rows = metric_rows(page, "#compress-metrics")
     vae_bytes, vae_bpp = rows["VAE (.vaez)"][:2]
-    for name, fmt in (("JPEG", "JPEG"), ("WebP", "WEBP")):  # at most the VAE's bytes, or the codec's smallest file
-        smallest = len(pillow_at_most(Image.open(cat_photo).convert("RGB"), fmt, 0)[0])
+    for name, key in (("JPEG", "jpeg"), ("WebP", "webp")):  # at most the VAE's bytes, or the codec's smallest file
+        smallest = len(ANCHORS[key].at_most(Image.open(cat_photo).convert("RGB"), 0)[0])
         assert rows[name][0] <= vae_bytes or rows[name][0] == smallest > vae_bytes, rows
 
     with page.expect_download() as download:
@@ -624,8 +670,8 @@ def test_any_digit_in_any_style_writes_a_drawn_seven_as_every_digit(visit, tmp_p
     v = visit()
     page = v.page
     open_lab_panel(page, "Any digit in any style")
-    page.wait_for_selector("#lab-cond-grid img")
-    page.wait_for_selector("#lab-style-row img")
+    wait_for_image(page, "#lab-cond-grid")
+    wait_for_image(page, "#lab-style-row")
     wait_until_idle(page)
     assert_label_above(page, "#lab-cond-grid")
     old_grid = image_src(page, "#lab-cond-grid")
@@ -639,7 +685,7 @@ def test_any_digit_in_any_style_writes_a_drawn_seven_as_every_digit(visit, tmp_p
     old_row = image_src(page, "#lab-style-row")
     draw_seven(page, "#lab-style-draw")
     page.locator("#lab-style-draw-use").click()  # copies the drawing into the input, then writes every digit
-    page.wait_for_function("() => document.querySelector('#lab-style-image img')?.src.includes('composite')")
+    wait_for(page, "() => document.querySelector('#lab-style-image img')?.src.includes('composite')")
     _, _, src = wait_for_new_image(page, "#lab-style-row", old_row)
     wait_until_idle(page)
     row = np.asarray(fetch_image(page, src).convert("L")).astype(int)

@@ -96,6 +96,14 @@ def test_big_photo_is_tiled_and_sampled_at_its_centre(tmp_path):
     assert max(out[3][0][0].shape) <= photos.SAMPLE_CROP
 
 
+@pytest.mark.parametrize("call", [photos.enhance, photos.denoise_photo])
+def test_photos_over_the_page_limit_are_scaled_down_and_the_table_says_so(tmp_path, monkeypatch, call):
+    monkeypatch.setattr(photos, "PAGE_PIXELS", 2000)  # the 64x48 photo has 3072 pixels
+    out = call(photo_file(tmp_path), k=2)
+    check_outputs(out, (38, 51, 3), k=2)
+    assert how(out[5]).endswith("on the 64x48 photo scaled down to 51x38 (0.002 megapixels)")
+
+
 def test_touch_ups_change_the_result(tmp_path):
     plain = photos.enhance(photo_file(tmp_path), "noise", k=0)
     bright = photos.enhance(photo_file(tmp_path), "noise", k=0, brightness=1.4, saturation=0.0)

@@ -164,7 +164,7 @@ def enhance(
     """Fix one problem of a photo with the restoration VAE, beside the classical method for that problem.
 
     Args:
-        image: the photo (default: scikit-image's astronaut).
+        image: the photo (default: scikit-image's astronaut); over 2 megapixels it is scaled down to 2 first.
         problem: auto, noise, blur, jpeg, x2, x4 or lowlight.
         strength: 0-1: how much damage to simulate (or the noise level for noise on your own photo).
         simulate: degrade the clean photo first, so PSNR / SSIM can be measured.
@@ -174,6 +174,15 @@ def enhance(
         contrast: final touch, 1 = unchanged.
         saturation: final touch, 1 = unchanged.
         best: best quality: average the VAE over 8 flips and turns of the photo (8 times slower).
+
+    Returns:
+        Before | after: the degraded photo and the VAE result after the final touches.
+        Classical method: the classical method's result for the same problem.
+        VAE result: the restoration before the final touches (the metrics table says how it was made).
+        Posterior samples: other restorations the VAE finds plausible (K of them).
+        Uncertainty (per-pixel std): the spread of those samples, bright where the VAE is unsure.
+        Metrics: PSNR / SSIM against the clean original (when there is one) and how the result was made.
+        Result (PNG): the final picture, at the size it was restored.
     """
     return _photos().enhance(
         image, problem, strength, simulate, k, seed, brightness, contrast, saturation, best, progress=progress
@@ -186,13 +195,16 @@ def denoise(image, noise: str, level: float, blind: bool, k: int, seed: int, bes
     """Add noise of a kind and level to a clean photo and remove it (or remove a real photo's own noise).
 
     Args:
-        image: the photo (default: scikit-image's astronaut).
+        image: the photo (default: scikit-image's astronaut); over 2 megapixels it is scaled down to 2 first.
         noise: gaussian, poisson, salt_and_pepper or real (the photo's own noise).
         level: Gaussian sigma (0-255 scale), Poisson peak photons, or salt-and-pepper percent.
         blind: let the VAE estimate the noise level itself (Gaussian and Poisson noise).
         k: posterior samples (0-16).
         seed: random seed.
         best: best quality: average the VAE over 8 flips and turns of the photo (8 times slower).
+
+    Returns:
+        The seven outputs of /enhance, in the same order.
     """
     return _photos().denoise_photo(image, noise, level, blind, k, seed, best, progress=progress)
 
@@ -203,14 +215,15 @@ def compress(image, quality: float, progress=PROGRESS):
     """Code a photo with the VAE codec into a .vaez file; JPEG and WebP of the same photo at no more bytes.
 
     Returns the three decoded pictures, the same zoomed crop of each (original | VAE | JPEG | WebP), a table
-    of bytes, bits per pixel, PSNR and SSIM per codec, and the .vaez file.
+    of bytes, bits per pixel, PSNR and SSIM per codec, the .vaez file, and a sentence on this photo's BD-rate
+    and the bytes a VAE file as good as WebP's costs.
 
     Args:
-        image: the photo, up to 4 megapixels (default: scikit-image's astronaut).
-        quality: 0 (smallest file) to 6 (best picture); fractions lie between the trained rates.
+        image: the photo, up to 16.8 megapixels (default: scikit-image's astronaut).
+        quality: 0 (smallest file) to 7 (best picture); fractions lie between the trained rates.
     """
     r = _compress().compress(image, quality, progress=progress)
-    return r.vae, r.jpeg, r.webp, r.zoom, r.rows, r.path
+    return r.vae, r.jpeg, r.webp, r.zoom, r.rows, r.path, r.summary
 
 
 @user_errors
@@ -269,8 +282,9 @@ def fit_photo(
     """Learn from this photo alone: fit a small DivNoising VAE to the noisy photo, streaming its loss curve.
 
     The VAE is trained on nothing but this noisy photo (no clean image), with the noise model as its
-    likelihood; the result is the mean of 16 posterior samples, shown beside the classical method, the
-    supervised restoration VAE and the bundled divnoising-vae (when installed). The last output is the final one.
+    likelihood; its estimate is decoded at the posterior means and averaged over 8 flips and rotations, shown
+    beside the classical method, the supervised restoration VAE and the bundled divnoising-vae (when installed).
+    The last output is the final one.
 
     Args:
         image: the photo (default: scikit-image's astronaut).
@@ -280,6 +294,11 @@ def fit_photo(
         seconds: time budget for learning (1-300 s); the results take a few seconds more.
         k: posterior samples to show (0-16).
         seed: random seed (the added noise, the training, the samples).
+
+    Returns:
+        Status ("Stopped early" or "Done" at the end); the loss curve; the fit's preview, then its estimate; the
+        classical method; the supervised VAE; the bundled DivNoising (or None); K posterior samples; their
+        per-pixel std; PSNR / SSIM (with a clean original), noise model, steps, KL, spread; the estimate as PNG.
     """
     stop, key = _fit_stop(request), getattr(request, "session_hash", None) or "api"
     try:
@@ -337,7 +356,9 @@ def warm_up() -> None:
     """Import torch and load the default models, so the first click does not wait for them."""
     try:
         _generative().sample_grid(DEFAULT_MODEL, 1)
-        _photos().get_restorer()
+        photos = _photos()
+        for row in (photos.problems.problem("noise"), photos.problems.noise("gaussian")):  # the tabs' first views
+            photos.get_restorer(row.model)
         _compress().get_codec()
     except Exception:  # noqa: BLE001 - the first request will say what is wrong
         log.exception("warm-up failed")

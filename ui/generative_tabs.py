@@ -6,7 +6,7 @@ import gradio as gr
 
 from ui import endpoints
 from ui.drawing import canvas, copy_drawing, image_input
-from ui.gradio_support import LABEL_ABOVE, same_for_everyone
+from ui.gradio_support import output_image, same_for_everyone
 from ui.settings import DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, NOISE_LABELS, example_files
 from vae_demo.demo.examples import is_face_model
 
@@ -23,9 +23,7 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature")
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
-            grid = gr.Image(
-                label="Samples from the prior", format="png", scale=2, elem_id="sample-grid", elem_classes=LABEL_ABOVE
-            )
+            grid = output_image("Samples from the prior", "sample-grid", scale=2)
         button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
@@ -48,13 +46,7 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 span = gr.Slider(0.5, 5.0, value=3.0, step=0.5, label="Span (standard deviations)")
                 t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
                 t_button = gr.Button("Traverse")
-            row = gr.Image(
-                label="One dimension, left to right",
-                format="png",
-                scale=2,
-                elem_id="traverse-row",
-                elem_classes=LABEL_ABOVE,
-            )
+            row = output_image("Latent traversal", "traverse-row", scale=2)
         t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
@@ -74,10 +66,8 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
             grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
             m_button = gr.Button("Draw the manifold")
         with gr.Row():
-            manifold_img = gr.Image(label="Latent manifold", format="png", elem_id="manifold", elem_classes=LABEL_ABOVE)
-            scatter_img = gr.Image(
-                label="Test digits by class", format="png", elem_id="scatter", elem_classes=LABEL_ABOVE
-            )
+            manifold_img = output_image("Latent manifold", "manifold")
+            scatter_img = output_image("Test digits by class", "scatter")
         m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
         demo.load(
             same_for_everyone(manifold_fn),
@@ -130,12 +120,10 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             steps = gr.Slider(2, 32, value=10, step=1, precision=0, label="Steps", elem_id="interp-steps")
             method = gr.Radio(["spherical", "linear"], value="spherical", label="Path")
             button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
-        strip = gr.Image(
-            label="Path through latent space", format="png", elem_id="interp-strip", elem_classes=LABEL_ABOVE
-        )
+        strip = output_image("Path through latent space", "interp-strip")
         with gr.Row():
-            animation = gr.Image(label="Animation", type="filepath")
-            download = gr.File(label="Download the GIF", elem_id="interp-download")
+            animation = output_image("Animation", label_above=False, type="filepath")
+            download = gr.File(label="Download the GIF", interactive=False, elem_id="interp-download")
         outputs_ = [strip, animation, download]
         button.click(
             interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
@@ -158,8 +146,9 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
         gr.Markdown(
             "Corrupt an image, then restore it two ways: encode and decode the posterior mean "
             "(one pass), or search the latent space for the image that best explains the "
-            "corrupted one under the known noise model (latent fit). The heat map shows where "
-            "K posterior samples disagree: the model's uncertainty."
+            "corrupted one under the known noise model (latent fit). The panel shows, left to right, the clean "
+            "image, the corrupted one, the VAE's encode-decode and the latent fit; the metrics compare each with the "
+            "clean image. The heat map shows where K posterior samples disagree: the model's uncertainty."
         )
         examples = example_files()
         with gr.Row():
@@ -193,16 +182,12 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Corrupt and reconstruct", variant="primary", elem_id="reconstruct-button")
             with gr.Column(scale=2):
-                panel = gr.Image(
-                    label="Clean | corrupted | VAE (encode, decode) | VAE + latent fit",
-                    format="png",
-                    elem_id="reconstruct-panel",
-                    elem_classes=LABEL_ABOVE,
-                )
-                spread = gr.Image(label="Per-pixel spread of K samples", format="png", elem_classes=LABEL_ABOVE)
+                panel = output_image("Clean | corrupted | VAE | VAE + fit", "reconstruct-panel")
+                spread = output_image("Spread of K samples", "reconstruct-spread")
                 metrics = gr.Dataframe(
                     headers=["image", "PSNR (dB)", "SSIM"],
-                    label="Against the clean image",
+                    label="Metrics",
+                    interactive=False,
                     elem_id="reconstruct-metrics",
                 )
         outputs_ = [panel, spread, metrics]

@@ -25,7 +25,8 @@ import gradio as gr
 from gradio import processing_utils
 from gradio import utils as gradio_utils
 
-PINNED_GRADIO = "6.31."  # the version the patch and the API details below were written against
+from ui.gradio_startup import PINNED_GRADIO  # the version the patch and the API details below were written against
+
 log = logging.getLogger("vae_demo.app")
 # Pictures whose edges matter (strips, grids, plots with a title): Gradio 6 floats an image's label and its buttons
 # over the picture's top corners, so these get room above the picture for them (launch(css=CSS)).
@@ -35,6 +36,13 @@ NOT_AN_IMAGE = (
     "That file could not be read as an image (it may be damaged, empty, far too large, or not an "
     "image at all). Please upload a PNG, JPEG, GIF, BMP, TIFF or WebP picture."
 )
+
+
+def output_image(label: str, elem_id: str | None = None, label_above: bool = True, **kwargs) -> gr.Image:
+    """A picture the page shows, as PNG: not an input (no upload, webcam or paste, even where an event reads it
+    back), with its label above the picture (``LABEL_ABOVE``) unless ``label_above`` is False."""
+    classes = LABEL_ABOVE if label_above else None
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=classes, **kwargs)
 
 
 def gradio_version_ok(version: str = gr.__version__) -> bool:

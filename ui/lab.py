@@ -14,7 +14,7 @@ import gradio as gr
 
 from ui.drawing import canvas, copy_drawing, image_input
 from ui.endpoints import PROGRESS, editor_image, gpu
-from ui.gradio_support import LABEL_ABOVE, same_for_everyone, user_errors
+from ui.gradio_support import output_image, same_for_everyone, user_errors
 
 LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
 HIDDEN = {"api_visibility": "private"}
@@ -130,7 +130,9 @@ def _train_live_panel(light_queue: dict) -> None:
         "second pulls every code towards the prior. With **beta = 0** it is a plain autoencoder: codes spread "
         "wherever they like, and the prior samples (z ~ N(0, I)) fall in holes and look like nothing. With "
         "**beta = 1** the KL term fills the holes, so samples look like digits. Train one, then the other, and "
-        "compare with the previous run below."
+        "compare with the previous run below. The pictures: prior samples (z ~ N(0, I), decoded); held-out digits "
+        "(top half) above their reconstructions; and the held-out digits' codes, coloured by class, with a dashed "
+        "circle where 95% of the prior falls."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -147,21 +149,15 @@ def _train_live_panel(light_queue: dict) -> None:
                 stop = gr.Button("Stop", variant="stop", elem_id="lab-stop")
         with gr.Column(scale=2):
             status = gr.Markdown("Press Train.", label="Status", elem_id="lab-status")
-            curves = gr.Image(
-                label="Held-out ELBO and its two terms (nats per digit)", format="png", elem_id="lab-curves"
-            )
+            curves = output_image("Held-out ELBO (nats per digit)", "lab-curves")
     with gr.Row():
-        samples = gr.Image(label="Prior samples: decoded z ~ N(0, I)", format="png", elem_id="lab-samples")
-        recons = gr.Image(label="Held-out digits (top) and their reconstructions", format="png", elem_id="lab-recons")
-        latent_map = gr.Image(
-            label="Held-out digits' codes, coloured by class (dashed: 95% of the prior)",
-            format="png",
-            elem_id="lab-map",
-        )
+        samples = output_image("Prior samples", "lab-samples")
+        recons = output_image("Reconstructions", "lab-recons")
+        latent_map = output_image("Latent codes", "lab-map")
     with gr.Accordion("Previous run, for comparison", open=False), gr.Row():
         prev_status = gr.Markdown(label="Previous run")
-        prev_samples = gr.Image(label="Previous run: prior samples", format="png")
-        prev_map = gr.Image(label="Previous run: codes", format="png")
+        prev_samples = output_image("Previous run: prior samples", "lab-prev-samples")
+        prev_map = output_image("Previous run: codes", "lab-prev-map")
     ae.click(lambda: (0.0, 2), None, [beta, latent], api_name="preset_autoencoder", **HIDDEN, **light_queue)
     vae.click(lambda: (1.0, 2), None, [beta, latent], api_name="preset_vae", **HIDDEN, **light_queue)
     keep = train.click(
@@ -196,11 +192,11 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
             with gr.Accordion("Draw a digit", open=True):
                 drawing = canvas("lab-draw")
                 draw_button = gr.Button("Locate the drawing", size="sm", elem_id="lab-draw-use")
-            recon = gr.Image(label="Its reconstruction", format="png", elem_id="lab-locate-recon")
+            recon = output_image("Reconstruction", "lab-locate-recon", label_above=False)
             text = gr.Markdown(label="The posterior", elem_id="lab-locate-text")
         with gr.Column(scale=2):
             latent_map = gr.Image(
-                label="Click to decode a point",
+                label="Latent map",
                 format="png",
                 interactive=False,
                 show_label=False,
@@ -210,7 +206,7 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
                 z1 = gr.Number(0.0, label="z1", elem_id="lab-z1")
                 z2 = gr.Number(0.0, label="z2", elem_id="lab-z2")
                 decode_button = gr.Button("Decode this point")
-                decoded = gr.Image(label="Decoded", format="png", elem_id="lab-decoded")
+                decoded = output_image("Decoded", "lab-decoded", label_above=False)
     outputs = [latent_map, recon, text]
     locate_button.click(locate, image, outputs, api_name="locate", **light_queue)
     copy_drawing(draw_button, drawing, image, "drawing_to_locate", light_queue).success(
@@ -237,9 +233,7 @@ def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) 
             seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="lab-cond-seed")
             n = gr.Slider(1, 64, value=16, step=1, precision=0, label="Number of samples")
             cond_button = gr.Button("Write this digit", variant="primary", elem_id="lab-cond-button")
-        grid = gr.Image(
-            label="The digit y in many styles", format="png", scale=2, elem_id="lab-cond-grid", elem_classes=LABEL_ABOVE
-        )
+        grid = output_image("The digit y in many styles", "lab-cond-grid", scale=2)
     gr.Markdown(
         "**Your style, every digit.** Encode a digit: its style is mu, the mean of the encoder's Gaussian "
         "q(z | x, y). Then decode that one z with each label y = 0, ..., 9. If you leave the label to the model, it "
@@ -261,12 +255,7 @@ def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) 
                 drawing = canvas("lab-style-draw")
                 draw_button = gr.Button("Copy the drawing's style", size="sm", elem_id="lab-style-draw-use")
         with gr.Column(scale=2):
-            row = gr.Image(
-                label="Ten digits in one style (0 to 9)",
-                format="png",
-                elem_id="lab-style-row",
-                elem_classes=LABEL_ABOVE,
-            )
+            row = output_image("Ten digits in one style (0 to 9)", "lab-style-row")
             note = gr.Markdown(label="How it was read", elem_id="lab-style-note")
     cond_button.click(conditional, [digit, seed, n], grid, api_name="conditional", **light_queue)
     style_button.click(analogies, [image, label], [row, note], api_name="analogies", **light_queue)
@@ -308,7 +297,9 @@ def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
             seed = gr.Number(0, precision=0, minimum=0, label="Seed")
             button = gr.Button("Compute the ELBO", variant="primary", elem_id="lab-elbo-button")
         with gr.Column(scale=2):
-            table = gr.Dataframe(headers=["term", "nats", "bits"], label="One image's ELBO", elem_id="lab-elbo-table")
+            table = gr.Dataframe(
+                headers=["term", "nats", "bits"], label="One image's ELBO", interactive=False, elem_id="lab-elbo-table"
+            )
             text = gr.Markdown(label="What it costs", elem_id="lab-elbo-text")
     copy_drawing(draw_button, drawing, image, "drawing_to_elbo", light_queue)
     button.click(elbo, [model, image, k, seed], [table, text], api_name="elbo", **light_queue)

@@ -6,7 +6,7 @@ import gradio as gr
 from gradio_client import handle_file
 
 from ui import endpoints
-from ui.gradio_support import same_for_everyone
+from ui.gradio_support import output_image, same_for_everyone
 from ui.settings import (
     ASTRONAUT_URL,
     CODEC_MAX_QUALITY,
@@ -19,6 +19,7 @@ from ui.settings import (
     PROBLEM_LABELS,
     example_files,
 )
+from vae_demo.demo.photo_limits import PAGE_NOTE
 
 
 def _photo_input(label: str, tab: str) -> gr.Image:
@@ -36,27 +37,36 @@ def _photo_input(label: str, tab: str) -> gr.Image:
     return image
 
 
-def _photo_outputs(tab: str) -> list:
-    """Before/after slider, classical and VAE results, samples, uncertainty, metrics, download."""
-    slider = gr.ImageSlider(label="Before | after (drag the handle)", type="numpy", format="png")
-    with gr.Row():
-        classical_img = gr.Image(label="Classical method", format="png", elem_id=f"{tab}-classical")
-        vae_img = gr.Image(
-            label="VAE result, before the final touches (the table says how it was made)",
-            format="png",
-            type="filepath",
-            elem_id=f"{tab}-vae",
-        )
-    gallery = gr.Gallery(
-        label="Posterior samples: other restorations the VAE finds plausible", columns=4, height=260, format="png"
-    )
-    heat = gr.Image(label="Uncertainty: per-pixel std of the samples (bright = unsure)", format="png")
-    metrics = gr.Dataframe(
+def _metrics_table(elem_id: str) -> gr.Dataframe:
+    """PSNR / SSIM per method: the first column wraps, so the numbers stay in view beside a long row name."""
+    return gr.Dataframe(
         headers=["image", "PSNR (dB)", "SSIM"],
-        label="Metrics (PSNR / SSIM need a clean original)",
-        elem_id=f"{tab}-metrics",
+        label="Metrics",
+        wrap=True,
+        column_widths=["64%", "18%", "18%"],
+        interactive=False,
+        elem_id=elem_id,
     )
-    download = gr.File(label="Full-resolution PNG", elem_id=f"{tab}-download")
+
+
+def _photo_outputs(tab: str) -> list:
+    """Before/after slider, classical and VAE results, samples, uncertainty, metrics, download (none editable)."""
+    slider = gr.ImageSlider(label="Before | after", type="numpy", format="png", interactive=False)
+    with gr.Row():
+        classical_img = output_image("Classical method", f"{tab}-classical", label_above=False)
+        vae_img = output_image("VAE result", f"{tab}-vae", label_above=False, type="filepath")
+    gallery = gr.Gallery(
+        label="Posterior samples", columns=4, height=260, format="png", interactive=False, elem_id=f"{tab}-samples"
+    )
+    heat = output_image("Uncertainty (per-pixel std)", f"{tab}-uncertainty", label_above=False, height=300)
+    gr.Markdown(
+        "Drag the handle of *Before | after* to compare the input with the result after the final touches. "
+        "*VAE result* is the restoration before them; the table says how it was made. The *posterior samples* "
+        "are other restorations the VAE finds plausible, and the *uncertainty* map is their per-pixel std "
+        "(bright = unsure). PSNR and SSIM need a clean original (*Simulate*, or an added noise)."
+    )
+    metrics = _metrics_table(f"{tab}-metrics")
+    download = gr.File(label="Result (PNG)", interactive=False, elem_id=f"{tab}-download")
     return [slider, classical_img, vae_img, gallery, heat, metrics, download]
 
 
@@ -82,7 +92,7 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
         gr.Markdown(
             "Fix a photo with the restoration VAE and compare it with the classical method for the same "
             "problem. With **Simulate** on, the clean photo is degraded first so PSNR and SSIM can be "
-            "measured; turn it off to restore your own photo as it is. Big photos are restored in tiles."
+            "measured; turn it off to restore your own photo as it is. " + PAGE_NOTE
         )
         with gr.Row():
             with gr.Column(scale=1):
@@ -154,7 +164,7 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
         gr.Markdown(
             "Add noise of a known kind to a clean photo and remove it, or pick *The photo's own noise* to "
             "clean a real noisy photo (no PSNR then: there is no clean original). *Blind* lets the VAE "
-            "estimate the noise level itself."
+            "estimate the noise level itself. " + PAGE_NOTE
         )
         with gr.Row():
             with gr.Column(scale=1):
@@ -206,39 +216,30 @@ def _fit_panel(demo: gr.Blocks, noisy_photo: list, k: gr.Slider, seed: gr.Number
         "proposes a clean image and the noise model says how likely the noisy pixels are, so it needs no clean "
         "original. That makes it the tool for **real noisy photos** (*The photo's own noise*: an upload, a "
         "night shot, a scan), where no clean version exists to train on. It trains on both cores for the time "
-        "budget, one person at a time (the others wait in line), then shows the mean of 16 posterior samples "
-        "beside the classical method (no training), the supervised VAE and, when installed, the bundled "
-        "divnoising-vae (trained on noisy photos only)."
+        "budget, one person at a time (the others wait in line). While it learns, the loss curve and a preview "
+        "(decoded at the posterior means) are redrawn; then comes its estimate (decoded at the posterior means, "
+        "averaged over 8 flips and rotations) and 16 posterior samples, beside the classical method (no "
+        "training), the supervised VAE (trained on clean photos) and, when installed, the bundled divnoising-vae "
+        "(trained on noisy photos only). The uncertainty map is the per-pixel std of the 16 samples."
     )
     with gr.Row():
         seconds = gr.Slider(1, 300, value=60, step=1, label="Time budget (seconds)", elem_id="fit-seconds")
         button = gr.Button("Learn from this photo alone", variant="primary", elem_id="fit-button")
         stop = gr.Button("Stop", variant="stop", elem_id="fit-stop")
-    status = gr.Markdown("Press *Learn from this photo alone*.", elem_id="fit-status")
+    status = gr.Markdown("Press *Learn from this photo alone*.", label="Status", elem_id="fit-status")
     with gr.Row():
-        curve = gr.Image(label="Loss while learning (nats per pixel)", format="png", elem_id="fit-curve")
-        estimate = gr.Image(
-            label="DivNoising, this photo alone: preview while learning, then the mean of 16 samples",
-            format="png",
-            elem_id="fit-estimate",
-        )
+        curve = output_image("Loss while learning", "fit-curve")
+        estimate = output_image("DivNoising, this photo alone", "fit-estimate", label_above=False)
     with gr.Row():
-        classical = gr.Image(label="Classical method (no training)", format="png", elem_id="fit-classical")
-        supervised = gr.Image(label="Supervised VAE (trained on clean photos)", format="png", elem_id="fit-supervised")
-        bundled = gr.Image(
-            label="DivNoising, bundled (trained on noisy photos only)",
-            format="png",
-            visible=False,
-            elem_id="fit-bundled",
-        )
-    gallery = gr.Gallery(label="Posterior samples of the fitted DivNoising VAE", columns=4, height=260, format="png")
-    heat = gr.Image(label="Uncertainty: per-pixel std of its 16 samples (bright = unsure)", format="png")
-    metrics = gr.Dataframe(
-        headers=["image", "PSNR (dB)", "SSIM"],
-        label="Metrics (PSNR / SSIM need a clean original)",
-        elem_id="fit-metrics",
+        classical = output_image("Classical method", "fit-classical", label_above=False)
+        supervised = output_image("Supervised VAE", "fit-supervised", label_above=False)
+        bundled = output_image("DivNoising, bundled", "fit-bundled", label_above=False, visible=False)
+    gallery = gr.Gallery(
+        label="Posterior samples", columns=4, height=260, format="png", interactive=False, elem_id="fit-samples"
     )
-    download = gr.File(label="The DivNoising estimate, full resolution PNG", elem_id="fit-download")
+    heat = output_image("Uncertainty (per-pixel std)", "fit-uncertainty", label_above=False, height=300)
+    metrics = _metrics_table("fit-metrics")
+    download = gr.File(label="DivNoising estimate (PNG)", interactive=False, elem_id="fit-download")
     outputs_ = [status, curve, estimate, classical, supervised, bundled, gallery, heat, metrics, download]
     run = button.click(endpoints.clear_fit_stop, None, None, api_name="clear_fit_stop", **HIDDEN, **LIGHT_QUEUE).then(
         endpoints.fit_photo, [*noisy_photo, seconds, k, seed], outputs_, api_name="fit_photo", **FIT_QUEUE
@@ -283,6 +284,7 @@ def create_compress_tab(demo: gr.Blocks, compress_fn, decompress_fn) -> dict:
                     label="The same photo at the same budget",
                     elem_id="compress-metrics",
                 )
+                summary = gr.Markdown(elem_id="compress-summary")
                 zoom = gr.Image(
                     label="The most detailed 96 x 96 crop, 3x: original | VAE | JPEG | WebP",
                     format="png",
@@ -295,7 +297,7 @@ def create_compress_tab(demo: gr.Blocks, compress_fn, decompress_fn) -> dict:
                 d_button = gr.Button("Decode", elem_id="decompress-button")
                 info = gr.Textbox(label="What the file holds", lines=2, elem_id="decompress-info")
             decoded = gr.Image(label="Decoded picture", format="png", scale=2, elem_id="decompress-image")
-        outputs_ = [vae_img, jpeg_img, webp_img, zoom, metrics, download]
+        outputs_ = [vae_img, jpeg_img, webp_img, zoom, metrics, download, summary]
         # A photo through the codec, two Pillow bisections and three SSIMs: the photo queue's cost.
         button.click(compress_fn, [image, quality], outputs_, api_name="compress", **PHOTO_QUEUE)
         demo.load(

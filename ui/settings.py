@@ -10,6 +10,8 @@ from pathlib import Path
 from PIL import Image
 
 from ui import endpoints
+from vae_demo.codec import limits
+from vae_demo.codec.limits import megapixels
 from vae_demo.demo import outputs
 from vae_demo.demo.examples import PHOTO_EXAMPLES, digit_image, face_image, skimage_data_path
 
@@ -40,6 +42,9 @@ PROBLEM_LABELS = {
     "x2": "Low resolution x2",
     "x4": "Low resolution x4",
     "lowlight": "Too dark",
+    "haze": "Flat / hazy",
+    "colour_cast": "Colour cast",
+    "light_auto": "Auto light & colour",
 }
 PHOTO_NOISE_LABELS = {
     "gaussian": "Gaussian",
@@ -58,7 +63,10 @@ rounding step, KL(q(z|x) || p(z)) is the expected number of bits the latents cos
 included). **Quality** picks λ: lower
 means fewer bytes and a softer picture. JPEG and WebP code the same photo at the largest size **not
 above** the VAE file's, so all three cost the same bytes (or fewer). Download the `.vaez` file and decode
-it below. Photos up to 4 megapixels."""
+it below. """ + (
+    f"Photos up to {megapixels(limits.MAX_PIXELS)}; those over {megapixels(limits.WHOLE_PIXELS)} are coded in "
+    f"{limits.TILE}-pixel tiles."
+)
 ASTRONAUT_URL = "https://raw.githubusercontent.com/scikit-image/scikit-image/main/skimage/data/astronaut.png"
 DEFAULT_PAIR, DEFAULT_SINGLE = (3, 8), 5  # generative.example_pair / example_single of mnist-vae: typed digits
 

@@ -26,6 +26,8 @@ DEFAULT_DATA = {
     "olivetti": "../shared/data/olivetti-faces",
     "restoration": "../shared/data/train",
     "codec": "../shared/data/train/CBSD432",
+    "light": "../shared/data/train",
+    "classifier": "../shared/data/mnist",
     "divnoising": "~/.cache/vae-demo/data/Train400-sigma25",  # made by `vae-demo make-noisy` (see its help)
     "fashion-mnist": "data",
     "cifar10": "data",
@@ -34,8 +36,10 @@ DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/da
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
 # Spelled out so that --help stays fast (tests check them against the modules behind them).
 # vae_demo.restoration.benchmark.BENCH_TASKS
-EVAL_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "jpeg", "sr", "deblur", "lowlight")
-PROBLEMS = ("auto", "noise", "blur", "jpeg", "x2", "x4", "lowlight")  # vae_demo.restoration.problems.PROBLEMS
+# restoration.benchmark.ALL_TASKS and restoration.problems.PROBLEMS, written out so --help imports no torch
+EVAL_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "real", "jpeg", "sr", "deblur", "lowlight")
+EVAL_TASKS += ("haze", "colour_cast", "light_auto")
+PROBLEMS = ("auto", "noise", "blur", "jpeg", "x2", "x4", "lowlight", "haze", "colour_cast", "light_auto")
 
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
@@ -88,6 +92,16 @@ def _train(args: argparse.Namespace) -> None:
         from vae_demo.codec.train import train_codec as train_fn
 
         run = CodecRunConfig.from_dict(raw)
+    elif raw["family"] == "light":
+        from vae_demo.light.train import LightRunConfig
+        from vae_demo.light.train import train_light as train_fn
+
+        run = LightRunConfig.from_dict(raw)
+    elif raw["family"] == "classifier":
+        from vae_demo.generative.classifier_train import ClassifierRunConfig
+        from vae_demo.generative.classifier_train import train_classifier as train_fn
+
+        run = ClassifierRunConfig.from_dict(raw)
     elif raw["family"] == "divnoising":
         from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
         from vae_demo.restoration.divnoising_train import train_divnoising as train_fn
@@ -107,7 +121,7 @@ def _train(args: argparse.Namespace) -> None:
     elif "out_dir" not in raw.get("trainer", {}):
         run.trainer.out_dir = f"runs/{run.model.name}"
     extra = {"download": True} if args.download else {}
-    if args.download and raw["family"] in ("restoration", "codec", "divnoising"):
+    if args.download and raw["family"] in ("restoration", "codec", "divnoising", "light"):
         print(
             "note: --download is ignored: the photo models' data are image folders (CBSD432, Train400, "
             "their noisy copies) that torchvision cannot fetch",
@@ -126,10 +140,13 @@ def _train(args: argparse.Namespace) -> None:
 
 def eval_command(args: argparse.Namespace) -> None:
     from vae_demo.core.hub import load_checkpoint
+    from vae_demo.generative.classifier import DigitClassifier
     from vae_demo.restoration.divnoising import DivNoisingVAE
     from vae_demo.restoration.model import RestorationVAE
 
     model = load_checkpoint(args.checkpoint, "cpu")
+    if isinstance(model, DigitClassifier):
+        return _eval_classifier(model, args)
     restoration = isinstance(model, (RestorationVAE, DivNoisingVAE))
     data = args.data or DEFAULT_EVAL_DATA["restoration" if restoration else "vae"]
     if not Path(data).is_dir():
@@ -175,6 +192,23 @@ def eval_command(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
 
 
+def _eval_classifier(model, args: argparse.Namespace) -> None:
+    """Test accuracy of a digit classifier on MNIST's test digits (the first ``--limit`` of them)."""
+    from vae_demo.generative.classifier import accuracy
+    from vae_demo.generative.data import load_mnist
+
+    data = args.data or DEFAULT_EVAL_DATA["vae"]
+    try:
+        images, labels = load_mnist(data, train=False)
+    except FileNotFoundError:
+        raise SystemExit(f"eval: no MNIST test set under {data} (expected {data}/MNIST/raw/t10k-*-ubyte.gz)") from None
+    images, labels = (images[: args.limit], labels[: args.limit]) if args.limit else (images, labels)
+    metrics = {"test_accuracy": accuracy(model, images, labels), "n_images": len(images)}
+    print(json.dumps(metrics, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+
+
 def sample_command(args: argparse.Namespace) -> None:
     from torchvision.utils import save_image
 
@@ -183,7 +217,7 @@ def sample_command(args: argparse.Namespace) -> None:
 
     model = load_checkpoint(args.checkpoint, "cpu")
     if not hasattr(model, "decode_mean"):
-        raise SystemExit(f"{args.checkpoint} is a restoration model: it restores photos, it does not sample them")
+        raise SystemExit(f"{args.checkpoint} is not a generative VAE: it has no prior to sample from")
     classes = model.config.num_classes
     if classes:  # a class-conditional model: column j shows label j
         images = sample(model, args.n, args.temperature, args.seed, y=torch.arange(args.n) % classes)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from compressai.entropy_models import GaussianConditional
-from compressai.layers import GDN
 from torch import nn
+
+from vae_demo.codec.compressai_parts import GDN, GaussianConditional
 
 SUBPIXEL_MAX_OUT = 16  # transposed convolutions with at most this many output channels go sub-pixel
 # ConvTranspose2d(k=5, stride=2, padding=2, output_padding=1) as a 3 x 3 convolution per output phase: output

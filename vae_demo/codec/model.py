@@ -22,13 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.layers import GDN
-from compressai.models import CompressionModel
-from compressai.models.utils import conv, deconv
 from torch import nn
 from torch.func import functional_call
 
+from vae_demo.codec.compressai_parts import GDN, CompressionModel, EntropyBottleneck, GaussianConditional, conv, deconv
 from vae_demo.codec.fastpath import RangeTables, transform
 from vae_demo.core.config import Config
 

@@ -20,7 +20,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from vae_demo.core.device import pick_device
+from vae_demo.generative.classifier import ARCHITECTURE as CLASSIFIER_ARCHITECTURE
+from vae_demo.generative.classifier import ClassifierConfig, DigitClassifier
 from vae_demo.generative.model import ConvVAE, VAEConfig
+from vae_demo.light.model import LightConfig, LightVAE
 from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
@@ -30,14 +33,26 @@ BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).r
 GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
 CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
 # RestorationVAEs: enhance and denoise photos (problems.py names the one serving each problem)
-RESTORATION_MODELS = ("restore-vae", "denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae")
+RESTORATION_MODELS = ("denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae")
 CODEC_MODELS = ("codec-vae",)  # HyperpriorCodecs (vae_demo.codec): compress photos to .vaez files
 DIVNOISING_MODELS = ("divnoising-vae",)  # DivNoisingVAEs: denoisers trained on noisy images alone
-MODEL_NAMES = GENERATIVE_MODELS + CONDITIONAL_MODELS + RESTORATION_MODELS + CODEC_MODELS + DIVNOISING_MODELS
+LIGHT_MODELS = ("light-vae",)  # LightVAEs (vae_demo.light): fix exposure, haze / flat tone and colour casts
+CLASSIFIER_MODELS = ("mnist-classifier",)  # DigitClassifiers: read digits, the judge of benchmarks/conditional.py
+MODEL_NAMES = (
+    GENERATIVE_MODELS
+    + CONDITIONAL_MODELS
+    + RESTORATION_MODELS
+    + CODEC_MODELS
+    + DIVNOISING_MODELS
+    + LIGHT_MODELS
+    + CLASSIFIER_MODELS
+)
 # config.json's "architecture" -> the class that loads it (anything else is a ConvVAE).
 ARCHITECTURES = {
     "restoration-vae": (RestorationVAE, RestorationConfig),
     "divnoising-vae": (DivNoisingVAE, DivNoisingConfig),
+    "light-vae": (LightVAE, LightConfig),
+    CLASSIFIER_ARCHITECTURE: (DigitClassifier, ClassifierConfig),
 }
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
@@ -74,7 +89,7 @@ def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> P
 
 def load_checkpoint(
     folder: str | Path, device: torch.device | str | None = None
-) -> ConvVAE | RestorationVAE | DivNoisingVAE:
+) -> ConvVAE | RestorationVAE | DivNoisingVAE | LightVAE | DigitClassifier:
     """Build the model ``folder/config.json`` describes and load ``folder/model.safetensors``.
 
     The config's ``"architecture"`` picks the class (``ARCHITECTURES``; ``codec-hyperprior`` a codec);
@@ -135,7 +150,7 @@ def bundled_path(name: str) -> Path:
 
 def load_model(
     name: str, path: str | Path | None = None, device: torch.device | str | None = None
-) -> ConvVAE | RestorationVAE | DivNoisingVAE:
+) -> ConvVAE | RestorationVAE | DivNoisingVAE | LightVAE | DigitClassifier:
     """Load a model by name (or from ``path``), falling back to the bundled copy if the Hub one is bad."""
     folder = resolve_checkpoint(name, path)
     try:

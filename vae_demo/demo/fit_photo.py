@@ -118,6 +118,20 @@ def _bundled(y: torch.Tensor, noise: str, sigma: float | None) -> tuple[torch.Te
     return back(denoise(model, x, k=0).mode), ""
 
 
+def _final_status(steps: int, stopped: bool, measured: bool) -> str:
+    """The last status: how the training ended first ("Stopped early" or "Done"), then what the results are and
+    what each method saw in training (the caller adds the bundled model's)."""
+    head = "Stopped early" if stopped else "Done"
+    return (
+        f"{head}: learned from this photo alone for {steps} step{'s' * (steps != 1)}; the estimate is decoded at the "
+        f"posterior means and averaged over 8 flips and rotations; the samples and their spread come from "
+        f"{MMSE_SAMPLES} posterior samples."
+        + ("" if measured else f" {photos.NO_REFERENCE[0].upper()}{photos.NO_REFERENCE[1:]}.")
+        + f" What each method saw in training: classical, {SAW['classical']}; supervised VAE, {SAW['supervised']}; "
+        f"this DivNoising, {SAW['fit']}"
+    )
+
+
 def fit_photo(
     image=None,
     noise: str = "gaussian",
@@ -186,14 +200,15 @@ def fit_photo(
         estimate=to_uint8(preview(model, _centre(degraded, PREVIEW_SIDE))[0]),
     )
     sigma = level if noise == "gaussian" and not blind else None  # else estimated, as the Denoise button does
-    note = f"{note} Stopped early." if stopped else note
     served = None if blind or row.degradation is None else row.physical_level(level)  # told to the supervised VAE
-    yield _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note)
+    yield _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note, stopped)
 
 
-def _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note) -> FitFrame:
+def _results(
+    model, steps, clean, degraded, noise, sigma, served, k, seed, told, history, note, stopped=False
+) -> FitFrame:
     """The last frame: the fit's estimate (x8 at the posterior means) and MMSE estimate, samples and spread beside
-    the other methods."""
+    the other methods; PSNR / SSIM rows only when there is a clean original to compare with."""
     row = problems.noise(noise)
     out = denoise(model, degraded, k=MMSE_SAMPLES, seed=seed)
     estimate = mode_x8(model, degraded)  # Set12 sigma 25, 60-s fits: 28.44 dB (the sample mean: 27.99, README)
@@ -210,21 +225,15 @@ def _results(model, steps, clean, degraded, noise, sigma, served, k, seed, told,
     ]
     if bundled is not None:
         candidates.append((f"DivNoising, bundled {BUNDLED} (at the posterior means)", bundled))
-    rows = [[label, *(image_metrics(clean, x) if clean is not None else (None, None))] for label, x in candidates]
+    rows = [[label, *image_metrics(clean, x)] for label, x in candidates] if clean is not None else []
     rows += [
         [f"noise model: {told}", None, None],
         ["training steps on this photo", steps, None],
         ["KL per image (nats): what the latents carry", round(out.kl_per_image, 1), None],
         ["spread of the samples (mean std, 0-255)", round(float(out.std.mean()) * 255, 2), None],
     ]
-    status = (
-        f"Done: learned from this photo alone for {steps} step{'s' * (steps != 1)}; the estimate is decoded at the "
-        f"posterior means and averaged over 8 flips and rotations; the samples and their spread come from "
-        f"{MMSE_SAMPLES} posterior samples. What each method saw in training: classical, {SAW['classical']}; "
-        f"supervised VAE, {SAW['supervised']}; this DivNoising, {SAW['fit']}"
-        + (f"; bundled DivNoising, {SAW['bundled']}." if bundled is not None else f". {why_not}")
-        + note
-    )
+    saw = f"; bundled DivNoising, {SAW['bundled']}." if bundled is not None else f". {why_not}"
+    status = _final_status(steps, stopped, clean is not None) + saw + note
     return FitFrame(
         status=status,
         curve=_curve(history),

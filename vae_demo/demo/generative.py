@@ -18,7 +18,6 @@ from vae_demo.core.hub import GENERATIVE_MODELS, load_model, resolve_checkpoint
 from vae_demo.core.images import to_face_input, to_model_input, to_uint8
 from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
 from vae_demo.generative import inference
-from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask
 
 # Steps of semi-amortised inference on a face's encoding: faces-vae learned from 35 people, so its encoder's
 # guess for a new face is rough; 50 steps lift the astronaut example's SSIM from 0.57 to 0.63 (benchmarks/faces.py).
@@ -59,12 +58,27 @@ def enlarge(a: np.ndarray, scale: int) -> np.ndarray:
     return np.asarray(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST))
 
 
-def grid_image(images: torch.Tensor, nrow: int, scale: int) -> np.ndarray:
-    """A uint8 grid (torchvision's make_grid) enlarged ``scale`` times with nearest neighbours."""
-    from torchvision.utils import make_grid  # imported on first use: it pulls in torchvision.models
+def make_grid(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+    """torchvision's ``make_grid`` for a (N, C, H, W) batch, without importing torchvision (a second of the app's
+    start): ``nrow`` images per row, ``padding`` pixels of ``pad_value`` around each, grey made RGB, one image as
+    it is."""
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    n, c, h, w = images.shape
+    if n == 1:
+        return images[0]
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    grid = images.new_full((c, rows * (h + padding) + padding, cols * (w + padding) + padding), pad_value)
+    for k in range(n):
+        top, left = (k // cols) * (h + padding) + padding, (k % cols) * (w + padding) + padding
+        grid[:, top : top + h, left : left + w] = images[k]
+    return grid
 
-    grid = make_grid(images, nrow=nrow, padding=2, pad_value=1.0)
-    return enlarge(to_uint8(grid), scale)
+
+def grid_image(images: torch.Tensor, nrow: int, scale: int) -> np.ndarray:
+    """A uint8 grid (``make_grid``) enlarged ``scale`` times with nearest neighbours."""
+    return enlarge(to_uint8(make_grid(images, nrow)), scale)
 
 
 def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
@@ -206,6 +220,8 @@ def denoise(
     knows the corruption (``inference.fit_latent``). Returns (clean | corrupted | VAE | VAE + fit
     panel, per-pixel spread of k posterior samples, metric rows).
     """
+    from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask  # torchvision: on first use
+
     model = get_model(_check_name(model_name))
     if noise not in NOISE_TYPES:
         raise ValueError(f"Unknown noise type {noise!r}. Choose one of: {', '.join(NOISE_TYPES)}.")

@@ -1,13 +1,15 @@
 """Plain functions behind the Enhance and Denoise tabs: photo in, restorations and metrics out.
 
 Each takes an image (a path, a PIL image, or None for the built-in example) and plain numbers,
-checks them, and returns numpy images, a gallery, metric rows and the path of a full-resolution
-PNG. With ``simulate`` the clean photo is first degraded, so PSNR / SSIM against it can be shown.
-Big photos are restored tile by tile; the K posterior samples of a big photo cover its centre.
+checks them, and returns numpy images, a gallery, metric rows and the path of a PNG of the result.
+With ``simulate`` the clean photo is first degraded, so PSNR / SSIM against it can be shown.
+Photos over ``PAGE_PIXELS`` are scaled down to it first (the table says so); photos over a megapixel are
+restored tile by tile, and their K posterior samples cover their centre.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -20,15 +22,15 @@ from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError, open_image, to_rgb_or_grey, to_uint8
 from vae_demo.demo.examples import photo_example
 from vae_demo.demo.generative import _number, heat_map, image_metrics
+from vae_demo.demo.photo_limits import PAGE_PIXELS
 from vae_demo.restoration import classical, problems, serving
 from vae_demo.restoration.degradations import degrade, gaussian_blur, jpeg, noise_sigma_of, resize
-from vae_demo.restoration.problems import GENERAL_MODEL
 from vae_demo.restoration.restore import Restoration
 
 TILE, TILE_ABOVE_PIXELS = 512, 1024 * 1024  # restore bigger photos in 512 px tiles
 SAMPLE_CROP = 512  # K samples of a big photo cover its central 512 x 512 pixels
 MAX_OUTPUT_SIDE = 4096
-MAX_PHOTO_PIXELS = 4096 * 4096  # about a minute on 2 CPU cores
+MAX_PHOTO_PIXELS = 4096 * 4096  # bigger uploads are refused
 MAX_CLASSICAL_PIXELS = 4_000_000  # non-local means and Richardson-Lucy take minutes beyond this
 MIN_SIDE = 8  # smaller photos are refused: SSIM and the filters need a 7x7 window
 GALLERY_SIDE = 384
@@ -38,13 +40,13 @@ Progress = Callable[..., object] | None
 
 
 @lru_cache(maxsize=4)
-def get_restorer(name: str = GENERAL_MODEL):
+def get_restorer(name: str):
     """The restoration model called ``name``, loaded once (a problem's row names it)."""
     return load_model(name)
 
 
-def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
-    """(1, C, H, W) in [0, 1]; C = 1 for grey photos (including RGB files whose channels are equal)."""
+def _open_photo(image, default: str) -> Image.Image:
+    """The photo (``None``: the example ``default``) opened and checked against the size limits."""
     img = open_image(photo_example(default) if image is None else image)
     if img.width < 1 or img.height < 1:
         raise ImageError("The image has no pixels.")
@@ -58,10 +60,32 @@ def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
             f"The photo is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels); "
             f"this demo restores photos up to {MAX_PHOTO_PIXELS / 1e6:.0f} megapixels. Please resize it."
         )
-    a = np.asarray(to_rgb_or_grey(img, 3), dtype=np.float32) / 255
+    return to_rgb_or_grey(img, 3)
+
+
+def _as_tensor(img: Image.Image) -> torch.Tensor:
+    a = np.asarray(img, dtype=np.float32) / 255
     if (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all():
         a = a[..., :1]
     return torch.from_numpy(a).permute(2, 0, 1)[None].contiguous()
+
+
+def load_photo(image=None, default: str = "astronaut") -> torch.Tensor:
+    """(1, C, H, W) in [0, 1]; C = 1 for grey photos (including RGB files whose channels are equal)."""
+    return _as_tensor(_open_photo(image, default))
+
+
+def page_photo(image=None) -> tuple[torch.Tensor, str]:
+    """The photo as the photo tabs restore it (``load_photo``), scaled down (Lanczos) to ``PAGE_PIXELS`` when
+    bigger, and the words that say so ("" when it was not)."""
+    img = _open_photo(image, "astronaut")
+    w, h = img.size
+    if w * h <= PAGE_PIXELS:
+        return _as_tensor(img), ""
+    scale = math.sqrt(PAGE_PIXELS / (w * h))
+    size = (max(MIN_SIDE, math.floor(w * scale)), max(MIN_SIDE, math.floor(h * scale)))
+    small = img.resize(size, Image.LANCZOS, reducing_gap=3.0)
+    return _as_tensor(small), f"the {w}x{h} photo scaled down to {size[0]}x{size[1]} ({PAGE_PIXELS / 1e6:g} megapixels)"
 
 
 def _progress(progress: Progress, frac: float, desc: str) -> None:
@@ -232,9 +256,14 @@ def enhance(
     strength = _number(strength, "The strength", 0.0, 1.0)
     k = _number(k, "The number of samples", 0, 16, integer=True)
     seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    if row.model == problems.LIGHT_MODEL:  # the light-and-colour VAE: one blind pass (no x8 ensemble)
+        from vae_demo.demo.light_photos import enhance_light_photo
+
+        touch = (brightness, contrast, saturation)
+        return enhance_light_photo(row, problem, image, strength, simulate, k, seed, touch, progress)
     level = row.level(strength)
     _progress(progress, 0.0, "Reading the photo")
-    photo = load_photo(image)
+    photo, scaled = page_photo(image)
     if simulate:
         clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
         sigma = noise_sigma_of(row.degradation, level)
@@ -242,6 +271,7 @@ def enhance(
         clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
         sigma = level if problem == "noise" else None
     vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), problem=problem, level=sigma)
+    vae.how += f", on {scaled}" if scaled else ""
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
     known = level if simulate or problem == "noise" else vae.noise_sigma if problem == "auto" else None
     classical_out = _classical(row.classical, degraded, row.degradation, known)
@@ -279,7 +309,7 @@ def denoise_photo(
     seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
     level = _number(level, "The noise level", *row.level_range)
     _progress(progress, 0.0, "Reading the photo")
-    photo = load_photo(image)
+    photo, scaled = page_photo(image)
     if row.degradation is None:
         clean, degraded, told = None, photo, None
     else:
@@ -287,6 +317,7 @@ def denoise_photo(
         clean, degraded = photo, degrade(photo, row.degradation, physical, make_generator(seed))
         told = None if blind or noise == "salt_and_pepper" else physical
     vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), noise=noise, level=told)
+    vae.how += f", on {scaled}" if scaled else ""
     _progress(progress, 0.8, f"Classical baseline: {row.classical}")
     known = vae.noise_sigma if noise in ("gaussian", "real") else None  # the sigma the VAE was told
     classical_out = _classical(row.classical, degraded, row.degradation or "denoise", known)
