@@ -262,7 +262,7 @@ def test_bad_vaez_files_are_one_sentence_each(app, good_vaez, tmp_path):
     ("name", "filename", "data", "phrase"),
     [
         ("text", "notes.png", b"these are words, not pixels\n" * 20, "could not be read as an image"),
-        ("over 4 megapixels", "big.png", saved(Image.new("RGB", (2100, 2100), (90, 120, 150)), "PNG"), "megapixels"),
+        ("over 16.8 megapixels", "big.png", saved(Image.new("RGB", (4200, 4100), (90, 120, 150)), "PNG"), "megapixels"),
         ("1x1", "dot.png", saved(photo(size=(1, 1)), "PNG"), "at least 8 pixels on each side"),
     ],
 )

@@ -73,7 +73,7 @@ def test_sampling_a_restoration_model_is_refused(tmp_path):
 
     torch.manual_seed(0)
     RestorationVAE(RestorationConfig(widths=(4, 8), blocks=(1, 1), posterior_width=4)).save_pretrained(tmp_path / "r")
-    with pytest.raises(SystemExit, match="restoration model"):
+    with pytest.raises(SystemExit, match="not a generative VAE"):
         main(["sample", "--checkpoint", str(tmp_path / "r"), "--out", str(tmp_path / "x.png")])
 
 

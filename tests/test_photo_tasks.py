@@ -20,9 +20,12 @@ TINY = RestorationConfig(widths=(4, 8), blocks=(1, 1), latent_channels=2, poster
 @pytest.fixture(autouse=True)
 def tiny_restorer(tmp_path, monkeypatch):
     """Tiny, untrained models as the 'bundled' checkpoints of every problem: these tests check plumbing, not quality."""
+    from vae_demo.light.model import LightConfig, LightVAE
+
     torch.manual_seed(0)
     for name in {row.model for row in PROBLEMS.values()}:
-        RestorationVAE(TINY).save_pretrained(tmp_path / "bundled" / name)
+        tiny = LightVAE(LightConfig(thumb_size=32, widths=(8, 16), global_width=16, latent_dim=2, posterior_width=8))
+        (tiny if name == "light-vae" else RestorationVAE(TINY)).save_pretrained(tmp_path / "bundled" / name)
     monkeypatch.setattr(hub, "BUNDLED_DIR", tmp_path / "bundled")
     photos.get_restorer.cache_clear()
     yield
