@@ -6,12 +6,14 @@
 Two kinds of samples, made as the app makes them (``vae_demo.demo.styles``):
 
 - ``conditional`` (the Lab's "one digit, many styles", ``/conditional``): for each seed, ``--per-seed`` latents
-  z ~ N(0, I) from ``inference.prior_latents(model, n, seed)``, each decoded with every digit's label.
+  z ~ N(0, T^2 I) from ``inference.prior_latents(model, n, seed, T)``, each decoded with every digit's label.
 - ``styles`` (``/analogies``, "your style, every digit"): the first ``--styles-per-digit`` test digits of each
-  class encoded with their true label (the mean of q(z | x, y)), each style decoded with every *other* digit's
+  class encoded with their true label (the mean of q(z | x, y), times T), each style decoded with every *other* digit's
   label (decoding it with its own label is a reconstruction, reported apart as ``own_label``).
 
-``--temperature`` and ``--style-scale`` (both 1 in the app) shrink the latents toward the prior's centre.
+T is the model's ``style_temperature`` (what the app uses); ``--temperature`` and ``--style-scale`` override it
+for the two kinds. Choose T on seeds of your own (e.g. ``--seeds $(seq 100 119)``): the conditional samples need
+no test digit.
 
 The decoded means (grey levels in [0, 1], as the app shows them) go to the classifier unchanged. The JSON holds
 the share per requested digit and overall for each kind and both together, the style shares by the digit the
@@ -22,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from vae_demo.core.hub import load_checkpoint
+from vae_demo.core.model_card import replace_card_section
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.generative import inference
 from vae_demo.generative.classifier import accuracy, predict
@@ -35,6 +39,7 @@ from vae_demo.generative.data import load_mnist
 
 BAR = 0.97  # issue 34: at least 97% of conditional samples read as the requested digit
 CLASSIFIER_BAR = 0.99
+CARD_HEADING = "## Conditional accuracy (benchmarks/conditional.py)"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,13 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the prior latents")
     p.add_argument("--per-seed", type=int, default=16, help="latents per seed (the app's default grid: 16)")
     p.add_argument("--styles-per-digit", type=int, default=10, help="test digits of each class used as styles")
-    p.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, T^2 I) for the conditional samples")
-    p.add_argument(
-        "--style-scale", type=float, default=1.0, help="decode S * mu for the styles (1: the app's analogies)"
-    )
+    p.add_argument("--temperature", type=float, default=None, help="z ~ N(0, T^2 I) (default: the model's)")
+    p.add_argument("--style-scale", type=float, default=None, help="decode S * mu for the styles (default: T)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--failures", type=Path, default=None, help="write a PNG grid of the misread samples here")
     p.add_argument("--json", required=True, type=Path, help="where to write the results")
+    p.add_argument("--card", type=Path, default=None, help="checkpoint folder whose README.md gets the result")
     return p.parse_args(argv)
 
 
@@ -177,6 +181,10 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(f"{args.cvae} is not a class-conditional VAE (num_classes > 0)")
     if classifier.config.num_classes != k:
         raise SystemExit(f"the classifier reads {classifier.config.num_classes} classes, the cvae writes {k}")
+    if args.temperature is None:
+        args.temperature = cvae.config.style_temperature  # what the app draws at
+    if args.style_scale is None:
+        args.style_scale = args.temperature
     test_x, test_y = load_mnist(args.data, train=False)
     classifier_accuracy = accuracy(classifier, test_x, test_y)
     cond = conditional_samples(cvae, args.seeds, args.per_seed, args.temperature)
@@ -206,26 +214,29 @@ def main(argv: list[str] | None = None) -> dict:
             "seconds": seconds,
         }
     )
-    print_summary(result)
+    print(summary(result))
     result[PROVENANCE_KEY] = provenance()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
+    if args.card:
+        command = "python benchmarks/conditional.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        replace_card_section(args.card, CARD_HEADING, f"```bash\n{command}\n```\n\n```text\n{summary(result)}\n```\n")
     return result
 
 
-def print_summary(result: dict) -> None:
+def summary(result: dict) -> str:
+    """The shares per requested digit as a text table, with the bar and the classifier's accuracy."""
     rows = [("kind", "samples", "share", *[f"digit {d}" for d in range(10)])]
     for kind in ("conditional", "styles", "overall"):
         r = result[kind]
         per = [f"{r['per_digit'][str(d)]['share']:.1%}" if str(d) in r["per_digit"] else "" for d in range(10)]
         rows.append((kind, str(r["n"]), f"{r['share']:.2%}", *per))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    print(
-        f"\nbar {result['bar']:.0%}: {'met' if result['met'] else 'not met'}; classifier test accuracy "
-        f"{result['classifier_test_accuracy']:.2%} on {result['classifier_test_images']} digits; "
-        f"{result['seconds']:.1f} s"
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    scale = f"temperature {result['temperature']:g}, style scale {result['style_scale']:g}"
+    return "\n".join(lines) + (
+        f"\n\n{scale}; bar {result['bar']:.0%}: {'met' if result['met'] else 'not met'}; classifier test accuracy "
+        f"{result['classifier_test_accuracy']:.2%} on {result['classifier_test_images']} digits"
     )
 
 

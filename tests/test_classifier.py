@@ -66,10 +66,9 @@ def test_classifier_trains_through_the_cli_and_loads_through_the_hub(tmp_path, m
 
     monkeypatch.setattr(data, "load_mnist", lambda root, train: test_set)
     cli.main(["eval", "--checkpoint", str(out), "--data", "unused", "--json", str(tmp_path / "eval.json")])
-    assert json.loads((tmp_path / "eval.json").read_text()) == {
-        "test_accuracy": summary["test_accuracy"],
-        "n_images": 50,
-    }
+    written = json.loads((tmp_path / "eval.json").read_text())
+    assert written.pop("provenance")["argv"]
+    assert written == {"test_accuracy": summary["test_accuracy"], "n_images": 50}
 
 
 def test_shift_batch_moves_ink_and_keeps_zero_moves_exact():
@@ -97,7 +96,7 @@ class StubCVAE(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.config = SimpleNamespace(num_classes=10, latent_dim=3)
+        self.config = SimpleNamespace(num_classes=10, latent_dim=3, style_temperature=1.0)
         self.weight = nn.Parameter(torch.zeros(1))
 
     @property
@@ -162,7 +161,12 @@ def test_benchmark_main_writes_provenance_and_the_classifier_accuracy(tmp_path, 
     monkeypatch.setattr(bench, "load_checkpoint", lambda folder, device: models[folder])
     monkeypatch.setattr(bench, "load_mnist", lambda root, train: (test_x, test_y))
     args = ["--cvae", "cvae", "--classifier", "clf", "--data", "u", "--seeds", "0", "--per-seed", "2"]
+    (tmp_path / "card").mkdir()
+    (tmp_path / "card" / "README.md").write_text("# stub\n")
+    args += ["--card", str(tmp_path / "card")]
     result = bench.main([*args, "--styles-per-digit", "1", "--json", str(tmp_path / "c.json")])
+    card = (tmp_path / "card" / "README.md").read_text()
+    assert card.startswith("# stub\n") and card.count(bench.CARD_HEADING) == 1 and "100.00%" in card
     written = json.loads((tmp_path / "c.json").read_text())
     assert written[bench.PROVENANCE_KEY]["argv"] and written["classifier_test_accuracy"] == 1.0
     assert result["overall"]["n"] == 20 + 90 and result["met"] is True

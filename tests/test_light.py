@@ -16,6 +16,7 @@ from vae_demo.core.hub import load_checkpoint
 from vae_demo.light.model import LightConfig, LightVAE, output_curve, upsample
 from vae_demo.light.pipeline import (
     LIGHT_DEGRADATIONS,
+    LightMix,
     cast_gains,
     colour_cast,
     darken,
@@ -92,6 +93,18 @@ def test_training_mix_draws_single_and_combined_effects():
     out = sample_light_degradation(x, g, identity_prob=0.25)
     changed = (out - x).abs().flatten(1).amax(1) > 1e-6
     assert 0 < int(changed.sum()) < 24  # some untouched, most degraded
+
+
+def test_the_mix_shares_are_honoured_and_uneven_light_varies_across_the_picture():
+    grey = torch.full((48, 3, 32, 32), 0.5)
+    only_dark = LightMix(cast_prob=0.0, haze_prob=0.0, dark_prob=1.0, uneven_prob=1.0, uneven_stops=2.0)
+    out = sample_light_degradation(grey, torch.Generator().manual_seed(0), mix=only_dark)
+    lum = F.avg_pool2d(out.mean(1, keepdim=True), 8).flatten(1)  # (48, 16) block means: the noise averaged out
+    over = lum.mean(1) > 0.5  # the 15% over-exposed draws are even
+    spread = (lum.amax(1) - lum.amin(1))[~over]
+    assert int(over.sum()) < 24 and float(spread.median()) > 0.05, "one grey picture lit unevenly"
+    even = sample_light_degradation(grey, torch.Generator().manual_seed(0), mix=LightMix(cast_prob=0.0, haze_prob=0.0))
+    assert float((F.avg_pool2d(even.mean(1, keepdim=True), 8).flatten(1).std(1)).median()) < 0.02
 
 
 def test_fused_output_curve_and_fast_upsampling_are_exact():

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from vae_demo.core.provenance import write_result
+
 # Where --data points when it is not given (the layout of this project's development machines).
 DEFAULT_DATA = {
     "mnist": "../shared/data/mnist",
@@ -168,7 +170,7 @@ def eval_command(args: argparse.Namespace) -> None:
             )
         print_summary(report)
         if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+            write_result(args.json, report)
         return
     from vae_demo.generative.data import dynamic_binarize, load_mnist
     from vae_demo.generative.evaluate import evaluate
@@ -189,7 +191,7 @@ def eval_command(args: argparse.Namespace) -> None:
     metrics = evaluate(model, images, k=args.k, progress=True, labels=labels)
     print(json.dumps(metrics, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+        write_result(args.json, metrics)
 
 
 def _eval_classifier(model, args: argparse.Namespace) -> None:
@@ -206,7 +208,7 @@ def _eval_classifier(model, args: argparse.Namespace) -> None:
     metrics = {"test_accuracy": accuracy(model, images, labels), "n_images": len(images)}
     print(json.dumps(metrics, indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+        write_result(args.json, metrics)
 
 
 def sample_command(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ the code and the machine that produced it.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
@@ -59,3 +60,10 @@ def provenance(threads: int | None = None) -> dict:
         "machine": f"{platform.system()} {platform.release()} {platform.machine()}",
         "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else [],
     }
+
+
+def write_result(path: str | Path, result: dict) -> None:
+    """Write ``result`` as JSON to ``path`` with its ``provenance()`` (folders made as needed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**result, PROVENANCE_KEY: provenance()}, indent=2) + "\n")

@@ -41,6 +41,7 @@ class VAEConfig(Config):
     name: str = "vae"
     labels: tuple[str, ...] = field(default_factory=tuple)
     num_classes: int = 0  # > 0: class-conditional, q(z|x, y) and p(x|z, y) with a one-hot y
+    style_temperature: float = 1.0  # a conditional model's styles are drawn and encoded at this scale of z
 
     def __post_init__(self) -> None:
         self.channels = tuple(int(c) for c in self.channels)

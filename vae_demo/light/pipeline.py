@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from vae_demo.core.config import Config
 from vae_demo.restoration.degradations import jpeg
 
 FULL_EXPOSURE_PHOTONS = 1000.0  # photo-electrons of a white pixel at the correct exposure
@@ -60,7 +62,7 @@ def _uniform(generator: torch.Generator | None, lo: float, hi: float) -> float:
 @_batched
 def darken(
     x: torch.Tensor,
-    stops: float,
+    stops: float | torch.Tensor,
     generator: torch.Generator | None = None,
     photons: float = FULL_EXPOSURE_PHOTONS,
     read_noise: float = READ_NOISE_E,
@@ -71,7 +73,7 @@ def darken(
     ``photons``: photo-electrons of a white pixel at the correct exposure; ``read_noise``: its std in e-;
     ``photons=0`` gives a noiseless exposure change. Returns sRGB, optionally saved as JPEG.
     """
-    lin = srgb_to_linear(x) * 2.0 ** (-stops)  # (B, 3, H, W) linear, scaled exposure
+    lin = srgb_to_linear(x) * 2.0 ** (-stops)  # (B, 3, H, W) linear, scaled exposure (stops: a number or a map)
     if photons > 0:
         electrons = torch.poisson((lin.clamp(0, 1) * photons).float().cpu(), generator=generator).to(lin)
         noise = torch.randn(lin.shape, generator=generator, dtype=lin.dtype).to(lin.device)
@@ -148,12 +150,44 @@ def lowlight(x: torch.Tensor, level: float, generator: torch.Generator | None = 
     return darken(x, level, generator, jpeg_quality=LOWLIGHT_JPEG_QUALITY)
 
 
-def _one_light_degradation(x: torch.Tensor, generator: torch.Generator | None, identity_prob: float) -> torch.Tensor:
+@dataclass(frozen=True)
+class LightMix(Config):
+    """How often each effect of the training mix is drawn (the defaults are stages 1 and 2 of light-vae).
+
+    ``uneven_prob``: share of the under-exposures lit unevenly (a smooth random field of up to ``uneven_stops``
+    more darkness across the picture, as a night scene lit by a few lamps), which a single global gain cannot
+    undo."""
+
+    cast_prob: float = 0.5
+    haze_prob: float = 0.5
+    dark_prob: float = 0.5
+    max_stops: float = 4.5
+    uneven_prob: float = 0.0
+    uneven_stops: float = 2.0
+
+
+def _stops(x: torch.Tensor, generator: torch.Generator | None, mix: LightMix) -> float | torch.Tensor:
+    """The under-exposure of one (1, 3, H, W) image: a number of stops, or a (1, 1, H, W) map of them."""
+    if torch.rand((), generator=generator).item() < 0.15:
+        return -_uniform(generator, 0.3, 1.0)  # over-exposed
+    stops = _uniform(generator, 1.0, mix.max_stops)
+    if mix.uneven_prob == 0 or torch.rand((), generator=generator).item() >= mix.uneven_prob:
+        return stops
+    coarse = torch.rand((1, 1, 3, 3), generator=generator, dtype=x.dtype).to(x.device)  # (1, 1, 3, 3)
+    field = F.interpolate(coarse, size=x.shape[-2:], mode="bicubic", align_corners=True)  # (1, 1, H, W)
+    field = (field - field.amin()) / (field.amax() - field.amin()).clamp(min=1e-6)  # 0: where the lamp is; 1: darkest
+    return stops + _uniform(generator, 0.5, mix.uneven_stops) * field
+
+
+def _one_light_degradation(
+    x: torch.Tensor, generator: torch.Generator | None, identity_prob: float, mix: LightMix
+) -> torch.Tensor:
     """A random mix for one (1, 3, H, W) image: each effect alone or combined, in the order light meets them."""
     if torch.rand((), generator=generator).item() < identity_prob:
         return x.clone()
+    shares = torch.tensor([mix.cast_prob, mix.haze_prob, mix.dark_prob])
     while True:  # at least one effect
-        on = (torch.rand(3, generator=generator) < torch.tensor([0.5, 0.5, 0.5])).tolist()
+        on = (torch.rand(3, generator=generator) < shares).tolist()
         if any(on):
             break
     use_cast, use_haze, use_dark = on
@@ -165,8 +199,7 @@ def _one_light_degradation(x: torch.Tensor, generator: torch.Generator | None, i
         else:
             x = flat_tone(x, _uniform(generator, 0.2, 1.0))
     if use_dark:
-        over = torch.rand((), generator=generator).item() < 0.15
-        stops = -_uniform(generator, 0.3, 1.0) if over else _uniform(generator, 1.0, 4.5)
+        stops = _stops(x, generator, mix)
         photons = math.exp(_uniform(generator, math.log(300.0), math.log(3000.0)))  # ISO varies
         quality = int(_uniform(generator, 75, 95))
         x = darken(x, stops, generator, photons=photons, jpeg_quality=quality)
@@ -174,13 +207,15 @@ def _one_light_degradation(x: torch.Tensor, generator: torch.Generator | None, i
 
 
 def sample_light_degradation(
-    x: torch.Tensor, generator: torch.Generator | None = None, identity_prob: float = 0.0
+    x: torch.Tensor, generator: torch.Generator | None = None, identity_prob: float = 0.0, mix: LightMix | None = None
 ) -> torch.Tensor:
     """The training mix: per image, with probability ``identity_prob`` untouched, else a non-empty random subset
-    of {colour cast (0.2-1), haze (0.2-0.8) or flat tone (0.2-1), exposure (-1 to +4.5 stops with noise and JPEG)}."""
+    of {colour cast (0.2-1), haze (0.2-0.8) or flat tone (0.2-1), exposure (-1 to +``max_stops`` stops with noise
+    and JPEG)}, each drawn with its share in ``mix`` (default ``LightMix()``)."""
+    mix = mix or LightMix()
     if x.dim() == 3:
-        return _one_light_degradation(x.unsqueeze(0), generator, identity_prob).squeeze(0)
-    return torch.cat([_one_light_degradation(img.unsqueeze(0), generator, identity_prob) for img in x])
+        return _one_light_degradation(x.unsqueeze(0), generator, identity_prob, mix).squeeze(0)
+    return torch.cat([_one_light_degradation(img.unsqueeze(0), generator, identity_prob, mix) for img in x])
 
 
 LIGHT_DEGRADATIONS: dict[str, Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]] = {

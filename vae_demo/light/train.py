@@ -29,7 +29,7 @@ from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.core.worker_batches import batch_stream
 from vae_demo.light.card import write_light_card
 from vae_demo.light.model import LightConfig, LightVAE
-from vae_demo.light.pipeline import LIGHT_DEGRADATIONS, sample_light_degradation
+from vae_demo.light.pipeline import LIGHT_DEGRADATIONS, LightMix, sample_light_degradation
 from vae_demo.restoration.train import load_folder
 
 VALIDATION_PROBLEMS = {"lowlight": 3.0, "haze": 0.5, "colour_cast": 0.6, "light_auto": 0.0}
@@ -48,6 +48,7 @@ class LightRunConfig(Config):
     degrade_size: int = 256  # windows are degraded at this side, then shrunk to the thumbnail
     scale_min: float = 0.6  # a window's side is this to 1 times the photo's short side
     identity_prob: float = 0.1  # share of examples left as they are (a good photo must stay as it is)
+    mix: LightMix = field(default_factory=LightMix)  # how often each effect is drawn
     batch_size: int = 16
     steps_per_epoch: int = 250
     beta: float = 1.0  # weight of KL(q(z|y,x) || p(z|y))
@@ -87,7 +88,7 @@ class ThumbnailBatches:
         t = self.run.model.thumb_size
         for _ in range(len(self)):
             clean = torch.cat([self.window() for _ in range(self.run.batch_size)])  # (B, 3, D, D)
-            degraded = sample_light_degradation(clean, self.generator, self.run.identity_prob)
+            degraded = sample_light_degradation(clean, self.generator, self.run.identity_prob, self.run.mix)
             both = F.interpolate(torch.cat([clean, degraded]), size=(t, t), mode="bilinear", antialias=True)
             yield tuple(both.clamp(0, 1).chunk(2))  # clean, degraded: (B, 3, T, T) each
 
