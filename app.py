@@ -42,8 +42,8 @@ from ui.settings import (
     LIGHT_QUEUE,
     MAX_FILE_SIZE,
     MAX_QUEUE,
-    MODEL_NOTES,
     example_files,
+    model_notes,
 )
 
 # --- the page: one create_<tab>() per tab (ui/photo_tabs.py, ui/generative_tabs.py, ui/lab.py) ------
@@ -75,10 +75,10 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Digits & faces"):
             with gr.Row(equal_height=True):
                 model = gr.Dropdown(
-                    list(MODEL_NOTES), value=DEFAULT_MODEL, label="Generative model", scale=1, elem_id="model"
+                    list(model_notes()), value=DEFAULT_MODEL, label="Generative model", scale=1, elem_id="model"
                 )
                 gr.Markdown(
-                    "\n".join(f"- **{name}**: {note}" for name, note in MODEL_NOTES.items()),
+                    "\n".join(f"- **{name}**: {note}" for name, note in model_notes().items()),
                     scale=2,
                     elem_id="model-notes",
                 )

@@ -60,16 +60,17 @@ from pathlib import Path
 
 import torch
 
+from vae_demo import catalog
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.core.splits import SPLITS
 from vae_demo.light.benchmark import print_light_summary
-from vae_demo.restoration.benchmark import ALL_TASKS, LIGHT_TASKS, run_benchmark
+from vae_demo.restoration.benchmark import run_benchmark
 from vae_demo.restoration.benchmark_report import print_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, choices=ALL_TASKS)
+    p.add_argument("--task", required=True, choices=tuple(catalog.tasks()))
     p.add_argument(
         "--level",
         default=None,
@@ -136,10 +137,10 @@ def main(argv: list[str] | None = None) -> dict:
         divnoising_checkpoint=args.divnoising_checkpoint,
         fit_seconds=args.fit_seconds,
         mmse_samples=args.mmse_samples,
-        **({} if args.task in LIGHT_TASKS else {"noise_clip": args.noise_clip == "on", "split": args.split}),
+        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on", "split": args.split}),
     )
     report.setdefault(PROVENANCE_KEY, provenance())
-    (print_light_summary if args.task in LIGHT_TASKS else print_summary)(report)
+    (print_light_summary if args.task in catalog.light_tasks() else print_summary)(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -15,6 +15,7 @@ import torch
 from conftest import ROOT
 from PIL import Image
 
+from vae_demo import catalog
 from vae_demo.core import hub
 from vae_demo.core.device import make_generator
 from vae_demo.restoration import benchmark, benchmark_report, problems
@@ -277,7 +278,7 @@ def test_the_script_runs_as_a_command():
         timeout=120,
         check=True,
     )
-    assert "--task {denoise,poisson,salt_and_pepper,camera,real,jpeg,sr,deblur,lowlight" in done.stdout
+    assert "--task\n" in done.stdout and "{" + ",".join(catalog.tasks()) + "}" in done.stdout
     assert "--json JSON" in done.stdout
 
 

@@ -14,8 +14,9 @@ import torch
 from conftest import MNIST_RAW, ROOT, SHARED_DATA, bundled_weights, skip_without_bundled
 from safetensors.torch import load_file
 
+from vae_demo import catalog
 from vae_demo.core import hub
-from vae_demo.core.hub import GENERATIVE_MODELS, load_model
+from vae_demo.core.hub import load_model
 from vae_demo.core.images import to_model_input
 from vae_demo.demo.examples import digit_image, face_image
 from vae_demo.demo.generative import image_metrics
@@ -37,7 +38,7 @@ def get(models, name):
     return models[name]
 
 
-@pytest.mark.parametrize("name", GENERATIVE_MODELS)
+@pytest.mark.parametrize("name", catalog.models("generative"))
 def test_bundled_model_loads(name, models):
     if not bundled_weights(name).is_file():
         pytest.skip(f"bundled weights missing: {bundled_weights(name)}")
@@ -55,7 +56,7 @@ def test_every_bundled_file_is_under_10_mb():
     assert not too_big, f"files over 10 MB: {too_big}"
 
 
-@pytest.mark.parametrize("name", GENERATIVE_MODELS)
+@pytest.mark.parametrize("name", catalog.models("generative"))
 def test_config_matches_the_run_config(name):
     config_path = hub.BUNDLED_DIR / name / "config.json"
     if not config_path.is_file():

@@ -244,12 +244,50 @@ def test_restore_checks_its_options(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_the_command_lines_choices_are_the_modules(tmp_path):
-    from vae_demo import batch_restore, cli
-    from vae_demo.restoration import benchmark, problems
+def test_a_new_catalog_row_reaches_the_cli_the_benchmark_and_the_page(monkeypatch):
+    """Adding a photo problem is one catalog row: the CLI's choices, the benchmark's tasks and the Enhance menu
+    all read it (its code, the degradation and the classical method, is not exercised here)."""
+    import importlib.util
 
-    assert cli.PROBLEMS == tuple(problems.PROBLEMS) == batch_restore.PROBLEMS
-    assert cli.EVAL_TASKS == benchmark.ALL_TASKS
+    from vae_demo import catalog, cli
+
+    row = catalog.Problem(
+        "Dummy scratches", "denoise", lambda s: s, None, "nlm", catalog.DENOISE_MODEL, {"dummy": "level"}
+    )
+    monkeypatch.setitem(catalog.PROBLEMS, "dummy", row)
+    parser = cli.build_parser()
+    assert parser.parse_args(["restore", "x.png", "--out", "o", "--problem", "dummy"]).problem == "dummy"
+    assert parser.parse_args(["eval", "--checkpoint", "c", "--task", "dummy"]).task == "dummy"
+    spec = importlib.util.spec_from_file_location("restore_cli", ROOT / "benchmarks" / "restore.py")
+    restore_cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(restore_cli)
+    assert (
+        restore_cli.parse_args(["--task", "dummy", "--level", "1", "--data", "d", "--json", "j.json"]).task == "dummy"
+    )
+    import gradio as gr
+
+    from ui import photo_tabs
+
+    with gr.Blocks() as demo:
+        photo_tabs.create_enhance_tab(demo, lambda *a: None, lambda *a: None)
+    menu = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "enhance-problem")
+    assert ("Dummy scratches", "dummy") in [tuple(c) for c in menu.choices]
+
+
+def test_a_new_bundled_model_row_reaches_the_hub_and_the_generative_menu(monkeypatch):
+    from ui import settings
+    from vae_demo import catalog
+    from vae_demo.core import hub
+
+    monkeypatch.setitem(catalog.MODELS, "dummy-vae", catalog.Model("generative", "generative", "A dummy."))
+    assert hub.bundled_path("dummy-vae") == hub.BUNDLED_DIR / "dummy-vae"
+    assert settings.model_notes()["dummy-vae"] == "A dummy."
+    assert "dummy-vae" in catalog.models("generative")
+
+
+def test_restore_help_gives_the_std_map_sample_count():
+    from vae_demo import batch_restore
+
     assert batch_restore.STD_MAP_SAMPLES == 4  # the number restore --help gives
 
 

@@ -12,8 +12,9 @@ import pytest
 import torch
 from conftest import MNIST_RAW, ROOT, bundled_weights, skip_without_bundled, write_checkpoint
 
+from vae_demo.catalog import models
 from vae_demo.core import hub
-from vae_demo.core.hub import CONDITIONAL_MODELS, GENERATIVE_MODELS, load_checkpoint, load_model
+from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.demo import styles
 from vae_demo.demo.examples import digit_image
 from vae_demo.generative import inference
@@ -144,7 +145,7 @@ def test_a_conditional_run_trains_on_labelled_batches(tmp_path, monkeypatch):
 
 # --- the bundled checkpoints ------------------------------------------------------------------------
 @pytest.mark.needs_checkpoints
-@pytest.mark.parametrize("name", GENERATIVE_MODELS)
+@pytest.mark.parametrize("name", models("generative"))
 def test_unconditional_bundled_checkpoints_still_load(name):
     if not bundled_weights(name).is_file():
         pytest.skip(f"bundled weights missing: {bundled_weights(name)}")
@@ -154,7 +155,7 @@ def test_unconditional_bundled_checkpoints_still_load(name):
     assert torch.isfinite(inference.reconstruct(model, x)).all()
 
 
-@skip_without_bundled(*CONDITIONAL_MODELS)
+@skip_without_bundled(*models("conditional"))
 def test_mnist_cvae_matches_its_run_config_and_stays_small():
     folder = hub.BUNDLED_DIR / "mnist-cvae"
     run_config = json.loads((ROOT / "configs" / "mnist-cvae.json").read_text())["model"]

@@ -25,7 +25,7 @@ import pytest
 from conftest import bundled_marks, running_app
 from PIL import Image, ImageDraw
 
-from vae_demo.core.hub import GENERATIVE_MODELS, RESTORATION_MODELS
+from vae_demo.catalog import models
 from vae_demo.demo import generative
 
 CHROMIUM = Path(os.environ.get("VAE_DEMO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium")
@@ -53,7 +53,7 @@ def missing_browser() -> str | None:
 REQUIRED = os.environ.get("VAE_DEMO_REQUIRE_E2E") == "1"
 pytestmark = [
     pytest.mark.e2e,
-    *bundled_marks(*GENERATIVE_MODELS, *RESTORATION_MODELS),
+    *bundled_marks(*models("generative"), *models("restoration")),
     pytest.mark.skipif(bool(missing_browser()) and not REQUIRED, reason=f"end-to-end tests need {missing_browser()}"),
 ]
 

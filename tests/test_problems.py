@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vae_demo.core.hub import LIGHT_MODELS, RESTORATION_MODELS
+from vae_demo.catalog import models
 from vae_demo.light import classical as light_classical
 from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
 from vae_demo.restoration import classical, problems
@@ -16,12 +16,12 @@ from vae_demo.restoration.mixture import CONDITIONS
 def test_every_problem_names_a_degradation_condition_method_and_model_that_exist(key):
     row = problems.PROBLEMS[key]
     if row.model == problems.LIGHT_MODEL:  # light and colour: the light family's degradations and methods
-        assert row.degradation in LIGHT_DEGRADATIONS and row.model in LIGHT_MODELS and row.condition is None
+        assert row.degradation in LIGHT_DEGRADATIONS and row.model in models("light") and row.condition is None
         assert row.classical in light_classical.METHODS and row.classical not in light_classical.ORACLES
     else:
         assert row.degradation in DEGRADATIONS and row.classical in classical.METHODS
         assert row.condition is None or row.condition in CONDITIONS
-        assert row.model in RESTORATION_MODELS
+        assert row.model in models("restoration")
     assert row.level(0.0) >= 0 and row.level(1.0) >= 0
 
 
@@ -29,7 +29,7 @@ def test_every_problem_names_a_degradation_condition_method_and_model_that_exist
 def test_every_noise_kind_names_things_that_exist(key):
     row = problems.NOISES[key]
     assert row.degradation is None or row.degradation in DEGRADATIONS
-    assert row.classical in classical.METHODS and row.model in RESTORATION_MODELS
+    assert row.classical in classical.METHODS and row.model in models("restoration")
     assert row.level_range[0] < row.level_range[1]
 
 

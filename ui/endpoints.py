@@ -13,8 +13,9 @@ import threading
 import gradio as gr
 
 from ui.gradio_support import log, user_error, user_errors
+from vae_demo import catalog
 
-DEFAULT_MODEL = "mnist-vae"
+DEFAULT_MODEL = catalog.DEFAULT_GENERATIVE
 PROGRESS = gr.Progress()  # the default that makes Gradio pass a progress bar (it tracks each event by context)
 
 

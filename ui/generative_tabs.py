@@ -7,7 +7,8 @@ import gradio as gr
 from ui import endpoints
 from ui.drawing import canvas, copy_drawing, image_input
 from ui.gradio_support import output_image, same_for_everyone
-from ui.settings import DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, NOISE_LABELS, example_files
+from ui.settings import DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, example_files
+from vae_demo import catalog
 from vae_demo.demo.examples import is_face_model
 
 
@@ -165,7 +166,7 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     to_image = gr.Button("Drawing → Clean image", size="sm", elem_id="reconstruct-draw-use")
                 copy_drawing(to_image, drawing, image, "drawing_to_clean", LIGHT_QUEUE)
                 noise = gr.Radio(
-                    [(v, k) for k, v in NOISE_LABELS.items()],
+                    [(v, k) for k, v in catalog.DIGIT_NOISES.items()],
                     value="gaussian",
                     label="Corruption",
                     elem_id="reconstruct-noise",

@@ -15,10 +15,10 @@ import gradio as gr
 from ui.drawing import canvas, copy_drawing, image_input
 from ui.endpoints import PROGRESS, editor_image, gpu
 from ui.gradio_support import output_image, same_for_everyone, user_errors
+from ui.settings import HIDDEN
+from vae_demo import catalog
 
 LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
-HIDDEN = {"api_visibility": "private"}
-ELBO_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")
 
 
 def _lab():
@@ -283,7 +283,12 @@ def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
     )
     with gr.Row():
         with gr.Column(scale=1):
-            model = gr.Dropdown(list(ELBO_MODELS), value="mnist-vae", label="Model", elem_id="lab-elbo-model")
+            model = gr.Dropdown(
+                list(catalog.models("generative")),
+                value=catalog.DEFAULT_GENERATIVE,
+                label="Model",
+                elem_id="lab-elbo-model",
+            )
             image = image_input("Digit or face", examples["digit-5"], "lab-elbo-image")
             gr.Examples(
                 [[examples[name]] for name in ("digit-5", "digit-0", "astronaut-face")],

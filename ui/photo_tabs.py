@@ -14,10 +14,10 @@ from ui.settings import (
     FIT_QUEUE,
     HIDDEN,
     LIGHT_QUEUE,
-    PHOTO_NOISE_LABELS,
     PHOTO_QUEUE,
-    PROBLEM_LABELS,
     example_files,
+    photo_noise_labels,
+    problem_labels,
 )
 from vae_demo.demo.photo_limits import PAGE_NOTE
 
@@ -99,7 +99,7 @@ def create_enhance_tab(demo: gr.Blocks, enhance_fn, touch_up_fn) -> dict:
                 image = _photo_input("Photo", "enhance")
                 _photo_examples(image, ("astronaut", "coffee", "chelsea", "rocket", "camera"))
                 problem = gr.Radio(
-                    [(v, k) for k, v in PROBLEM_LABELS.items()],
+                    [(v, k) for k, v in problem_labels().items()],
                     value="noise",
                     label="What to fix",
                     elem_id="enhance-problem",
@@ -171,7 +171,7 @@ def create_photo_denoise_tab(demo: gr.Blocks, denoise_fn) -> dict:
                 image = _photo_input("Photo", "denoise")
                 _photo_examples(image, ("astronaut", "camera", "coffee", "chelsea"))
                 noise = gr.Radio(
-                    [(v, k) for k, v in PHOTO_NOISE_LABELS.items()],
+                    [(v, k) for k, v in photo_noise_labels().items()],
                     value="gaussian",
                     label="Noise",
                     elem_id="denoise-noise",

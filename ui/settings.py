@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from ui import endpoints
+from vae_demo import catalog
 from vae_demo.codec import limits
 from vae_demo.codec.limits import megapixels
 from vae_demo.demo import outputs
@@ -27,31 +28,23 @@ FIT_QUEUE = {"concurrency_id": "fit", "concurrency_limit": int(os.environ.get("V
 LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
 MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
 HIDDEN = {"api_visibility": "private"}  # first views and helpers: the page calls them, the API does not list them
-# Written out so the page is built without importing torch; tests/test_app.py checks them against the core.
-MODEL_NOTES = {  # keys: vae_demo.core.hub.GENERATIVE_MODELS
-    "mnist-vae": "Handwritten digits, 32-D latent.",
-    "mnist-vae-2d": "Handwritten digits, 2-D latent: the whole latent space fits in one picture.",
-    "faces-vae": "Olivetti faces (64x64 grey), 64-D latent; tested on people it never saw.",
-}
-NOISE_LABELS = {"gaussian": "Gaussian noise", "salt_and_pepper": "Salt and pepper", "mask": "Masked square"}
-PROBLEM_LABELS = {
-    "auto": "Auto (a phone photo: blur, noise, JPEG)",
-    "noise": "Noise",
-    "blur": "Blur",
-    "jpeg": "JPEG blocks",
-    "x2": "Low resolution x2",
-    "x4": "Low resolution x4",
-    "lowlight": "Too dark",
-    "haze": "Flat / hazy",
-    "colour_cast": "Colour cast",
-    "light_auto": "Auto light & colour",
-}
-PHOTO_NOISE_LABELS = {
-    "gaussian": "Gaussian",
-    "poisson": "Poisson (photon)",
-    "salt_and_pepper": "Salt and pepper",
-    "real": "The photo's own noise",
-}
+
+
+def model_notes() -> dict[str, str]:
+    """The generative tabs' models and their one-line notes (``vae_demo.catalog``, read when the page is built)."""
+    return {name: catalog.MODELS[name].note for name in catalog.models("generative")}
+
+
+def problem_labels() -> dict[str, str]:
+    """Enhance's problems, key -> label (``catalog.PROBLEMS``)."""
+    return {key: row.label for key, row in catalog.PROBLEMS.items()}
+
+
+def photo_noise_labels() -> dict[str, str]:
+    """Denoise's kinds of noise, key -> label (``catalog.NOISES``)."""
+    return {key: row.label for key, row in catalog.NOISES.items()}
+
+
 DEFAULT_MODEL = endpoints.DEFAULT_MODEL
 CODEC_MAX_QUALITY = 7  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
 COMPRESS_TEXT = """A learned image codec is a VAE used in earnest (Ballé et al., *Variational image compression with a

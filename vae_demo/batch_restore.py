@@ -29,7 +29,6 @@ from vae_demo.restoration import problems, serving
 from vae_demo.restoration.degradations import resize
 from vae_demo.restoration.restore import Restoration
 
-PROBLEMS = tuple(problems.PROBLEMS)  # auto, noise, blur, jpeg, x2, x4, lowlight, haze, colour_cast, light_auto
 STD_MAP_SAMPLES = 4  # K when --std-maps is asked for without --samples
 
 
@@ -145,7 +144,7 @@ def restore_files(
     from vae_demo.demo.generative import heat_map
 
     if problem not in problems.PROBLEMS:
-        raise SystemExit(f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)}")
+        raise SystemExit(f"unknown problem {problem!r}; choose one of {', '.join(problems.PROBLEMS)}")
     if level is not None and (problem != "noise" or not 0 <= level <= 100):
         raise SystemExit(
             "--level is the noise level of --problem noise, 0-100 on the 0-255 scale (default: "

@@ -13,6 +13,7 @@ vae-demo app [--port 7860]
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -20,28 +21,11 @@ from pathlib import Path
 
 import torch
 
+from vae_demo import catalog
 from vae_demo.core.provenance import write_result
 
-# Where --data points when it is not given (the layout of this project's development machines).
-DEFAULT_DATA = {
-    "mnist": "../shared/data/mnist",
-    "olivetti": "../shared/data/olivetti-faces",
-    "restoration": "../shared/data/train",
-    "codec": "../shared/data/train/CBSD432",
-    "light": "../shared/data/train",
-    "classifier": "../shared/data/mnist",
-    "divnoising": "~/.cache/vae-demo/data/Train400-sigma25",  # made by `vae-demo make-noisy` (see its help)
-    "fashion-mnist": "data",
-    "cifar10": "data",
-}
 DEFAULT_EVAL_DATA = {"vae": "../shared/data/mnist", "restoration": "../shared/data/val/Set12"}
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"  # the Gradio app, at the root of a source checkout
-# Spelled out so that --help stays fast (tests check them against the modules behind them).
-# vae_demo.restoration.benchmark.BENCH_TASKS
-# restoration.benchmark.ALL_TASKS and restoration.problems.PROBLEMS, written out so --help imports no torch
-EVAL_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "real", "jpeg", "sr", "deblur", "lowlight")
-EVAL_TASKS += ("haze", "colour_cast", "light_auto")
-PROBLEMS = ("auto", "noise", "blur", "jpeg", "x2", "x4", "lowlight", "haze", "colour_cast", "light_auto")
 
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
@@ -84,36 +68,12 @@ def train_command(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     raw = apply_overrides(json.loads(Path(args.config).read_text()), args.overrides)
     raw["family"] = raw.pop("family", None) or raw.pop("task", None) or "generative"  # "task": configs before 0.2
-    if raw["family"] == "restoration":
-        from vae_demo.restoration.train import RestorationRunConfig
-        from vae_demo.restoration.train import train_restoration as train_fn
+    if raw["family"] not in catalog.FAMILIES:
+        raise SystemExit(f"train: unknown family {raw['family']!r}; choose one of {', '.join(catalog.FAMILIES)}")
+    family = catalog.FAMILIES[raw["family"]]
+    from vae_demo.core.hub import imported
 
-        run = RestorationRunConfig.from_dict(raw)
-    elif raw["family"] == "codec":
-        from vae_demo.codec.train import CodecRunConfig
-        from vae_demo.codec.train import train_codec as train_fn
-
-        run = CodecRunConfig.from_dict(raw)
-    elif raw["family"] == "light":
-        from vae_demo.light.train import LightRunConfig
-        from vae_demo.light.train import train_light as train_fn
-
-        run = LightRunConfig.from_dict(raw)
-    elif raw["family"] == "classifier":
-        from vae_demo.generative.classifier_train import ClassifierRunConfig
-        from vae_demo.generative.classifier_train import train_classifier as train_fn
-
-        run = ClassifierRunConfig.from_dict(raw)
-    elif raw["family"] == "divnoising":
-        from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
-        from vae_demo.restoration.divnoising_train import train_divnoising as train_fn
-
-        run = DivNoisingRunConfig.from_dict(raw)
-    else:
-        from vae_demo.generative.train import RunConfig
-        from vae_demo.generative.train import train as train_fn
-
-        run = RunConfig.from_dict(raw)
+    run, train_fn = imported(family.run_config).from_dict(raw), imported(family.train)
     if args.max_epochs:
         run.trainer.max_epochs = args.max_epochs
     if args.max_steps:
@@ -123,15 +83,15 @@ def _train(args: argparse.Namespace) -> None:
     elif "out_dir" not in raw.get("trainer", {}):
         run.trainer.out_dir = f"runs/{run.model.name}"
     extra = {"download": True} if args.download else {}
-    if args.download and raw["family"] in ("restoration", "codec", "divnoising", "light"):
+    if args.download and "download" not in inspect.signature(train_fn).parameters:
         print(
-            "note: --download is ignored: the photo models' data are image folders (CBSD432, Train400, "
-            "their noisy copies) that torchvision cannot fetch",
+            f"note: --download is ignored: the {raw['family']} family's data are image folders that torchvision "
+            "cannot fetch",
             file=sys.stderr,
         )
         extra = {}
-    data_key = raw["family"] if raw["family"] != "generative" else raw.get("dataset", "mnist")
-    data = args.data or DEFAULT_DATA.get(data_key)
+    default = catalog.DATASETS.get(raw.get("dataset", "mnist")) if raw["family"] == "generative" else family.data
+    data = args.data or default
     if data is None:
         raise SystemExit(f"--data is needed for the dataset {raw.get('dataset')!r}")
     try:
@@ -292,15 +252,8 @@ def app_command(args: argparse.Namespace) -> None:
     runpy.run_path(str(APP_PATH), run_name="__main__")  # exactly `python app.py`: its own launch settings
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and run the command (a failure the user can fix exits with one line)."""
-    from vae_demo.core.hub import CheckpointError
-
-    prog = "python -m vae_demo" if Path(sys.argv[0]).name == "__main__.py" else "vae-demo"
-    parser = argparse.ArgumentParser(prog=prog, description="What variational autoencoders can do for images.")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_train(sub) -> None:
+    """``train``: a model from a JSON run config."""
     tr = sub.add_parser("train", help="train a model from a JSON run config")
     tr.add_argument("--config", required=True, help="a JSON file under configs/")
     tr.add_argument(
@@ -320,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("overrides", nargs="*", help="config overrides like model.latent_dim=16")
     tr.set_defaults(fn=train_command)
 
+
+def _add_eval(sub) -> None:
+    """``eval``: a checkpoint's test figures."""
     ev = sub.add_parser("eval", help="test ELBO / NLL of a VAE, or restoration PSNR of a restoration model")
     ev.add_argument("--checkpoint", required=True)
     ev.add_argument(
@@ -327,12 +283,17 @@ def main(argv: list[str] | None = None) -> None:
         help="MNIST root, or a folder of clean photos (default: ../shared/data/mnist, ../shared/data/val/Set12)",
     )
     ev.add_argument("--k", type=int, default=0, help="importance samples for the NLL (0: ELBO only)")
-    ev.add_argument("--task", default="denoise", choices=EVAL_TASKS, help="restoration task (as benchmarks/restore.py)")
+    ev.add_argument(
+        "--task", default="denoise", choices=tuple(catalog.tasks()), help="restoration task (as benchmarks/restore.py)"
+    )
     ev.add_argument("--level", type=float, default=25.0)
     ev.add_argument("--limit", type=int)
     ev.add_argument("--json", help="also write the metrics here")
     ev.set_defaults(fn=eval_command)
 
+
+def _add_sample(sub) -> None:
+    """``sample``: a PNG grid from the prior."""
     sa = sub.add_parser("sample", help="write a PNG grid of samples from the prior")
     sa.add_argument("--checkpoint", required=True)
     sa.add_argument("--n", type=int, default=64)
@@ -341,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     sa.add_argument("--out", default="samples.png")
     sa.set_defaults(fn=sample_command)
 
+
+def _add_push(sub) -> None:
+    """``push``: a checkpoint folder to the Hub."""
     pu = sub.add_parser("push", help="upload a checkpoint folder with its model card to the Hugging Face Hub")
     pu.add_argument("--checkpoint", required=True)
     pu.add_argument("--repo-id", required=True)
@@ -349,6 +313,9 @@ def main(argv: list[str] | None = None) -> None:
     pu.add_argument("--revision", help="branch to commit to")
     pu.set_defaults(fn=push_command)
 
+
+def _add_restore(sub) -> None:
+    """``restore``: photo files, folders or globs."""
     re_ = sub.add_parser(
         "restore",
         help="restore photo files, folders or globs with the restoration VAE",
@@ -361,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     re_.add_argument(
         "--problem",
         default="auto",
-        choices=PROBLEMS,
+        choices=tuple(catalog.PROBLEMS),
         help="what to fix (default auto: the model works it out); x2 / x4 enlarge the photo",
     )
     re_.add_argument(
@@ -383,6 +350,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     re_.set_defaults(fn=restore_command)
 
+
+def _add_make_noisy(sub) -> None:
+    """``make-noisy``: one noisy copy of a folder."""
     mn = sub.add_parser(
         "make-noisy",
         help="write one noisy copy of a folder of clean images (the data of a DivNoising run)",
@@ -396,12 +366,31 @@ def main(argv: list[str] | None = None) -> None:
     mn.add_argument("--out", required=True, help="folder to write (e.g. ~/.cache/vae-demo/data/Train400-sigma25)")
     mn.set_defaults(fn=make_noisy_command)
 
+
+def _add_app(sub) -> None:
+    """``app``: the Gradio app."""
     ap = sub.add_parser("app", help="run the Gradio app (app.py) on http://127.0.0.1:7860")
     ap.add_argument("--host", help="address to bind (default 127.0.0.1; sets GRADIO_SERVER_NAME)")
     ap.add_argument("--port", type=int, help="port (default 7860; sets GRADIO_SERVER_PORT)")
     ap.set_defaults(fn=app_command)
 
-    args = parser.parse_args(argv)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; its choices come from ``vae_demo.catalog`` when it is built."""
+    prog = "python -m vae_demo" if Path(sys.argv[0]).name == "__main__.py" else "vae-demo"
+    parser = argparse.ArgumentParser(prog=prog, description="What variational autoencoders can do for images.")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_eval, _add_sample, _add_push, _add_restore, _add_make_noisy, _add_app):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run the command (a failure the user can fix exits with one line)."""
+    from vae_demo.core.hub import CheckpointError
+
+    args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:

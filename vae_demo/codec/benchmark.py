@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vae_demo.catalog import CODEC_MODEL
 from vae_demo.codec.anchors import ANCHORS
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 
@@ -80,7 +81,7 @@ def make_codecs(names: list[str], checkpoint: str | None) -> tuple[dict[str, tup
         elif name == "vae":
             from vae_demo.core.hub import load_checkpoint, resolve_checkpoint
 
-            model = load_checkpoint(resolve_checkpoint("codec-vae", checkpoint), "cpu")
+            model = load_checkpoint(resolve_checkpoint(CODEC_MODEL, checkpoint), "cpu")
             codecs[name] = vae_codec(model)
         else:
             raise SystemExit(f"unknown codec {name!r}; choose from {', '.join(SWEEPS)}")

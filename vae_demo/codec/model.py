@@ -25,11 +25,12 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from vae_demo.catalog import FAMILIES
 from vae_demo.codec.compressai_parts import GDN, CompressionModel, EntropyBottleneck, GaussianConditional, conv, deconv
 from vae_demo.codec.fastpath import RangeTables, transform
 from vae_demo.core.config import Config
 
-ARCHITECTURE = "codec-hyperprior"
+ARCHITECTURE = FAMILIES["codec"].architecture  # config.json's "architecture" (vae_demo.catalog)
 CODEC_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)  # CompressAI's MSE levels 1-7
 
 

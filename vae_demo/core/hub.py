@@ -10,6 +10,7 @@ Weights are read with safetensors only: nothing downloaded is ever unpickled.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -19,41 +20,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from vae_demo.catalog import FAMILIES, MODELS, family_of_architecture
 from vae_demo.core.device import pick_device
-from vae_demo.generative.classifier import ARCHITECTURE as CLASSIFIER_ARCHITECTURE
-from vae_demo.generative.classifier import ClassifierConfig, DigitClassifier
-from vae_demo.generative.model import ConvVAE, VAEConfig
-from vae_demo.light.model import LightConfig, LightVAE
-from vae_demo.restoration.divnoising import DivNoisingConfig, DivNoisingVAE
-from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 
 log = logging.getLogger(__name__)
 
 BUNDLED_DIR = Path(os.environ.get("VAE_DEMO_CHECKPOINT_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
-GENERATIVE_MODELS = ("mnist-vae", "mnist-vae-2d", "faces-vae")  # ConvVAEs: sample, interpolate, denoise digits
-CONDITIONAL_MODELS = ("mnist-cvae",)  # class-conditional ConvVAEs: need a label y, so not in the tabs above
-# RestorationVAEs: enhance and denoise photos (problems.py names the one serving each problem)
-RESTORATION_MODELS = ("denoise-vae", "sr-vae", "jpeg-vae", "deblur-vae")
-CODEC_MODELS = ("codec-vae",)  # HyperpriorCodecs (vae_demo.codec): compress photos to .vaez files
-DIVNOISING_MODELS = ("divnoising-vae",)  # DivNoisingVAEs: denoisers trained on noisy images alone
-LIGHT_MODELS = ("light-vae",)  # LightVAEs (vae_demo.light): fix exposure, haze / flat tone and colour casts
-CLASSIFIER_MODELS = ("mnist-classifier",)  # DigitClassifiers: read digits, the judge of benchmarks/conditional.py
-MODEL_NAMES = (
-    GENERATIVE_MODELS
-    + CONDITIONAL_MODELS
-    + RESTORATION_MODELS
-    + CODEC_MODELS
-    + DIVNOISING_MODELS
-    + LIGHT_MODELS
-    + CLASSIFIER_MODELS
-)
-# config.json's "architecture" -> the class that loads it (anything else is a ConvVAE).
-ARCHITECTURES = {
-    "restoration-vae": (RestorationVAE, RestorationConfig),
-    "divnoising-vae": (DivNoisingVAE, DivNoisingConfig),
-    "light-vae": (LightVAE, LightConfig),
-    CLASSIFIER_ARCHITECTURE: (DigitClassifier, ClassifierConfig),
-}
 HUB_TIMEOUT_S = 1.5  # the app must fall back to bundled weights within 3 s when offline
 
 
@@ -87,13 +59,17 @@ def download_from_hub(repo_id: str, name: str, revision: str | None = None) -> P
     return Path(paths[-1]).parent
 
 
-def load_checkpoint(
-    folder: str | Path, device: torch.device | str | None = None
-) -> ConvVAE | RestorationVAE | DivNoisingVAE | LightVAE | DigitClassifier:
+def imported(name: str):
+    """The object a catalog entry names as ``"module:attribute"``, importing its module."""
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_checkpoint(folder: str | Path, device: torch.device | str | None = None) -> torch.nn.Module:
     """Build the model ``folder/config.json`` describes and load ``folder/model.safetensors``.
 
-    The config's ``"architecture"`` picks the class (``ARCHITECTURES``; ``codec-hyperprior`` a codec);
-    any other config is a ``ConvVAE``.
+    The config's ``"architecture"`` picks the family (``catalog.family_of_architecture``; none: a ``ConvVAE``);
+    a family with a ``loader`` (the codec) loads the folder itself.
     """
     folder = Path(folder)
     config_path, weights_path = folder / "config.json", folder / "model.safetensors"
@@ -102,29 +78,26 @@ def load_checkpoint(
             raise CheckpointError(f"{p} is missing: a checkpoint folder holds config.json and model.safetensors")
     try:
         raw = json.loads(config_path.read_text())
-        architecture = raw.get("architecture") if isinstance(raw, dict) else None
-        codec = architecture == "codec-hyperprior"
-        model_cls, config_cls = ARCHITECTURES.get(architecture, (ConvVAE, VAEConfig))
-        config = None if codec else config_cls.from_dict(raw)
+        family = FAMILIES[family_of_architecture(raw.get("architecture") if isinstance(raw, dict) else None)]
+        config = None if family.loader else imported(family.config).from_dict(raw)
     except (ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(f"{config_path} is not a valid model config: {err}") from None
-    if codec:  # a HyperpriorCodec, always on the CPU: its bitstreams must decode the same everywhere
-        from vae_demo.codec.model import load_codec
-
+    if family.loader:  # a HyperpriorCodec, always on the CPU: its bitstreams must decode the same everywhere
         try:
-            return load_codec(folder)
+            return imported(family.loader)(folder)
         except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as err:
-            raise CheckpointError(f"{folder} is not a loadable codec checkpoint: {err}") from None
+            kind = family.model.rpartition(":")[2]
+            raise CheckpointError(f"{folder} is not a loadable {kind} checkpoint: {err}") from None
     try:
         state = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_path} is corrupt or truncated and cannot be read: {err}") from None
-    model = model_cls(config)
+    model = imported(family.model)(config)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"{weights_path} does not match {config_path}: {err}") from None
-    if model_cls is not ConvVAE:  # channels-last (NHWC) convolutions are about 30% faster on a CPU
+    if family.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model.to(device or pick_device()).eval()
 
@@ -143,14 +116,12 @@ def resolve_checkpoint(name: str, path: str | Path | None = None) -> Path:
 
 
 def bundled_path(name: str) -> Path:
-    if name not in MODEL_NAMES:
-        raise CheckpointError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if name not in MODELS:
+        raise CheckpointError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     return BUNDLED_DIR / name
 
 
-def load_model(
-    name: str, path: str | Path | None = None, device: torch.device | str | None = None
-) -> ConvVAE | RestorationVAE | DivNoisingVAE | LightVAE | DigitClassifier:
+def load_model(name: str, path: str | Path | None = None, device: torch.device | str | None = None) -> torch.nn.Module:
     """Load a model by name (or from ``path``), falling back to the bundled copy if the Hub one is bad."""
     folder = resolve_checkpoint(name, path)
     try:

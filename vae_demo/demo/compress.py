@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vae_demo.catalog import CODEC_MODEL
 from vae_demo.codec import bitstream
 from vae_demo.codec.anchors import ANCHORS
 from vae_demo.codec.limits import megapixels
@@ -31,7 +32,6 @@ from vae_demo.demo import outputs
 from vae_demo.demo.generative import _number, image_metrics
 from vae_demo.demo.photos import load_photo
 
-CODEC_MODEL = "codec-vae"
 DEFAULT_QUALITY = 3.0
 CURVE_PIXELS = 2**20  # rate-distortion curves of the photo itself up to 1 MP (they code it some 30 more times)
 APP_ANCHORS = ("jpeg", "webp")  # shown beside the VAE (AVIF: in the benchmark, too slow to bisect on a phone photo)

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from vae_demo.catalog import DIVNOISING_MODEL
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import CheckpointError, load_model
 from vae_demo.core.images import to_uint8
@@ -33,7 +34,7 @@ MIN_SECONDS, DEFAULT_SECONDS, MAX_SECONDS = 1, 60, 300  # the time budget's slid
 FIT_SIDE = 1024  # a bigger photo is learned from and denoised in its central FIT_SIDE x FIT_SIDE pixels
 PREVIEW_SIDE = 384  # the preview while training shows at most the central 384 x 384 pixels (a third of a second)
 MMSE_SAMPLES = 16  # posterior samples averaged into the estimate (the gallery shows K of them)
-BUNDLED = "divnoising-vae"
+BUNDLED = DIVNOISING_MODEL
 SAW = {  # what each method saw in training, as the page says it
     "classical": "no training: it averages similar patches of this photo",
     "supervised": "thousands of clean photos with noise added, so it was shown the answers",

@@ -14,7 +14,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from vae_demo.core.hub import GENERATIVE_MODELS, load_model, resolve_checkpoint
+from vae_demo.catalog import DEFAULT_GENERATIVE, LATENT_MAP_MODEL, models
+from vae_demo.core.hub import load_model, resolve_checkpoint
 from vae_demo.core.images import to_face_input, to_model_input, to_uint8
 from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
 from vae_demo.generative import inference
@@ -26,14 +27,14 @@ FACE_REFINE_STEPS = 50
 DISPLAY_PX = 128  # every model image is shown at least this many pixels wide
 
 
-@lru_cache(maxsize=len(GENERATIVE_MODELS))
+@lru_cache(maxsize=8)
 def get_model(name: str):
     return load_model(name)
 
 
 def _check_name(name: str) -> str:
-    if name not in GENERATIVE_MODELS:
-        raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(GENERATIVE_MODELS)}.")
+    if name not in models("generative"):
+        raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(models('generative'))}.")
     return name
 
 
@@ -113,7 +114,7 @@ FACE_NOTES = {
 }
 
 
-def example_pair(model_name: str = "mnist-vae") -> tuple[Image.Image, Image.Image]:
+def example_pair(model_name: str = DEFAULT_GENERATIVE) -> tuple[Image.Image, Image.Image]:
     """Default interpolation endpoints: two typed digits, or two faces the face model generated
     (the model was trained on 35 people; generated faces stay inside what it knows)."""
     if is_face_model(model_name):
@@ -122,13 +123,15 @@ def example_pair(model_name: str = "mnist-vae") -> tuple[Image.Image, Image.Imag
     return digit_image(3), digit_image(8)
 
 
-def example_single(model_name: str = "mnist-vae") -> Image.Image:
+def example_single(model_name: str = DEFAULT_GENERATIVE) -> Image.Image:
     """Default image to corrupt and restore: a typed 5, or the astronaut's face for the face model."""
     return face_image() if is_face_model(model_name) else digit_image(5)
 
 
 # --- Sampling -------------------------------------------------------------------------------
-def sample_grid(model_name: str = "mnist-vae", n: int = 64, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+def sample_grid(
+    model_name: str = DEFAULT_GENERATIVE, n: int = 64, temperature: float = 1.0, seed: int = 0
+) -> np.ndarray:
     """n samples from the prior, decoded, as one grid image."""
     model = get_model(_check_name(model_name))
     n = _number(n, "The number of samples", 1, 256, integer=True)
@@ -139,7 +142,7 @@ def sample_grid(model_name: str = "mnist-vae", n: int = 64, temperature: float =
 
 
 def traversal(
-    model_name: str = "mnist-vae", seed: int = 0, dim: int = 0, span: float = 3.0, steps: int = 11
+    model_name: str = DEFAULT_GENERATIVE, seed: int = 0, dim: int = 0, span: float = 3.0, steps: int = 11
 ) -> np.ndarray:
     """Start from the prior sample of ``seed``; vary latent dimension ``dim`` from -span to +span."""
     model = get_model(_check_name(model_name))
@@ -154,7 +157,7 @@ def traversal(
 
 def manifold(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """For the 2-D model: the decoded latent grid and a scatter of the test digits' encodings."""
-    model = get_model("mnist-vae-2d")
+    model = get_model(LATENT_MAP_MODEL)
     n = _number(n, "The grid size", 2, 40, integer=True)
     grid = grid_image(inference.latent_manifold(model, n), nrow=n, scale=1)
     return grid, latent_scatter()
@@ -168,7 +171,7 @@ def latent_scatter() -> np.ndarray:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = load_file(resolve_checkpoint("mnist-vae-2d") / "test_latents.safetensors")
+    data = load_file(resolve_checkpoint(LATENT_MAP_MODEL) / "test_latents.safetensors")
     mu, labels = data["mu"].numpy(), data["labels"].numpy()
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
     points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=2, alpha=0.7, vmin=-0.5, vmax=9.5)
@@ -183,7 +186,7 @@ def latent_scatter() -> np.ndarray:
 
 # --- Interpolation --------------------------------------------------------------------------
 def interpolation(
-    model_name: str = "mnist-vae", image_a=None, image_b=None, steps: int = 10, method: str = "spherical"
+    model_name: str = DEFAULT_GENERATIVE, image_a=None, image_b=None, steps: int = 10, method: str = "spherical"
 ) -> tuple[np.ndarray, str]:
     """Encode two images, walk between their encodings, decode. Returns (strip, GIF path).
 
@@ -212,7 +215,12 @@ def interpolation(
 
 # --- Denoising ------------------------------------------------------------------------------
 def denoise(
-    model_name: str = "mnist-vae", image=None, noise: str = "gaussian", level: float = 0.3, k: int = 16, seed: int = 0
+    model_name: str = DEFAULT_GENERATIVE,
+    image=None,
+    noise: str = "gaussian",
+    level: float = 0.3,
+    k: int = 16,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[list]]:
     """Corrupt an image, let the VAE reconstruct it, measure both against the clean image.
 

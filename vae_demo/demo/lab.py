@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from vae_demo.catalog import DEFAULT_GENERATIVE, LATENT_MAP_MODEL
 from vae_demo.core.hub import resolve_checkpoint
 from vae_demo.core.images import to_uint8
 from vae_demo.demo.examples import digit_image
@@ -153,7 +154,7 @@ def train_live(
 # --- The latent explorer (mnist-vae-2d) --------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _test_latents() -> tuple[np.ndarray, np.ndarray]:
-    data = load_file(resolve_checkpoint("mnist-vae-2d") / "test_latents.safetensors")
+    data = load_file(resolve_checkpoint(LATENT_MAP_MODEL) / "test_latents.safetensors")
     return data["mu"].numpy(), data["labels"].numpy()
 
 
@@ -186,7 +187,7 @@ def pixel_to_latent(px: float, py: float, size: int = MAP_PX) -> tuple[float, fl
 
 def locate(image=None) -> tuple[np.ndarray, np.ndarray, str]:
     """(latent map with the digit's posterior ellipse, its reconstruction, a sentence with mu and sigma)."""
-    model = get_model("mnist-vae-2d")
+    model = get_model(LATENT_MAP_MODEL)
     x = load_input(model, digit_image(3) if image is None else image)
     with torch.no_grad():
         q = model.posterior(x.to(model.device))
@@ -203,14 +204,14 @@ def decode_point(x: float = 0.0, y: float = 0.0) -> np.ndarray:
     """The digit ``mnist-vae-2d`` decodes at z = (x, y)."""
     x = _number(x, "z1", -10, 10)
     y = _number(y, "z2", -10, 10)
-    model = get_model("mnist-vae-2d")
+    model = get_model(LATENT_MAP_MODEL)
     with torch.no_grad():
         out = model.decode_mean(torch.tensor([[x, y]], dtype=torch.float32, device=model.device)).cpu()
     return enlarge(to_uint8(out[0]), 8)
 
 
 # --- The ELBO of one image ------------------------------------------------------------------------
-def elbo_of_image(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0) -> tuple[list, str]:
+def elbo_of_image(model_name: str = DEFAULT_GENERATIVE, image=None, k: int = 1000, seed: int = 0) -> tuple[list, str]:
     """Rows (term, nats, bits) for one image: E_q[log p(x|z)] (averaged over 16 draws of z), KL, ELBO and the
     importance-sampled log p(x) with ``k`` samples; and a sentence comparing the bits with a PNG's bytes."""
     model = get_model(_check_name(model_name))

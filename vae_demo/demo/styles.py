@@ -21,13 +21,13 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from vae_demo.core.hub import CONDITIONAL_MODELS, load_model
+from vae_demo.catalog import CONDITIONAL_MODEL
+from vae_demo.core.hub import load_model
 from vae_demo.demo.examples import digit_image
 from vae_demo.demo.generative import _number, _scale, grid_image, load_input
 from vae_demo.generative import inference
 from vae_demo.generative.evaluate import log_likelihood_per_image
 
-MODEL_NAME = CONDITIONAL_MODELS[0]  # "mnist-cvae"
 NUM_DIGITS = 10  # its labels; inputs are checked against this before the model is loaded
 DEFAULT_STYLE_DIGIT = 7  # the typed example digit that ``analogies`` reads when given no image
 CLASSIFY_SAMPLES = 100  # importance samples per label for log p(x | y)
@@ -36,10 +36,10 @@ CLASSIFY_SAMPLES = 100  # importance samples per label for log p(x | y)
 @lru_cache(maxsize=1)
 def get_model():
     """The class-conditional VAE, loaded once (bundled weights, or the Hub when configured)."""
-    model = load_model(MODEL_NAME)
+    model = load_model(CONDITIONAL_MODEL)
     if model.config.num_classes != NUM_DIGITS:
         raise ValueError(
-            f"{MODEL_NAME} must be conditioned on the {NUM_DIGITS} digits; its config has "
+            f"{CONDITIONAL_MODEL} must be conditioned on the {NUM_DIGITS} digits; its config has "
             f"num_classes {model.config.num_classes}."
         )
     return model

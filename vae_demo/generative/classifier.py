@@ -17,9 +17,10 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from torch.nn import functional as F
 
+from vae_demo.catalog import FAMILIES
 from vae_demo.core.config import Config
 
-ARCHITECTURE = "digit-classifier"  # config.json's "architecture": vae_demo.core.hub loads it by this name
+ARCHITECTURE = FAMILIES["classifier"].architecture  # config.json's "architecture" (vae_demo.catalog)
 
 
 @dataclass

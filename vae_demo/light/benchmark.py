@@ -23,21 +23,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vae_demo import catalog
+from vae_demo.catalog import LIGHT_MODEL
 from vae_demo.core.device import make_generator
 from vae_demo.light.classical import METHODS, ORACLES, luminance, run_method
 from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
 from vae_demo.restoration.benchmark import load_images, quantise, score
 
-LIGHT_TASKS = tuple(LIGHT_DEGRADATIONS)  # lowlight, haze, colour_cast, light_auto
-LEVEL_MEANING = {
-    "lowlight": "stops under-exposed (Poisson-Gaussian sensor noise, sRGB curve, JPEG q90)",
-    "haze": "haze amount (0-1)",
-    "colour_cast": "colour cast strength (0-1), random direction",
-    "light_auto": "ignored: a random mix of cast, haze or flat tone, exposure (blind)",
-}
+LIGHT_TASKS = catalog.light_tasks()  # lowlight, haze, colour_cast, light_auto
+LEVEL_MEANING = {task: catalog.task_levels()[task] for task in LIGHT_TASKS}
 BLIND_TASKS = frozenset({"light_auto"})
 DEFAULT_METHODS = ",".join(("noisy", "vae", *METHODS))
-LIGHT_MODEL = "light-vae"  # the checkpoint the app serves (vae_demo.light.serving)
 
 
 def ciede2000(out: np.ndarray, ref: np.ndarray) -> float:

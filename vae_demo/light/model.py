@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from vae_demo.catalog import FAMILIES
 from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 from vae_demo.light.pipeline import linear_to_srgb, srgb_to_linear
@@ -35,7 +36,7 @@ class LightConfig(Config):
     """Everything needed to rebuild a ``LightVAE``; saved beside the weights as ``config.json``."""
 
     name: str = "light-vae"
-    architecture: str = "light-vae"
+    architecture: str = FAMILIES["light"].architecture
     thumb_size: int = 128  # the networks see the photo resized to this short side
     widths: tuple[int, ...] = (16, 32, 64)  # stride-2 convolutions down to the grid (stride 2**len)
     global_width: int = 64  # the global (whole-photo) feature vector

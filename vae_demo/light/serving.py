@@ -23,17 +23,17 @@ from functools import cache
 
 import torch
 
+from vae_demo.catalog import DENOISE_MODEL, LIGHT_MODEL, PROBLEMS
 from vae_demo.light.model import LightVAE
 from vae_demo.light.pipeline import LUMA, linear_to_srgb, srgb_to_linear
 from vae_demo.restoration.model import RestorationVAE
 from vae_demo.restoration.noise_level import noise_level
-from vae_demo.restoration.problems import LIGHT_MODEL, PROBLEMS
 from vae_demo.restoration.restore import Restoration
 
 LIGHT_PROBLEMS = {key: row.label for key, row in PROBLEMS.items() if row.model == LIGHT_MODEL}  # key -> label
 DENOISED_PROBLEMS = ("lowlight", "light_auto")
 DENOISE_FROM = 10.0  # blind noise sigma (0-255) of the brightened photo from which the denoiser runs (see above)
-DENOISER = "denoise-vae"
+DENOISER = DENOISE_MODEL
 DENOISE_TILE = 512  # photos over 1 MP are denoised in tiles of this side
 
 

@@ -16,7 +16,7 @@ is told its level (the classical ones get the project's estimate, as the VAE: ``
 the report's ``classical`` says what each classical method was given, ``provenance`` where the run came from.
 
 ``vae`` is what the app shows as the VAE's result for the task's problem (``serving``: the model
-``problems.py`` names, the Anscombe transform for Poisson, impulses filled for salt and pepper, the
+the catalog names, the Anscombe transform for Poisson, impulses filled for salt and pepper, the
 blind path that keeps brightness and colour for ``camera``); ``vae_x8`` the same averaged over the 8
 flips and quarter turns; ``vae_mean`` the mean of K posterior samples. On Gaussian denoising the report
 also gives the uncertainty's calibration: the Spearman rank correlation between the per-pixel std of K
@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from vae_demo import catalog
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.core.metrics import psnr, ssim
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.core.splits import split_paths
-from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
-from vae_demo.restoration import problems, serving
+from vae_demo.restoration import serving
 from vae_demo.restoration.benchmark_real import (
     DIVNOISING_METHODS,
     REAL_METHODS,
@@ -59,18 +60,12 @@ from vae_demo.restoration.classical import METHODS, ORACLE_METHODS, describe, es
 from vae_demo.restoration.degradations import DEGRADATIONS, degrade, noise_sigma_of, resize
 from vae_demo.restoration.restore import Restoration, posterior_stats, restore
 
-BENCH_TASKS = ("denoise", "poisson", "salt_and_pepper", "camera", "real", "jpeg", "sr", "deblur", "lowlight")
-LIGHT_TASKS = tuple(LIGHT_DEGRADATIONS)  # lowlight, haze, colour_cast, light_auto: vae_demo.light.benchmark's
-ALL_TASKS = BENCH_TASKS + tuple(t for t in LIGHT_TASKS if t not in BENCH_TASKS)
+ALL_TASKS = tuple(catalog.tasks())  # every task a problem or noise row of the catalog names
+LIGHT_TASKS = catalog.light_tasks()  # lowlight, haze, colour_cast, light_auto: vae_demo.light.benchmark's
+BENCH_TASKS = tuple(t for t in ALL_TASKS if t not in LIGHT_TASKS)
 # The app's problem behind each task: a kind of noise of the Denoise tab, or an Enhance problem.
-NOISE_KIND = {
-    "denoise": "gaussian",
-    "poisson": "poisson",
-    "salt_and_pepper": "salt_and_pepper",
-    "camera": "real",
-    "real": "real",
-}
-ENHANCE_PROBLEM = {"jpeg": "jpeg", "sr": "x2", "deblur": "blur"}
+NOISE_KIND = {task: key for key, row in catalog.NOISES.items() for task in row.tasks}
+ENHANCE_PROBLEM = {task: key for key, row in catalog.PROBLEMS.items() for task in row.tasks if task in BENCH_TASKS}
 VAE_METHODS = ("vae", "vae_x8", "vae_mean", "vae_noise")  # vae_noise: the Noise path, at the estimated sigma
 ORACLE_TASKS = ("denoise", "camera", "real")  # Gaussian denoisers told a sigma: an oracle sigma means something
 DEFAULT_METHODS = {
@@ -163,11 +158,11 @@ def make_cases(
 
 
 def app_model(task: str, level: float) -> str:
-    """The checkpoint the app uses for the task's problem (``problems.py``)."""
+    """The checkpoint the app uses for the task's problem (the catalog row that names the task)."""
     if task in NOISE_KIND:
-        return problems.NOISES[NOISE_KIND[task]].model
+        return catalog.NOISES[NOISE_KIND[task]].model
     key = "x4" if task == "sr" and round(level) >= 4 else ENHANCE_PROBLEM[task]
-    return problems.PROBLEMS[key].model
+    return catalog.PROBLEMS[key].model
 
 
 def run_vae(
@@ -203,6 +198,121 @@ def calibration(r: Restoration, ref: torch.Tensor) -> dict[str, float]:
     err, std = (r.mode - ref).abs().flatten().numpy(), r.std.flatten().numpy()
     rho = spearmanr(std, err).statistic
     return {"spearman": float(0.0 if np.isnan(rho) else rho), "coverage_2std": float((err <= 2 * std).mean())}
+
+
+@dataclass
+class BenchRun:
+    """What every method of one run shares: the task, its inputs' level and the loaded models."""
+
+    task: str
+    level: float
+    blind: bool
+    seed: int
+    samples: int  # K for vae_mean and the calibration
+    model: torch.nn.Module | None  # the restoration VAE, when a vae method runs
+    dn_model: torch.nn.Module | None  # the bundled DivNoising VAE, when a divnoising method runs
+    mmse_samples: int
+    fit_seconds: float
+
+    @property
+    def sigma(self) -> float | None:
+        return None if self.task == "real" else noise_sigma_of(self.task, self.level)
+
+    @property
+    def told(self) -> str | None:
+        return None if self.blind or self.task not in DEGRADATIONS else DEGRADATIONS[self.task].condition
+
+
+def check_methods(task: str, chosen: list[str]) -> None:
+    """A sentence (SystemExit) for an unknown method, or an oracle row on a task that has no sigma to search."""
+    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *DIVNOISING_METHODS, *METHODS, *ORACLE_METHODS}]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}")
+    if set(ORACLE_METHODS) & set(chosen) and task not in ORACLE_TASKS:
+        raise SystemExit(f"the oracle rows are for {', '.join(ORACLE_TASKS)} (Gaussian denoisers), not {task}")
+
+
+def restore_one(run: BenchRun, method: str, ref: np.ndarray, inp: np.ndarray) -> tuple[np.ndarray, dict, dict | None]:
+    """(output, extra per-image fields, posterior stats or None) of ``method`` on one input; the caller times it."""
+    if method == "noisy":
+        return inp, {}, None
+    if method in VAE_METHODS:
+        k = run.samples if method == "vae_mean" else 0
+        r = run_vae(
+            run.model,
+            run.task,
+            run.level,
+            to_tensor(inp),
+            run.blind,
+            k,
+            run.seed,
+            method == "vae_x8",
+            method == "vae_noise",
+        )
+        return to_array(r.mean if k else r.mode), {}, None
+    if method in DIVNOISING_METHODS:
+        est, den = run_divnoising(
+            method, run.dn_model, to_tensor(inp), run.sigma, run.mmse_samples, run.seed, run.fit_seconds
+        )
+        stats = None
+        if den is not None and method != "divnoising_mode":  # the others draw no sample
+            stats = {"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255}
+        return to_array(est), {}, stats
+    if method in ORACLE_METHODS:  # the search is timed: it is what the oracle row costs
+        out, best = oracle(ORACLE_METHODS[method], inp, ref, run.sigma or estimated_sigma(inp))
+        return out, {"sigma": round(best, 2)}, None
+    return run_classical(method, inp, run.task, run.level), {}, None
+
+
+def score_method(run: BenchRun, method: str, cases: list) -> dict:
+    """One method over every case: mean PSNR / SSIM / seconds, the per-image rows, and for the VAE the posterior
+    statistics and (Gaussian denoising) the calibration of its std map; neither of the last two is timed."""
+    per_image, seconds, stats, calib = [], [], [], []
+    scale = round(run.level) if run.task == "sr" else 0
+    for image, ref, inp in cases:
+        start = time.perf_counter()
+        out, extra, stat = restore_one(run, method, ref, inp)
+        seconds.append(time.perf_counter() - start)
+        if stat:
+            stats.append(stat)
+        if method == "vae" and (run.task in ENHANCE_PROBLEM or run.task == "denoise"):
+            g = make_generator(run.seed)  # how much the latent carries, and how much samples differ
+            stats.append(posterior_stats(run.model, to_tensor(ref), to_tensor(inp), run.sigma, 4, g, run.told))
+        if method == "vae" and run.task == "denoise" and run.samples > 1:  # is the std map calibrated?
+            r = run_vae(run.model, run.task, run.level, to_tensor(inp), run.blind, run.samples, run.seed)
+            calib.append(calibration(r, to_tensor(ref)))
+        psnr, ssim = score(out, ref, run.task, scale)
+        per_image.append({"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5), **extra})
+    result = {
+        "psnr": round(statistics.fmean(r["psnr"] for r in per_image), 3),
+        "ssim": round(statistics.fmean(r["ssim"] for r in per_image), 4),
+        "sec_per_image": round(statistics.fmean(seconds), 4),
+        "per_image": per_image,
+    }
+    if stats:  # vae: KL(q(z|clean, degraded) || p(z|degraded)), spread of 4 samples; DivNoising: KL(q(z|y) || p(z))
+        result["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
+        result["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
+    if calib:  # the uncertainty map against the actual error, K samples per image
+        result["calibration_samples"] = run.samples
+        result["std_error_spearman"] = round(statistics.fmean(c["spearman"] for c in calib), 4)
+        result["coverage_2std"] = round(statistics.fmean(c["coverage_2std"] for c in calib), 4)
+    return result
+
+
+def print_method(method: str, r: dict) -> None:
+    """A method's line (and its posterior and calibration lines) as it finishes."""
+    print(f"  {method:16s} PSNR {r['psnr']:7.3f}  SSIM {r['ssim']:.4f}  {r['sec_per_image']:.3f} s/image", flush=True)
+    if "kl_per_image" in r:
+        print(
+            f"  {'':16s} KL per image {r['kl_per_image']:.1f} nats, sample spread {r['sample_std_255']:.2f} (0-255)",
+            flush=True,
+        )
+    if "std_error_spearman" in r:
+        print(
+            f"  {'':16s} std vs |error|: Spearman {r['std_error_spearman']:.3f}, "
+            f"{r['coverage_2std'] * 100:.1f}% of pixels within 2 std ({r['calibration_samples']} samples)",
+            flush=True,
+        )
 
 
 def run_benchmark(
@@ -244,87 +354,18 @@ def run_benchmark(
     if task not in BENCH_TASKS:
         raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
     chosen = (methods or DEFAULT_METHODS[task]).split(",")
-    unknown = [m for m in chosen if m not in {"noisy", *VAE_METHODS, *DIVNOISING_METHODS, *METHODS, *ORACLE_METHODS}]
-    if unknown:
-        raise SystemExit(f"unknown methods {unknown}")
-    if set(ORACLE_METHODS) & set(chosen) and task not in ORACLE_TASKS:
-        raise SystemExit(f"the oracle rows are for {', '.join(ORACLE_TASKS)} (Gaussian denoisers), not {task}")
-    uses_vae = bool(set(VAE_METHODS) & set(chosen))
+    check_methods(task, chosen)
     name = checkpoint or app_model(task, level)
     model = None
-    if uses_vae:
+    if set(VAE_METHODS) & set(chosen):
         model = load_checkpoint(checkpoint, "cpu") if checkpoint else load_model(name, device="cpu")
     dn_model = divnoising_model(chosen, task, divnoising_checkpoint)
+    run = BenchRun(task, level, blind, seed, samples, model, dn_model, mmse_samples, fit_seconds)
     cases = make_cases(task, level, data, limit, seed, noise_clip, split)
-    sigma = None if task == "real" else noise_sigma_of(task, level)
-    scale = round(level) if task == "sr" else 0
-    told = None if blind or task not in DEGRADATIONS else DEGRADATIONS[task].condition
-
     results = {}
     for method in chosen:
-        per_image, seconds, stats, calib = [], [], [], []
-        for image, ref, inp in cases:
-            start, extra = time.perf_counter(), {}
-            if method == "noisy":
-                out = inp
-            elif method in VAE_METHODS:
-                k = samples if method == "vae_mean" else 0
-                r = run_vae(
-                    model, task, level, to_tensor(inp), blind, k, seed, method == "vae_x8", method == "vae_noise"
-                )
-                out = to_array(r.mean if k else r.mode)
-            elif method in DIVNOISING_METHODS:
-                est, den = run_divnoising(method, dn_model, to_tensor(inp), sigma, mmse_samples, seed, fit_seconds)
-                out = to_array(est)
-                if den is not None and method != "divnoising_mode":  # the others draw no sample
-                    stats.append({"kl_per_image": den.kl_per_image, "sample_std_255": den.std.mean().item() * 255})
-            elif method in ORACLE_METHODS:  # the search is timed: it is what the oracle row costs
-                out, best = oracle(ORACLE_METHODS[method], inp, ref, sigma or estimated_sigma(inp))
-                extra = {"sigma": round(best, 2)}
-            else:
-                out = run_classical(method, inp, task, level)
-            seconds.append(time.perf_counter() - start)
-            if method == "vae" and (task in ENHANCE_PROBLEM or task == "denoise"):
-                # not timed: how much the latent carries, and how much samples differ
-                stats.append(
-                    posterior_stats(model, to_tensor(ref), to_tensor(inp), sigma, 4, make_generator(seed), told)
-                )
-            if method == "vae" and task == "denoise" and samples > 1:  # not timed: is the std map calibrated?
-                r = run_vae(model, task, level, to_tensor(inp), blind, samples, seed)
-                calib.append(calibration(r, to_tensor(ref)))
-            psnr, ssim = score(out, ref, task, scale)
-            per_image.append({"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5), **extra})
-        results[method] = {
-            "psnr": round(statistics.fmean(r["psnr"] for r in per_image), 3),
-            "ssim": round(statistics.fmean(r["ssim"] for r in per_image), 4),
-            "sec_per_image": round(statistics.fmean(seconds), 4),
-            "per_image": per_image,
-        }
-        if stats:  # vae: KL(q(z|clean, degraded) || p(z|degraded)), spread of 4 samples; DivNoising: KL(q(z|y) || p(z))
-            results[method]["kl_per_image"] = round(statistics.fmean(s["kl_per_image"] for s in stats), 2)
-            results[method]["sample_std_255"] = round(statistics.fmean(s["sample_std_255"] for s in stats), 3)
-        print(
-            f"  {method:16s} PSNR {results[method]['psnr']:7.3f}  SSIM {results[method]['ssim']:.4f}  "
-            f"{results[method]['sec_per_image']:.3f} s/image",
-            flush=True,
-        )
-        if calib:  # the uncertainty map against the actual error, K samples per image
-            results[method]["calibration_samples"] = samples
-            results[method]["std_error_spearman"] = round(statistics.fmean(c["spearman"] for c in calib), 4)
-            results[method]["coverage_2std"] = round(statistics.fmean(c["coverage_2std"] for c in calib), 4)
-        if stats:
-            print(
-                f"  {'':16s} KL per image {results[method]['kl_per_image']:.1f} nats, "
-                f"sample spread {results[method]['sample_std_255']:.2f} (0-255)",
-                flush=True,
-            )
-        if calib:
-            print(
-                f"  {'':16s} std vs |error|: Spearman {results[method]['std_error_spearman']:.3f}, "
-                f"{results[method]['coverage_2std'] * 100:.1f}% of pixels within 2 std ({samples} samples)",
-                flush=True,
-            )
-
+        results[method] = score_method(run, method, cases)
+        print_method(method, results[method])
     return {
         "task": task,
         "level": level,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vae_demo import catalog
+
 # The table's column order and row labels.
 ORDER = (
     "noisy",
@@ -33,17 +35,7 @@ ORDER = (
     "gamma",
     "clahe",
 )
-TASK_NAMES = {
-    "denoise": "Gaussian noise sigma",
-    "poisson": "Poisson noise, peak photons",
-    "salt_and_pepper": "salt and pepper, percent",
-    "camera": "camera noise (blind), sigma",
-    "real": "real camera noise (pairs, blind)",
-    "jpeg": "JPEG quality",
-    "sr": "SR x",
-    "deblur": "Gaussian blur sigma",
-    "lowlight": "low light, exposure",
-}
+TASK_NAMES = catalog.task_levels()  # task -> what its level means, for the table
 
 
 def print_summary(report: dict) -> None:

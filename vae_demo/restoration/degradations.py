@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
+from vae_demo.catalog import DIGIT_NOISES
 from vae_demo.core.device import make_generator
 
-NOISE_TYPES = ("gaussian", "salt_and_pepper", "mask")
+NOISE_TYPES = tuple(DIGIT_NOISES)  # what ``corrupt`` applies (vae_demo.catalog)
 CAMERA_JPEG_QUALITY = 85  # the ``camera`` degradation saves its noisy photo at this JPEG quality
 
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from vae_demo.catalog import FAMILIES
 from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 from vae_demo.restoration.model import UNetResBlock
@@ -40,7 +41,7 @@ class DivNoisingConfig(Config):
     """Everything needed to rebuild a ``DivNoisingVAE``; saved beside the weights as ``config.json``."""
 
     name: str = "divnoising"
-    architecture: str = "divnoising-vae"
+    architecture: str = FAMILIES["divnoising"].architecture
     image_channels: int = 1  # a grey model serves colour photos channel by channel
     unshuffle: int = 1  # pixel-unshuffle factor before the first layer (1: off)
     widths: tuple[int, ...] = (32, 64, 128)  # channels per level; each level halves the resolution

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from vae_demo.catalog import FAMILIES
 from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian
 
@@ -31,7 +32,7 @@ class RestorationConfig(Config):
     """Everything needed to rebuild a ``RestorationVAE``; saved beside the weights as ``config.json``."""
 
     name: str = "restore-vae"
-    architecture: str = "restoration-vae"
+    architecture: str = FAMILIES["restoration"].architecture
     image_channels: int = 3  # grey images are fed as three equal channels and averaged back
     widths: tuple[int, ...] = (32, 64, 96)  # U-Net widths, one per resolution (full, 1/2, 1/4, ...)
     blocks: tuple[int, ...] = (1, 1, 2)  # residual blocks per resolution, in the encoder and the decoder
