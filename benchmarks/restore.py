@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
         divnoising_checkpoint=args.divnoising_checkpoint,
         fit_seconds=args.fit_seconds,
         mmse_samples=args.mmse_samples,
-        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on", "split": args.split}),
+        split=args.split,
+        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on"}),
     )
     report.setdefault(PROVENANCE_KEY, provenance())
     (print_light_summary if args.task in catalog.light_tasks() else print_summary)(report)

@@ -64,9 +64,11 @@ def noise_sigma(image: np.ndarray) -> float:
     return float(estimate_sigma(image, channel_axis=-1, average_sigmas=True)) * 255
 
 
-def load_colour_images(folder: Path, limit: int | None) -> list[tuple[str, np.ndarray]]:
-    """(file name, uint8 HxWx3 array) of the first ``limit`` images of ``folder``; grey ones get three channels."""
-    return [(name, a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2)) for name, a in load_images(folder, limit)]
+def load_colour_images(folder: Path, limit: int | None, split: str = "all") -> list[tuple[str, np.ndarray]]:
+    """(file name, uint8 HxWx3 array) of the first ``limit`` images of ``folder`` (of its ``split``); grey ones get
+    three channels."""
+    images = load_images(folder, limit, split)
+    return [(name, a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2)) for name, a in images]
 
 
 def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -128,8 +130,10 @@ def run_light_benchmark(
     seed: int = 0,
     checkpoint: str | None = None,
     blind: bool = False,
+    split: str = "all",
 ) -> dict:
-    """One run (JSON-ready report), printing each method's line as it finishes.
+    """One run (JSON-ready report), printing each method's line as it finishes; ``split`` takes the
+    ``core.splits`` part of ``data`` (``val``: the held-out photos that choices are made on).
 
     ``methods`` is comma-separated (default: every method); ``vae`` is ``serving.enhance_light`` for the task's
     problem (``blind`` or ``light_auto``: the Auto problem) with the light VAE of ``checkpoint`` (default: the
@@ -140,7 +144,7 @@ def run_light_benchmark(
     blind = blind or task in BLIND_TASKS
     model, name = load_light_vae(checkpoint) if "vae" in chosen else (None, None)
     g = make_generator(seed)
-    cases = [(image, *degrade_one(a, task, level, g)) for image, a in load_colour_images(Path(data), limit)]
+    cases = [(image, *degrade_one(a, task, level, g)) for image, a in load_colour_images(Path(data), limit, split)]
 
     results = {}
     for method in chosen:
@@ -172,6 +176,7 @@ def run_light_benchmark(
         "n_images": len(cases),
         "blind": blind,
         "seed": seed,
+        "split": split,
         "checkpoint": name,
         "oracles": sorted(ORACLES & set(chosen)),
         "threads": torch.get_num_threads(),

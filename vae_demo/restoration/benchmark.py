@@ -350,7 +350,7 @@ def run_benchmark(
     if task in LIGHT_TASKS:
         from vae_demo.light.benchmark import run_light_benchmark
 
-        return run_light_benchmark(task, level, data, methods, limit, seed, checkpoint, blind)
+        return run_light_benchmark(task, level, data, methods, limit, seed, checkpoint, blind, split)
     if task not in BENCH_TASKS:
         raise SystemExit(f"unknown task {task!r}; choose one of {', '.join(ALL_TASKS)}")
     chosen = (methods or DEFAULT_METHODS[task]).split(",")
