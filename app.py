@@ -1,10 +1,10 @@
 """vae-demo: a Gradio app over the ``vae_demo`` core.
 
 Run ``python app.py`` and open http://127.0.0.1:7860 (``VAE_DEMO_MCP=1`` also serves the tools over MCP).
-``build_demo()`` returns the Blocks, one ``create_<tab>()`` per tab; ``app.demo`` builds it on first access, so
-tests can ``from app import demo``. Importing this module builds nothing, writes nothing and does not import
-torch: the endpoints (``ui.endpoints``) import the models' code on first use, so the page is served
-first while a background thread loads torch and the models.
+``build_demo()`` assembles the Blocks from the tabs, one ``create_<tab>_tab()`` per folder of ``ui/``, in order;
+``app.demo`` builds it on first access, so tests can ``from app import demo``. Importing this module builds
+nothing, writes nothing and does not import torch: each tab's endpoints import the models' code on first use,
+so the page is served first while a background thread loads torch and the models (``warm_up``).
 """
 
 from __future__ import annotations
@@ -21,42 +21,24 @@ import threading
 
 import gradio as gr
 
-from ui import endpoints
+from ui.compress import create_compress_tab
+from ui.denoise import create_denoise_tab
 from ui.drawing import fill_page_defaults
-from ui.generative_tabs import create_interpolation_tab, create_reconstruct_tab, create_sampling_tab, examples_for
+from ui.enhance import create_enhance_tab
+from ui.generative import create_generative_tab
 from ui.gradio_support import (
     CSS,
     delete_cache_setting,
     log,
     mcp_setting,
     patch_gradio,
-    quiet_inputs,
+    quiet_every_input,
     set_queue_size,
     trim_freed_memory,
+    warm_up,
 )
 from ui.lab import create_lab_tab
-from ui.photo_tabs import create_compress_tab, create_enhance_tab, create_photo_denoise_tab
-from ui.settings import (
-    DEFAULT_MODEL,
-    HIDDEN,
-    LIGHT_QUEUE,
-    MAX_FILE_SIZE,
-    MAX_QUEUE,
-    example_files,
-    model_notes,
-)
-
-# --- the page: one create_<tab>() per tab (ui/photo_tabs.py, ui/generative_tabs.py, ui/lab.py) ------
-
-
-def _quiet_every_input(demo: gr.Blocks) -> None:
-    """Bad input to any event becomes one sentence in the page and one line in the log (not a traceback)."""
-    seen: set[int] = set()
-    for fn in demo.fns.values():
-        for component in fn.inputs:
-            if id(component) not in seen and isinstance(component, gr.components.Component):
-                seen.add(id(component))
-                quiet_inputs(component, image=isinstance(component, (gr.Image, gr.ImageEditor, gr.ImageSlider)))
+from ui.settings import MAX_FILE_SIZE, MAX_QUEUE, example_files
 
 
 def build_demo() -> gr.Blocks:
@@ -69,34 +51,13 @@ def build_demo() -> gr.Blocks:
             "faces, walk between two images in latent space. "
             "All models are small, bundled with the app and run on a CPU."
         )
-        create_enhance_tab(demo, endpoints.enhance, endpoints.touch_up)
-        create_photo_denoise_tab(demo, endpoints.denoise)
-        create_compress_tab(demo, endpoints.compress, endpoints.decompress)
-        with gr.Tab("Digits & faces"):
-            with gr.Row(equal_height=True):
-                model = gr.Dropdown(
-                    list(model_notes()), value=DEFAULT_MODEL, label="Generative model", scale=1, elem_id="model"
-                )
-                gr.Markdown(
-                    "\n".join(f"- **{name}**: {note}" for name, note in model_notes().items()),
-                    scale=2,
-                    elem_id="model-notes",
-                )
-            with gr.Tabs():
-                sampling = create_sampling_tab(demo, model, endpoints.sample, endpoints.traverse, endpoints.manifold)
-                interp = create_interpolation_tab(demo, model, endpoints.interpolate)
-                den = create_reconstruct_tab(demo, model, endpoints.reconstruct)
-        model.change(
-            examples_for,
-            model,
-            [interp["a"], interp["b"], den["image"], sampling["dim"], *interp["examples"], *den["examples"]],
-            api_name="examples",
-            **HIDDEN,
-            **LIGHT_QUEUE,
-        )
-        create_lab_tab(demo, LIGHT_QUEUE, example_files())
+        create_enhance_tab(demo)
+        create_denoise_tab(demo)
+        create_compress_tab(demo)
+        create_generative_tab(demo)
+        create_lab_tab(demo)
         fill_page_defaults(demo)
-    _quiet_every_input(demo)
+    quiet_every_input(demo)
     return set_queue_size(demo, MAX_QUEUE)
 
 
@@ -135,7 +96,7 @@ def main() -> None:
     )
     # Started only now: started before build_demo(), its imports (torch, torchvision) delayed the page by half
     # and did not bring the first /sample any sooner (2 busy cores).
-    threading.Thread(target=endpoints.warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     demo.block_thread()
 
 

@@ -487,11 +487,11 @@ def test_files_outside_the_app_are_refused(server, path):
 def test_spaces_gpu_is_a_no_op_without_the_spaces_package(demo):
     import importlib.util
 
-    from ui import endpoints
+    from ui import gradio_support
 
     if importlib.util.find_spec("spaces") is not None:
-        pytest.skip("the spaces package is installed: endpoints.gpu is spaces.GPU")
-    assert endpoints.gpu(len) is len
+        pytest.skip("the spaces package is installed: gradio_support.gpu is spaces.GPU")
+    assert gradio_support.gpu(len) is len
 
 
 def test_a_cached_output_is_never_rewritten_in_place(demo, tmp_path):

@@ -18,8 +18,8 @@ from vae_demo import catalog
 from vae_demo.core import hub
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import to_model_input
+from vae_demo.demo.common import image_metrics
 from vae_demo.demo.examples import digit_image, face_image
-from vae_demo.demo.generative import image_metrics
 from vae_demo.generative import inference
 from vae_demo.generative.model import VAEConfig
 

@@ -266,10 +266,10 @@ def test_a_new_catalog_row_reaches_the_cli_the_benchmark_and_the_page(monkeypatc
     )
     import gradio as gr
 
-    from ui import photo_tabs
+    from ui.enhance import create_enhance_tab
 
     with gr.Blocks() as demo:
-        photo_tabs.create_enhance_tab(demo, lambda *a: None, lambda *a: None)
+        create_enhance_tab(demo)
     menu = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "enhance-problem")
     assert ("Dummy scratches", "dummy") in [tuple(c) for c in menu.choices]
 

@@ -532,12 +532,12 @@ def test_reconstruct_an_uploaded_digit(visit, handwritten_seven):
     level = drag_slider(page, "#reconstruct-level", 0.4)
     page.locator("#reconstruct-button").click()
     size = wait_for_new_image(page, "#reconstruct-panel", old_src)[:2]
-    panel, _, rows = generative.denoise("mnist-vae", str(handwritten_seven), "mask", level, 16, 0)
-    assert size == size_of(panel)
+    core = generative.denoise("mnist-vae", str(handwritten_seven), "mask", level, 16, 0)
+    assert size == size_of(core.panel)
     wait_until_idle(page)
     metrics = metric_rows(page, "#reconstruct-metrics")
     assert metrics != old_metrics
-    assert metrics["corrupted"] == rows[0][1:]  # the same PSNR and SSIM as the core computes
+    assert metrics["corrupted"] == core.rows[0][1:]  # the same PSNR and SSIM as the core computes
     v.screenshot("reconstruct")
     v.assert_no_js_errors()
 

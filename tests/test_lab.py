@@ -56,12 +56,13 @@ def test_pixel_to_latent_maps_the_corners_and_centre():
 
 @skip_without_bundled("mnist-vae-2d")
 def test_locate_draws_the_posterior_and_decode_point_gives_a_digit():
-    a, recon, text = lab.locate()
-    assert a.shape == (lab.MAP_PX, lab.MAP_PX, 3) and recon.ndim == 2 and "mu = (" in text
+    r = lab.locate()
+    a = r.latent_map
+    assert a.shape == (lab.MAP_PX, lab.MAP_PX, 3) and r.reconstruction.ndim == 2 and "mu = (" in r.text
     plain = lab.latent_map()
     assert (a != plain).any(), "the ellipse is drawn"
     digit = lab.decode_point(0.5, -0.5)
-    assert digit.shape == recon.shape and digit.std() > 10
+    assert digit.shape == r.reconstruction.shape and digit.std() > 10
     assert not np.array_equal(digit, lab.decode_point(-2.0, 2.0))
 
 

@@ -41,12 +41,13 @@ def photo_file(tmp_path, size=(64, 48), mode="RGB", name="photo.png") -> str:
     return str(path)
 
 
-def check_outputs(out, shape, k, reference=True):
-    (before, after), classical, vae, gallery, heat, rows, png = out
-    assert before.shape == after.shape == classical.shape == vae.shape == shape
-    assert len(gallery) == k
+def check_outputs(out: photos.PhotoResult, shape, k, reference=True):
+    before, after = out.before_after
+    assert before.shape == after.shape == out.classical.shape == out.vae.shape == shape
+    assert len(out.gallery) == k
     if k:
-        assert heat is not None and heat.ndim == 3
+        assert out.uncertainty is not None and out.uncertainty.ndim == 3
+    rows, png = out.rows, out.download
     labels = [r[0] for r in rows]
     if reference:
         assert labels[0] == "degraded input" and labels[1].startswith("classical") and labels[2] == "VAE (mode)"
@@ -90,13 +91,13 @@ def test_enlarging_too_far_is_refused(tmp_path):
 def test_grey_photo_stays_grey(tmp_path):
     out = photos.enhance(photo_file(tmp_path, mode="L"), "noise", k=2)
     check_outputs(out, (48, 64), k=2)
-    assert out[3][0][0].ndim == 2, "grey samples"
+    assert out.gallery[0][0].ndim == 2, "grey samples"
 
 
 def test_big_photo_is_tiled_and_sampled_at_its_centre(tmp_path):
     out = photos.enhance(photo_file(tmp_path, (1100, 1000)), "noise", 0.3, k=2)
     check_outputs(out, (1000, 1100, 3), k=2)
-    assert max(out[3][0][0].shape) <= photos.SAMPLE_CROP
+    assert max(out.gallery[0][0].shape) <= photos.SAMPLE_CROP
 
 
 @pytest.mark.parametrize("call", [photos.enhance, photos.denoise_photo])
@@ -104,16 +105,16 @@ def test_photos_over_the_page_limit_are_scaled_down_and_the_table_says_so(tmp_pa
     monkeypatch.setattr(photos, "PAGE_PIXELS", 2000)  # the 64x48 photo has 3072 pixels
     out = call(photo_file(tmp_path), k=2)
     check_outputs(out, (38, 51, 3), k=2)
-    assert how(out[5]).endswith("on the 64x48 photo scaled down to 51x38 (0.002 megapixels)")
+    assert how(out.rows).endswith("on the 64x48 photo scaled down to 51x38 (0.002 megapixels)")
 
 
 def test_touch_ups_change_the_result(tmp_path):
     plain = photos.enhance(photo_file(tmp_path), "noise", k=0)
     bright = photos.enhance(photo_file(tmp_path), "noise", k=0, brightness=1.4, saturation=0.0)
-    assert bright[0][1].mean() > plain[0][1].mean()
-    assert np.array_equal(bright[2], plain[2]), "the VAE result itself is untouched"
-    touched, png = photos.touch_up(plain[6], contrast=1.5)
-    assert touched.shape == plain[2].shape and png.endswith(".png")
+    assert bright.before_after[1].mean() > plain.before_after[1].mean()
+    assert np.array_equal(bright.vae, plain.vae), "the VAE result itself is untouched"
+    touched, png = photos.touch_up(plain.download, contrast=1.5)
+    assert touched.shape == plain.vae.shape and png.endswith(".png")
     with pytest.raises(ValueError, match="run Enhance first"):
         photos.touch_up(None)
 
@@ -135,8 +136,9 @@ def test_denoise_real_noise_is_blind_and_has_no_psnr(tmp_path):
 def test_auto_on_an_own_photo_is_the_blind_path_that_keeps_brightness_and_colour(tmp_path):
     """An untrained model paints anything; the app's Auto still keeps the photo's 16x16 averages."""
     path = photo_file(tmp_path, (96, 80))
-    (before, _), _, vae, _, _, rows, _ = photos.enhance(path, "auto", simulate=False, k=0)
-    check_outputs(photos.enhance(path, "auto", simulate=False, k=0), (80, 96, 3), k=0, reference=False)
+    out = photos.enhance(path, "auto", simulate=False, k=0)
+    rows = check_outputs(out, (80, 96, 3), k=0, reference=False)
+    before, vae = out.before_after[0], out.vae
     shift = np.abs((vae.astype(float) - before.astype(float)).reshape(5, 16, 6, 16, 3).mean((1, 3)))
     assert np.percentile(shift, 99) <= 3
     assert "brightness and colour kept" in how(rows)
@@ -161,12 +163,12 @@ def test_the_table_says_how_the_vae_result_was_made(tmp_path, call, words):
 def test_best_quality_changes_the_vae_result_not_its_size(tmp_path):
     path = photo_file(tmp_path, (45, 37))
     plain, best = photos.enhance(path, "noise", k=0), photos.enhance(path, "noise", k=0, best=True)
-    assert best[2].shape == plain[2].shape == (37, 45, 3)
-    assert not np.array_equal(best[2], plain[2])
+    assert best.vae.shape == plain.vae.shape == (37, 45, 3)
+    assert not np.array_equal(best.vae, plain.vae)
 
 
 def test_blind_denoising_estimates_the_level(tmp_path):
-    rows = photos.denoise_photo(photo_file(tmp_path, (128, 128)), "gaussian", 30, blind=True, k=0)[5]
+    rows = photos.denoise_photo(photo_file(tmp_path, (128, 128)), "gaussian", 30, blind=True, k=0).rows
     told = next(r for r in rows if r[0].startswith("noise level"))
     assert 24 < told[1] < 36
 
@@ -215,13 +217,14 @@ def test_photos_over_the_limit_are_refused_with_their_size(tmp_path, monkeypatch
 
 def test_classical_method_is_skipped_for_very_big_photos(tmp_path, monkeypatch):
     monkeypatch.setattr(photos, "MAX_CLASSICAL_PIXELS", 1000)
-    _, classical_out, *_, rows, _ = photos.enhance(photo_file(tmp_path), "noise", k=0)
-    assert classical_out is None, "no picture that would pass for the method's result"
-    assert any("skipped" in row[0] and "megapixels" in row[0] for row in rows)
+    out = photos.enhance(photo_file(tmp_path), "noise", k=0)
+    assert out.classical is None, "no picture that would pass for the method's result"
+    assert any("skipped" in row[0] and "megapixels" in row[0] for row in out.rows)
 
 
 @pytest.mark.parametrize("problem", ["x2", "x4"])
 def test_simulated_low_resolution_keeps_the_photos_size(tmp_path, problem):
     """A 45x37 photo is not a multiple of 2 or 4: the simulated small image is padded, never cropped."""
-    (before, after), _, vae, *_ = photos.enhance(photo_file(tmp_path, (45, 37)), problem, k=0)
-    assert before.shape[:2] == after.shape[:2] == vae.shape[:2] == (37, 45)
+    out = photos.enhance(photo_file(tmp_path, (45, 37)), problem, k=0)
+    before, after = out.before_after
+    assert before.shape[:2] == after.shape[:2] == out.vae.shape[:2] == (37, 45)

@@ -1,1 +1,2 @@
-"""The Gradio layer: the endpoints app.py wires to its tabs, and what the pinned Gradio version needs."""
+"""The Gradio layer: one package per tab (its layout and its endpoints), the widgets and settings they share, and
+what the pinned Gradio version needs."""

@@ -1,8 +1,8 @@
-"""What app.py needs from Gradio beyond widgets: the version check, a fix to Gradio's image cache, readable and
-quiet user errors, first views computed once, the launch options read from the environment, and a thread that
-hands the server's freed memory back to the system.
+"""What the app needs from Gradio beyond the tabs' widgets: the version check, a fix to Gradio's image cache,
+readable and quiet user errors, what every endpoint shares (``gpu``, ``PROGRESS``, ``editor_image``), first views
+computed once, the launch options read from the environment, the warm-up, and a thread that hands the server's
+freed memory back to the system.
 
-The only module of ``vae_demo.demo`` that imports Gradio (app.py's helpers; the actions stay Gradio-free).
 Nothing here runs at import: ``build_demo()`` in app.py calls ``patch_gradio()`` and the wrappers.
 """
 
@@ -28,6 +28,7 @@ from gradio import utils as gradio_utils
 from ui.gradio_startup import PINNED_GRADIO  # the version the patch and the API details below were written against
 
 log = logging.getLogger("vae_demo.app")
+PROGRESS = gr.Progress()  # the default that makes Gradio pass a progress bar (it tracks each event by context)
 # Pictures whose edges matter (strips, grids, plots with a title): Gradio 6 floats an image's label and its buttons
 # over the picture's top corners, so these get room above the picture for them (launch(css=CSS)).
 LABEL_ABOVE = ["label-above"]
@@ -38,11 +39,33 @@ NOT_AN_IMAGE = (
 )
 
 
+try:  # ZeroGPU on Hugging Face Spaces: a GPU is attached only while a decorated function runs
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:  # anywhere else the decorator does nothing
+
+    def gpu(fn):
+        return fn
+
+
+def editor_image(value):
+    """The picture in an ImageEditor: what was drawn over what was uploaded (None when empty)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("composite") or value.get("background")
+
+
 def output_image(label: str, elem_id: str | None = None, label_above: bool = True, **kwargs) -> gr.Image:
     """A picture the page shows, as PNG: not an input (no upload, webcam or paste, even where an event reads it
     back), with its label above the picture (``LABEL_ABOVE``) unless ``label_above`` is False."""
     classes = LABEL_ABOVE if label_above else None
     return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, elem_classes=classes, **kwargs)
+
+
+def choice_radio(choices: dict[str, str], value: str, label: str, elem_id: str) -> gr.Radio:
+    """A radio over ``choices`` (key -> label, e.g. a catalog's): it shows the labels and sends the keys."""
+    return gr.Radio([(v, k) for k, v in choices.items()], value=value, label=label, elem_id=elem_id)
 
 
 def gradio_version_ok(version: str = gr.__version__) -> bool:
@@ -94,6 +117,20 @@ def patch_gradio() -> None:
         # one of the two gets a half-initialised module ("partially initialized module 'matplotlib.pyplot'", seen
         # when the first views of several plots ran together). The app draws with Agg only: no switching.
         gradio_utils.MatplotlibBackendMananger = contextlib.nullcontext
+
+
+def warm_up() -> None:
+    """Import torch and load the default models, so the first click does not wait for them."""
+    try:
+        from vae_demo.catalog import DEFAULT_GENERATIVE
+        from vae_demo.demo import compress, generative, photos  # torch: the page is served first
+
+        generative.sample_grid(DEFAULT_GENERATIVE, 1)
+        for row in (photos.problems.problem("noise"), photos.problems.noise("gaussian")):  # the tabs' first views
+            photos.get_restorer(row.model)
+        compress.get_codec()
+    except Exception:  # noqa: BLE001 - the first request will say what is wrong
+        log.exception("warm-up failed")
 
 
 def trim_freed_memory(every_s: float = 10.0) -> threading.Thread | None:
@@ -183,6 +220,16 @@ def quiet_inputs(component: gr.components.Component, image: bool = False) -> gr.
 
     component.preprocess = preprocess
     return component
+
+
+def quiet_every_input(demo: gr.Blocks) -> None:
+    """Bad input to any event becomes one sentence in the page and one line in the log (not a traceback)."""
+    seen: set[int] = set()
+    for fn in demo.fns.values():
+        for component in fn.inputs:
+            if id(component) not in seen and isinstance(component, gr.components.Component):
+                seen.add(id(component))
+                quiet_inputs(component, image=isinstance(component, (gr.Image, gr.ImageEditor, gr.ImageSlider)))
 
 
 def same_for_everyone(fn: Callable) -> Callable:

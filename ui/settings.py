@@ -9,7 +9,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from ui import endpoints
 from vae_demo import catalog
 from vae_demo.codec import limits
 from vae_demo.codec.limits import megapixels
@@ -25,6 +24,9 @@ PHOTO_QUEUE = {"concurrency_id": "photo", "concurrency_limit": int(os.environ.ge
 # "Learn from this photo alone" trains for a minute or more on both cores: one at a time, in a queue of its own, so a
 # class pressing it together waits in line while the other tabs keep answering.
 FIT_QUEUE = {"concurrency_id": "fit", "concurrency_limit": int(os.environ.get("VAE_DEMO_FIT_WORKERS", "1"))}
+# Live training in the Lab: one worker and a per-run cap (vae_demo.demo.lab.MAX_SECONDS), so a class pressing Train
+# together is served in turn while the other tabs keep answering.
+LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
 LIGHT_QUEUE = {"concurrency_id": "light", "concurrency_limit": int(os.environ.get("VAE_DEMO_LIGHT_WORKERS", "2"))}
 MAX_QUEUE = int(os.environ.get("VAE_DEMO_MAX_QUEUE", "256"))  # waiting events, all queues together
 HIDDEN = {"api_visibility": "private"}  # first views and helpers: the page calls them, the API does not list them
@@ -45,7 +47,7 @@ def photo_noise_labels() -> dict[str, str]:
     return {key: row.label for key, row in catalog.NOISES.items()}
 
 
-DEFAULT_MODEL = endpoints.DEFAULT_MODEL
+DEFAULT_MODEL = catalog.DEFAULT_GENERATIVE
 CODEC_MAX_QUALITY = 7  # the bundled codec-vae's levels - 1 (tests/test_app.py checks it against the checkpoint)
 COMPRESS_TEXT = """A learned image codec is a VAE used in earnest (Ballé et al., *Variational image compression with a
 scale hyperprior*, ICLR 2018). The encoder maps the photo to a latent, which is **rounded to integers**;

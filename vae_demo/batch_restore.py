@@ -141,7 +141,7 @@ def restore_files(
     """
     from tqdm import tqdm
 
-    from vae_demo.demo.generative import heat_map
+    from vae_demo.demo.common import heat_map
 
     if problem not in problems.PROBLEMS:
         raise SystemExit(f"unknown problem {problem!r}; choose one of {', '.join(problems.PROBLEMS)}")

@@ -1,18 +1,45 @@
-"""The digit and face tabs: Sampling, Latent interpolation and Reconstruct, under one model dropdown."""
+"""The Digits & faces tab's page: Sampling, Latent interpolation and Reconstruct, under one model dropdown."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from ui import endpoints
 from ui.drawing import canvas, copy_drawing, image_input
-from ui.gradio_support import output_image, same_for_everyone
-from ui.settings import DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, example_files
+from ui.generative.endpoints import examples_for, interpolate, manifold, reconstruct, sample, traverse
+from ui.gradio_support import choice_radio, output_image, same_for_everyone
+from ui.settings import DEFAULT_MODEL, DEFAULT_PAIR, DEFAULT_SINGLE, HIDDEN, LIGHT_QUEUE, example_files, model_notes
 from vae_demo import catalog
-from vae_demo.demo.examples import is_face_model
 
 
-def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse_fn, manifold_fn) -> dict:
+def create_generative_tab(demo: gr.Blocks) -> dict:
+    """The model dropdown and its notes, the three sub-tabs, and the examples that follow the model."""
+    with gr.Tab("Digits & faces"):
+        with gr.Row(equal_height=True):
+            model = gr.Dropdown(
+                list(model_notes()), value=DEFAULT_MODEL, label="Generative model", scale=1, elem_id="model"
+            )
+            gr.Markdown(
+                "\n".join(f"- **{name}**: {note}" for name, note in model_notes().items()),
+                scale=2,
+                elem_id="model-notes",
+            )
+        with gr.Tabs():
+            sampling = create_sampling_tab(demo, model)
+            interp = create_interpolation_tab(demo, model)
+            den = create_reconstruct_tab(demo, model)
+    model.change(
+        examples_for,
+        model,
+        [interp["a"], interp["b"], den["image"], sampling["dim"], *interp["examples"], *den["examples"]],
+        api_name="examples",
+        **HIDDEN,
+        **LIGHT_QUEUE,
+    )
+    return {"model": model, "sampling": sampling, "interpolation": interp, "reconstruct": den}
+
+
+def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown) -> dict:
+    """Prior samples, a latent traversal and the 2-D latent space (``/sample``, ``/traverse``, ``/manifold``)."""
     with gr.Tab("Sampling"):
         gr.Markdown(
             "Draw z from the prior N(0, T²I) and decode it. Lower the temperature T for "
@@ -25,10 +52,10 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
             grid = output_image("Samples from the prior", "sample-grid", scale=2)
-        button.click(sample_fn, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
+        button.click(sample, [model, n, temperature, seed], grid, api_name="sample", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
-            same_for_everyone(sample_fn),
+            same_for_everyone(sample),
             [model, n, temperature, seed],
             grid,
             api_name="show_samples",
@@ -48,10 +75,10 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
                 t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
                 t_button = gr.Button("Traverse")
             row = output_image("Latent traversal", "traverse-row", scale=2)
-        t_button.click(traverse_fn, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
+        t_button.click(traverse, [model, t_seed, dim, span, t_steps], row, api_name="traverse", **LIGHT_QUEUE)
         gr.on(
             [demo.load, model.change],
-            same_for_everyone(traverse_fn),
+            same_for_everyone(traverse),
             [model, t_seed, dim, span, t_steps],
             row,
             api_name="show_traversal",
@@ -59,26 +86,32 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown, sample_fn, traverse
             **LIGHT_QUEUE,
         )
 
-        gr.Markdown(
-            "### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
-            "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land."
-        )
-        with gr.Row():
-            grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
-            m_button = gr.Button("Draw the manifold")
-        with gr.Row():
-            manifold_img = output_image("Latent manifold", "manifold")
-            scatter_img = output_image("Test digits by class", "scatter")
-        m_button.click(manifold_fn, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
-        demo.load(
-            same_for_everyone(manifold_fn),
-            grid_n,
-            [manifold_img, scatter_img],
-            api_name="show_manifold",
-            **HIDDEN,
-            **LIGHT_QUEUE,
-        )
+        manifold_img, scatter_img = _manifold_panel(demo)
     return {"grid": grid, "row": row, "manifold": manifold_img, "scatter": scatter_img, "dim": dim}
+
+
+def _manifold_panel(demo: gr.Blocks) -> tuple[gr.Image, gr.Image]:
+    """mnist-vae-2d's latent space: the decoded grid and the test digits (``/manifold``)."""
+    gr.Markdown(
+        "### The 2-D latent space (mnist-vae-2d)\nLeft: decoded images on a grid of "
+        "z = Φ⁻¹(u) (Kingma & Welling 2014, fig. 4). Right: where the 10,000 test digits land."
+    )
+    with gr.Row():
+        grid_n = gr.Slider(5, 30, value=20, step=1, precision=0, label="Grid size")
+        m_button = gr.Button("Draw the manifold")
+    with gr.Row():
+        manifold_img = output_image("Latent manifold", "manifold")
+        scatter_img = output_image("Test digits by class", "scatter")
+    m_button.click(manifold, grid_n, [manifold_img, scatter_img], api_name="manifold", **LIGHT_QUEUE)
+    demo.load(
+        same_for_everyone(manifold),
+        grid_n,
+        [manifold_img, scatter_img],
+        api_name="show_manifold",
+        **HIDDEN,
+        **LIGHT_QUEUE,
+    )
+    return manifold_img, scatter_img
 
 
 def _example_rows(inputs: list, digits: list[list[str]], faces: list[list[str]], what: str) -> list[gr.Column]:
@@ -90,7 +123,8 @@ def _example_rows(inputs: list, digits: list[list[str]], faces: list[list[str]],
     return [digit_column, face_column]
 
 
-def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn) -> dict:
+def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown) -> dict:
+    """Two pictures (or drawings) and the walk between their encodings (``/interpolate``)."""
     with gr.Tab("Latent interpolation"):
         gr.Markdown(
             "Encode two images, walk in a straight line (linear) or along the sphere "
@@ -127,12 +161,12 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
             download = gr.File(label="Download the GIF", interactive=False, elem_id="interp-download")
         outputs_ = [strip, animation, download]
         button.click(
-            interpolate_fn, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
+            interpolate, [model, image_a, image_b, steps, method], outputs_, api_name="interpolate", **LIGHT_QUEUE
         )
         # On load and when the model changes: the new model's example images (the inputs get them too).
         gr.on(
             [demo.load, model.change],
-            same_for_everyone(lambda name, s, m: interpolate_fn(name, None, None, s, m)),
+            same_for_everyone(lambda name, s, m: interpolate(name, None, None, s, m)),
             [model, steps, method],
             outputs_,
             api_name="show_interpolation",
@@ -142,7 +176,8 @@ def create_interpolation_tab(demo: gr.Blocks, model: gr.Dropdown, interpolate_fn
     return {"a": image_a, "b": image_b, "strip": strip, "examples": columns}
 
 
-def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> dict:
+def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown) -> dict:
+    """A picture corrupted and restored two ways, with the metrics and the spread (``/reconstruct``)."""
     with gr.Tab("Reconstruct digits & faces"):
         gr.Markdown(
             "Corrupt an image, then restore it two ways: encode and decode the posterior mean "
@@ -165,12 +200,7 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     drawing = canvas("reconstruct-draw")
                     to_image = gr.Button("Drawing → Clean image", size="sm", elem_id="reconstruct-draw-use")
                 copy_drawing(to_image, drawing, image, "drawing_to_clean", LIGHT_QUEUE)
-                noise = gr.Radio(
-                    [(v, k) for k, v in catalog.DIGIT_NOISES.items()],
-                    value="gaussian",
-                    label="Corruption",
-                    elem_id="reconstruct-noise",
-                )
+                noise = choice_radio(catalog.DIGIT_NOISES, "gaussian", "Corruption", "reconstruct-noise")
                 level = gr.Slider(
                     0.0,
                     1.0,
@@ -192,10 +222,12 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
                     elem_id="reconstruct-metrics",
                 )
         outputs_ = [panel, spread, metrics]
-        button.click(denoise_fn, [model, image, noise, level, k, seed], outputs_, api_name="reconstruct", **LIGHT_QUEUE)
+        button.click(
+            reconstruct, [model, image, noise, level, k, seed], outputs_, api_name="reconstruct", **LIGHT_QUEUE
+        )
         gr.on(
             [demo.load, model.change],
-            same_for_everyone(lambda name, *rest: denoise_fn(name, None, *rest)),
+            same_for_everyone(lambda name, *rest: reconstruct(name, None, *rest)),
             [model, noise, level, k, seed],
             outputs_,
             api_name="show_reconstruct",
@@ -203,11 +235,3 @@ def create_reconstruct_tab(demo: gr.Blocks, model: gr.Dropdown, denoise_fn) -> d
             **LIGHT_QUEUE,
         )
     return {"image": image, "panel": panel, "spread": spread, "metrics": metrics, "examples": columns}
-
-
-def examples_for(model_name: str) -> tuple:
-    """A model change: its example inputs and latent range, and only the examples that fit it (digits or faces)."""
-    a, b, single, dim = endpoints.examples_for(model_name)
-    faces = is_face_model(model_name)
-    shown = (gr.Column(visible=not faces), gr.Column(visible=faces))
-    return a, b, single, dim, *shown, *shown

@@ -1,129 +1,21 @@
-"""The Lab tab: train a VAE live, explore the 2-D latent space, write a digit in any style, the ELBO of one image.
+"""The Lab tab's page: a live training run, the latent explorer, any digit in any style, the ELBO of one image.
 
-``create_lab_tab`` builds the tab; the endpoints below are thin wrappers over ``vae_demo.demo.lab`` and
-``vae_demo.demo.styles`` (imported on first use, like the other endpoints). Live training has a queue
-of its own with one worker and a per-run cap (``lab.MAX_SECONDS``), so a class pressing Train together is
-served in turn while the other tabs keep answering.
+Live training has a queue of its own (``settings.LAB_QUEUE``: one worker, a per-run cap), so a class pressing Train
+together is served in turn while the other tabs keep answering.
 """
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
 from ui.drawing import canvas, copy_drawing, image_input
-from ui.endpoints import PROGRESS, editor_image, gpu
-from ui.gradio_support import output_image, same_for_everyone, user_errors
-from ui.settings import HIDDEN
+from ui.gradio_support import output_image, same_for_everyone
+from ui.lab.endpoints import analogies, conditional, decode_click, decode_point, elbo, locate, train_live
+from ui.settings import HIDDEN, LAB_QUEUE, LIGHT_QUEUE, example_files
 from vae_demo import catalog
 
-LAB_QUEUE = {"concurrency_id": "lab", "concurrency_limit": int(os.environ.get("VAE_DEMO_LAB_WORKERS", "1"))}
 
-
-def _lab():
-    from vae_demo.demo import lab  # torch: imported on first use
-
-    return lab
-
-
-# --- endpoints ---------------------------------------------------------------------------------------------------
-def train_live(beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, seconds: float = 30.0, seed: int = 0):
-    """Train a small VAE on scikit-learn's 8x8 digits for a time budget, streaming what it learns about once a second.
-
-    Args:
-        beta: weight of the KL term: 0 = a plain autoencoder, 1 = a VAE, above 1 = a beta-VAE.
-        latent_dim: size of the latent space (2 draws the latent map directly).
-        lr: Adam's learning rate.
-        seconds: time budget (at most 180 s).
-        seed: random seed.
-    """
-    try:
-        for frame in _lab().train_live(beta, latent_dim, lr, seconds, seed):
-            yield frame.status, frame.curves, frame.samples, frame.reconstructions, frame.latent_map
-    except ValueError as err:
-        raise gr.Error(str(err), print_exception=False) from None
-
-
-@user_errors
-@gpu
-def locate(image=None):
-    """Encode a digit with mnist-vae-2d and draw its posterior N(mu, sigma^2) on the latent map.
-
-    Args:
-        image: a drawn or uploaded digit (default: a typed 3).
-    """
-    return _lab().locate(editor_image(image))
-
-
-@user_errors
-def decode_point(z1: float = 0.0, z2: float = 0.0):
-    """Decode the point z = (z1, z2) of mnist-vae-2d's latent space.
-
-    Args:
-        z1: first latent coordinate (-10 to 10).
-        z2: second latent coordinate (-10 to 10).
-    """
-    return _lab().decode_point(z1, z2)
-
-
-def _styles():
-    from vae_demo.demo import styles  # torch: imported on first use
-
-    return styles
-
-
-@user_errors
-@gpu
-def conditional(digit: int = 3, seed: int = 0, n: int = 16):
-    """Write one digit in many styles with the class-conditional VAE mnist-cvae: n draws of z ~ N(0, I), each
-    decoded with the label of that digit; one grid image.
-
-    Args:
-        digit: the digit to write (0-9).
-        seed: random seed (same seed, same styles).
-        n: number of samples (1-64).
-    """
-    return _styles().conditional(digit, seed, n)
-
-
-@user_errors
-@gpu
-def analogies(image=None, label: str = "auto"):
-    """Copy the style of one digit: encode it with mnist-cvae (the mean of q(z | x, y)) and decode that z with each
-    label 0-9; a row of ten digits and a sentence saying which label was assumed.
-
-    Args:
-        image: a drawn or uploaded digit (default: a typed 7).
-        label: which digit the image shows, 0-9, or auto to let the model read it (the most likely p(y | x)).
-    """
-    label = None if label in (None, "", "auto") else label
-    return _styles().analogies(editor_image(image), label)
-
-
-def _clicked(evt: gr.SelectData):
-    """A click on the latent map: the point it shows, then its decoding."""
-    z1, z2 = _lab().pixel_to_latent(*evt.index)
-    return round(z1, 3), round(z2, 3), _lab().decode_point(z1, z2)
-
-
-@user_errors
-@gpu
-def elbo(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0, progress=PROGRESS):
-    """The ELBO of one image split into its terms, and the importance-sampled log-likelihood, in nats and bits.
-
-    Args:
-        model_name: mnist-vae, mnist-vae-2d or faces-vae.
-        image: a digit or face (default: the model's example).
-        k: importance samples for log p(x).
-        seed: random seed (binarisation of digits, samples).
-    """
-    progress(0, desc="Encoding and sampling")
-    return _lab().elbo_of_image(model_name, editor_image(image), k, seed)
-
-
-# --- the tab -------------------------------------------------------------------------------------------------------
-def _train_live_panel(light_queue: dict) -> None:
+def _train_live_panel() -> None:
     gr.Markdown(
         "Train a VAE in front of the class on scikit-learn's 1,797 handwritten 8x8 digits. The loss is the negative "
         "ELBO = -E_q[log p(x|z)] + beta * KL(q(z|x) || N(0, I)): the first term wants faithful reconstructions, the "
@@ -158,15 +50,15 @@ def _train_live_panel(light_queue: dict) -> None:
         prev_status = gr.Markdown(label="Previous run")
         prev_samples = output_image("Previous run: prior samples", "lab-prev-samples")
         prev_map = output_image("Previous run: codes", "lab-prev-map")
-    ae.click(lambda: (0.0, 2), None, [beta, latent], api_name="preset_autoencoder", **HIDDEN, **light_queue)
-    vae.click(lambda: (1.0, 2), None, [beta, latent], api_name="preset_vae", **HIDDEN, **light_queue)
+    ae.click(lambda: (0.0, 2), None, [beta, latent], api_name="preset_autoencoder", **HIDDEN, **LIGHT_QUEUE)
+    vae.click(lambda: (1.0, 2), None, [beta, latent], api_name="preset_vae", **HIDDEN, **LIGHT_QUEUE)
     keep = train.click(
         lambda s, a, b: (s, a, b),
         [status, samples, latent_map],
         [prev_status, prev_samples, prev_map],
         api_name="keep_previous_run",
         **HIDDEN,
-        **light_queue,
+        **LIGHT_QUEUE,
     )
     run = keep.then(
         train_live,
@@ -178,7 +70,7 @@ def _train_live_panel(light_queue: dict) -> None:
     stop.click(None, None, None, cancels=[run], api_name="stop_training", **HIDDEN)
 
 
-def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
+def _explorer_panel(demo: gr.Blocks, examples: dict[str, str]) -> None:
     gr.Markdown(
         "**Latent explorer** (mnist-vae-2d). The encoder does not give one point for a digit but a Gaussian "
         "q(z|x) = N(mu, sigma^2): draw a digit and see its mean (+) and its 1- and 2-sigma ellipses over the 10,000 "
@@ -208,16 +100,16 @@ def _explorer_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]
                 decode_button = gr.Button("Decode this point")
                 decoded = output_image("Decoded", "lab-decoded", label_above=False)
     outputs = [latent_map, recon, text]
-    locate_button.click(locate, image, outputs, api_name="locate", **light_queue)
-    copy_drawing(draw_button, drawing, image, "drawing_to_locate", light_queue).success(
-        locate, image, outputs, api_name="locate_drawing", **HIDDEN, **light_queue
+    locate_button.click(locate, image, outputs, api_name="locate", **LIGHT_QUEUE)
+    copy_drawing(draw_button, drawing, image, "drawing_to_locate", LIGHT_QUEUE).success(
+        locate, image, outputs, api_name="locate_drawing", **HIDDEN, **LIGHT_QUEUE
     )
-    demo.load(same_for_everyone(lambda: locate(None)), None, outputs, api_name="show_locate", **HIDDEN, **light_queue)
-    decode_button.click(decode_point, [z1, z2], decoded, api_name="decode_point", **light_queue)
-    latent_map.select(_clicked, None, [z1, z2, decoded], api_name="decode_click", **HIDDEN, **light_queue)
+    demo.load(same_for_everyone(lambda: locate(None)), None, outputs, api_name="show_locate", **HIDDEN, **LIGHT_QUEUE)
+    decode_button.click(decode_point, [z1, z2], decoded, api_name="decode_point", **LIGHT_QUEUE)
+    latent_map.select(decode_click, None, [z1, z2, decoded], api_name="decode_click", **HIDDEN, **LIGHT_QUEUE)
 
 
-def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
+def _styles_panel(demo: gr.Blocks, examples: dict[str, str]) -> None:
     gr.Markdown(
         "**Any digit in any style** (mnist-cvae, a class-conditional VAE). The decoder gets the label y (which "
         "digit) beside the code z: p(x | z, y). The label already says *which* digit, so z is left to hold "
@@ -257,13 +149,13 @@ def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) 
         with gr.Column(scale=2):
             row = output_image("Ten digits in one style (0 to 9)", "lab-style-row")
             note = gr.Markdown(label="How it was read", elem_id="lab-style-note")
-    cond_button.click(conditional, [digit, seed, n], grid, api_name="conditional", **light_queue)
-    style_button.click(analogies, [image, label], [row, note], api_name="analogies", **light_queue)
-    copy_drawing(draw_button, drawing, image, "drawing_to_style", light_queue).success(
-        analogies, [image, label], [row, note], api_name="analogies_drawing", **HIDDEN, **light_queue
+    cond_button.click(conditional, [digit, seed, n], grid, api_name="conditional", **LIGHT_QUEUE)
+    style_button.click(analogies, [image, label], [row, note], api_name="analogies", **LIGHT_QUEUE)
+    copy_drawing(draw_button, drawing, image, "drawing_to_style", LIGHT_QUEUE).success(
+        analogies, [image, label], [row, note], api_name="analogies_drawing", **HIDDEN, **LIGHT_QUEUE
     )
     demo.load(
-        same_for_everyone(conditional), [digit, seed, n], grid, api_name="show_conditional", **HIDDEN, **light_queue
+        same_for_everyone(conditional), [digit, seed, n], grid, api_name="show_conditional", **HIDDEN, **LIGHT_QUEUE
     )
     demo.load(
         same_for_everyone(lambda lab: analogies(None, lab)),
@@ -271,11 +163,11 @@ def _styles_panel(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) 
         [row, note],
         api_name="show_analogies",
         **HIDDEN,
-        **light_queue,
+        **LIGHT_QUEUE,
     )
 
 
-def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
+def _elbo_panel(examples: dict[str, str]) -> None:
     gr.Markdown(
         "**The ELBO of one image.** log p(x) >= ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)). The importance-"
         "sampled estimate log p(x) ~ log (1/k) sum_i p(x, z_i) / q(z_i|x) (Burda et al. 2016) closes most of the "
@@ -306,20 +198,19 @@ def _elbo_panel(light_queue: dict, examples: dict[str, str]) -> None:
                 headers=["term", "nats", "bits"], label="One image's ELBO", interactive=False, elem_id="lab-elbo-table"
             )
             text = gr.Markdown(label="What it costs", elem_id="lab-elbo-text")
-    copy_drawing(draw_button, drawing, image, "drawing_to_elbo", light_queue)
-    button.click(elbo, [model, image, k, seed], [table, text], api_name="elbo", **light_queue)
+    copy_drawing(draw_button, drawing, image, "drawing_to_elbo", LIGHT_QUEUE)
+    button.click(elbo, [model, image, k, seed], [table, text], api_name="elbo", **LIGHT_QUEUE)
 
 
-def create_lab_tab(demo: gr.Blocks, light_queue: dict, examples: dict[str, str]) -> None:
-    """The Lab: a live training run, the latent explorer, any digit in any style and the ELBO of one image.
-
-    ``examples``: the app's example files (typed digits ``digit-0`` ... ``digit-9`` and ``astronaut-face``)."""
+def create_lab_tab(demo: gr.Blocks) -> None:
+    """The Lab: a live training run, the latent explorer, any digit in any style and the ELBO of one image."""
+    examples = example_files()  # typed digits digit-0 ... digit-9 and astronaut-face
     with gr.Tab("Lab"), gr.Tabs():
         with gr.Tab("Train live"):
-            _train_live_panel(light_queue)
+            _train_live_panel()
         with gr.Tab("Latent explorer"):
-            _explorer_panel(demo, light_queue, examples)
+            _explorer_panel(demo, examples)
         with gr.Tab("Any digit in any style"):
-            _styles_panel(demo, light_queue, examples)
+            _styles_panel(demo, examples)
         with gr.Tab("ELBO of one image"):
-            _elbo_panel(light_queue, examples)
+            _elbo_panel(examples)

@@ -1,2 +1,3 @@
-"""The app's actions as plain functions (no Gradio): one module per family of tabs, the examples and the output
-folder. Two modules serve app.py and import Gradio: ``endpoints`` (the API's functions) and ``gradio_support``."""
+"""The app's actions as plain functions (no Gradio): one module per family of tabs, each action returning plain
+values or one result dataclass; what they share (``common``), the examples and the output folder. The Gradio
+endpoints over them live in ``ui/<tab>/endpoints.py``."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from vae_demo.codec.limits import megapixels
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError
 from vae_demo.demo import outputs
-from vae_demo.demo.generative import _number, image_metrics
+from vae_demo.demo.common import image_metrics, number
 from vae_demo.demo.photos import load_photo
 
 DEFAULT_QUALITY = 3.0
@@ -38,7 +38,10 @@ APP_ANCHORS = ("jpeg", "webp")  # shown beside the VAE (AVIF: in the benchmark, 
 ZOOM_SIDE, ZOOM = 96, 3  # the zoomed crop: 96 x 96 pixels shown 3 times larger
 
 
-class CompressResult(NamedTuple):
+@dataclass
+class CompressResult:
+    """What the Compress tab shows (the endpoint returns it in the order of the tab's outputs)."""
+
     vae: np.ndarray  # the decoded .vaez picture, uint8 (H, W) or (H, W, 3)
     jpeg: np.ndarray
     webp: np.ndarray | None  # None when this Pillow has no WebP
@@ -146,7 +149,7 @@ def compress(
     step = progress or (lambda *a, **k: None)
     step(0, desc="Loading the codec")
     codec = get_codec()
-    quality = _number(quality, "quality", 0, codec.levels - 1)
+    quality = number(quality, "quality", 0, codec.levels - 1)
     photo = load_photo(image)  # (1, C, H, W) in [0, 1]
     h, w = photo.shape[-2:]
     if h * w > bitstream.MAX_PIXELS:

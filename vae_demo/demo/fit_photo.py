@@ -22,8 +22,7 @@ from vae_demo.core.device import make_generator
 from vae_demo.core.hub import CheckpointError, load_model
 from vae_demo.core.images import to_uint8
 from vae_demo.demo import photos
-from vae_demo.demo.generative import _number, heat_map, image_metrics
-from vae_demo.demo.lab import _figure_to_array, _pyplot
+from vae_demo.demo.common import figure_to_array, heat_map, image_metrics, number, pyplot
 from vae_demo.restoration import problems
 from vae_demo.restoration.degradations import degrade
 from vae_demo.restoration.divnoising import denoise, fitting, match_noise, mode_x8, preview, trained_sigma
@@ -85,7 +84,7 @@ def noise_model_for(noise: str, level: float, blind: bool, y: torch.Tensor) -> t
 
 
 def _curve(history: list[tuple[int, float, float]]) -> np.ndarray:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
     steps = [h[0] for h in history]
     ax.plot(steps, [h[1] for h in history], label="-ELBO = -log p(noisy | s) + KL", linewidth=2)
@@ -93,7 +92,7 @@ def _curve(history: list[tuple[int, float, float]]) -> np.ndarray:
     ax.set(xlabel="training step", ylabel="nats per pixel", title="Learning from this photo alone")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
-    return _figure_to_array(fig)
+    return figure_to_array(fig)
 
 
 def _centre(x: torch.Tensor, side: int) -> torch.Tensor:
@@ -149,10 +148,10 @@ def fit_photo(
     ``should_stop()`` True ends the training early; the results then come from what it learned so far.
     """
     row = problems.noise(noise)
-    level = _number(level, "The noise level", *row.level_range)
-    seconds = _number(seconds, "The time budget", MIN_SECONDS, MAX_SECONDS)
-    k = _number(k, "The number of samples", 0, MMSE_SAMPLES, integer=True)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    level = number(level, "The noise level", *row.level_range)
+    seconds = number(seconds, "The time budget", MIN_SECONDS, MAX_SECONDS)
+    k = number(k, "The number of samples", 0, MMSE_SAMPLES, integer=True)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
     photo = photos.load_photo(image)
     h, w = photo.shape[-2:]
     note = ""
@@ -213,9 +212,9 @@ def _results(
     row = problems.noise(noise)
     out = denoise(model, degraded, k=MMSE_SAMPLES, seed=seed)
     estimate = mode_x8(model, degraded)  # Set12 sigma 25, 60-s fits: 28.44 dB (the sample mean: 27.99, README)
-    vae = photos._run_vae(degraded, 0, seed, None, row.model, False, noise=noise, level=served)
+    vae = photos.run_vae(degraded, 0, seed, None, row.model, False, noise=noise, level=served)
     supervised = vae.mode
-    classical_out = photos._classical(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
+    classical_out = photos.classical_baseline(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
     bundled, why_not = _bundled(degraded, noise, sigma)
     candidates = [
         ("degraded input", degraded),
@@ -242,9 +241,9 @@ def _results(
         classical=to_uint8(classical_out[0]),
         supervised=to_uint8(supervised[0]),
         bundled=None if bundled is None else to_uint8(bundled[0]),
-        gallery=[(photos._display(s), f"sample {i + 1}") for i, s in enumerate(out.samples[:k])],
+        gallery=[(photos.gallery_image(s), f"sample {i + 1}") for i, s in enumerate(out.samples[:k])],
         heat=heat_map(out.std[0], 1),
         rows=rows,
-        download=photos._save_png(estimate, "divnoising-fit"),
+        download=photos.save_png(estimate, "divnoising-fit"),
         done=True,
     )

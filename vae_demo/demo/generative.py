@@ -1,12 +1,13 @@
 """The app's actions as plain functions: model name and simple values in, display images out.
 
-No Gradio here: ``app.py`` wires these to widgets and turns ``ValueError`` (``ImageError`` and
+No Gradio here: ``ui/generative/`` wires these to widgets and turns ``ValueError`` (``ImageError`` and
 ``CheckpointError`` included) into messages for the user.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +18,7 @@ from safetensors.torch import load_file
 from vae_demo.catalog import DEFAULT_GENERATIVE, LATENT_MAP_MODEL, models
 from vae_demo.core.hub import load_model, resolve_checkpoint
 from vae_demo.core.images import to_face_input, to_model_input, to_uint8
+from vae_demo.demo.common import enlarge, figure_to_array, heat_map, image_metrics, number, pyplot
 from vae_demo.demo.examples import digit_image, face_image, generated_face, is_face_model
 from vae_demo.generative import inference
 
@@ -32,31 +34,16 @@ def get_model(name: str):
     return load_model(name)
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
+    """``name`` if it is a bundled generative model, else a ValueError sentence naming the choices."""
     if name not in models("generative"):
         raise ValueError(f"Unknown model {name!r}. Choose one of: {', '.join(models('generative'))}.")
     return name
 
 
-def _number(value, name: str, lo: float, hi: float, integer: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}.") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {value}.")
-    if not lo <= v <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, got {v:g}.")
-    return round(v) if integer else v
-
-
-def _scale(model) -> int:
+def display_scale(model) -> int:
+    """How many times a model's images are enlarged on screen (at least ``DISPLAY_PX`` wide)."""
     return max(1, DISPLAY_PX // model.config.image_size)
-
-
-def enlarge(a: np.ndarray, scale: int) -> np.ndarray:
-    """Nearest-neighbour enlargement, so small images stay crisp on screen."""
-    return np.asarray(Image.fromarray(a).resize((a.shape[1] * scale, a.shape[0] * scale), Image.NEAREST))
 
 
 def make_grid(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
@@ -80,17 +67,6 @@ def make_grid(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: floa
 def grid_image(images: torch.Tensor, nrow: int, scale: int) -> np.ndarray:
     """A uint8 grid (``make_grid``) enlarged ``scale`` times with nearest neighbours."""
     return enlarge(to_uint8(make_grid(images, nrow)), scale)
-
-
-def heat_map(values: torch.Tensor, scale: int) -> np.ndarray:
-    """A (H, W) tensor as an RGB 'magma' heat map, brightest where values are largest."""
-    from matplotlib import colormaps
-
-    v = values.squeeze().float()
-    if v.ndim == 3:
-        v = v.mean(0)
-    v = (v / v.max().clamp(min=1e-8)).numpy()
-    return enlarge((colormaps["magma"](v)[..., :3] * 255).round().astype(np.uint8), scale)
 
 
 def load_input(model, image) -> torch.Tensor:
@@ -118,7 +94,7 @@ def example_pair(model_name: str = DEFAULT_GENERATIVE) -> tuple[Image.Image, Ima
     """Default interpolation endpoints: two typed digits, or two faces the face model generated
     (the model was trained on 35 people; generated faces stay inside what it knows)."""
     if is_face_model(model_name):
-        model = get_model(_check_name(model_name))
+        model = get_model(check_name(model_name))
         return generated_face(model, seed=1), generated_face(model, seed=4)
     return digit_image(3), digit_image(8)
 
@@ -133,32 +109,32 @@ def sample_grid(
     model_name: str = DEFAULT_GENERATIVE, n: int = 64, temperature: float = 1.0, seed: int = 0
 ) -> np.ndarray:
     """n samples from the prior, decoded, as one grid image."""
-    model = get_model(_check_name(model_name))
-    n = _number(n, "The number of samples", 1, 256, integer=True)
-    temperature = _number(temperature, "The temperature", 0.0, 3.0)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    model = get_model(check_name(model_name))
+    n = number(n, "The number of samples", 1, 256, integer=True)
+    temperature = number(temperature, "The temperature", 0.0, 3.0)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
     images = inference.sample(model, n, temperature, seed)
-    return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=_scale(model))
+    return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=display_scale(model))
 
 
 def traversal(
     model_name: str = DEFAULT_GENERATIVE, seed: int = 0, dim: int = 0, span: float = 3.0, steps: int = 11
 ) -> np.ndarray:
     """Start from the prior sample of ``seed``; vary latent dimension ``dim`` from -span to +span."""
-    model = get_model(_check_name(model_name))
+    model = get_model(check_name(model_name))
     d = model.config.latent_dim
-    dim = _number(dim, "The latent dimension", 0, d - 1, integer=True)
-    span = _number(span, "The span", 0.1, 10.0)
-    steps = _number(steps, "The number of steps", 2, 32, integer=True)
-    z = inference.prior_latent(model, _number(seed, "The seed", 0, 2**31 - 1, integer=True))
+    dim = number(dim, "The latent dimension", 0, d - 1, integer=True)
+    span = number(span, "The span", 0.1, 10.0)
+    steps = number(steps, "The number of steps", 2, 32, integer=True)
+    z = inference.prior_latent(model, number(seed, "The seed", 0, 2**31 - 1, integer=True))
     images = inference.traverse(model, z, dim, torch.linspace(-span, span, steps))
-    return grid_image(images, nrow=steps, scale=_scale(model))
+    return grid_image(images, nrow=steps, scale=display_scale(model))
 
 
 def manifold(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """For the 2-D model: the decoded latent grid and a scatter of the test digits' encodings."""
     model = get_model(LATENT_MAP_MODEL)
-    n = _number(n, "The grid size", 2, 40, integer=True)
+    n = number(n, "The grid size", 2, 40, integer=True)
     grid = grid_image(inference.latent_manifold(model, n), nrow=n, scale=1)
     return grid, latent_scatter()
 
@@ -166,11 +142,7 @@ def manifold(n: int = 20) -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def latent_scatter() -> np.ndarray:
     """Scatter of the MNIST test set's posterior means (saved beside the 2-D checkpoint)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     data = load_file(resolve_checkpoint(LATENT_MAP_MODEL) / "test_latents.safetensors")
     mu, labels = data["mu"].numpy(), data["labels"].numpy()
     fig, ax = plt.subplots(figsize=(5.5, 5), dpi=100)
@@ -178,10 +150,7 @@ def latent_scatter() -> np.ndarray:
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set(xlabel="z1", ylabel="z2", title="10,000 test digits in the 2-D latent space")
     fig.tight_layout()
-    fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return image
+    return figure_to_array(fig)
 
 
 # --- Interpolation --------------------------------------------------------------------------
@@ -195,8 +164,8 @@ def interpolation(
     """
     from vae_demo.demo.outputs import new_path
 
-    model = get_model(_check_name(model_name))
-    steps = _number(steps, "The number of steps", 2, 64, integer=True)
+    model = get_model(check_name(model_name))
+    steps = number(steps, "The number of steps", 2, 64, integer=True)
     if method not in ("linear", "spherical"):
         raise ValueError(f"The interpolation must be 'linear' or 'spherical', got {method!r}.")
     default_a, default_b = example_pair(model_name)
@@ -204,7 +173,7 @@ def interpolation(
     x1 = load_input(model, default_b if image_b is None else image_b)
     refine = FACE_REFINE_STEPS if is_face_model(model_name) else 0
     images, _ = inference.interpolate(model, x0, x1, steps, method, refine)
-    scale = _scale(model)
+    scale = display_scale(model)
     strip = grid_image(images, nrow=steps, scale=scale)
     frames = [Image.fromarray(to_uint8(im)).resize((DISPLAY_PX * 2,) * 2, Image.NEAREST) for im in images]
     frames = frames + frames[-2:0:-1]  # there and back again
@@ -213,7 +182,16 @@ def interpolation(
     return strip, str(gif)
 
 
-# --- Denoising ------------------------------------------------------------------------------
+# --- Reconstruction -------------------------------------------------------------------------
+@dataclass
+class ReconstructResult:
+    """What the Reconstruct tab shows, in its order."""
+
+    panel: np.ndarray  # clean | corrupted | VAE | VAE + fit, side by side
+    spread: np.ndarray  # heat map of the per-pixel std of k posterior samples
+    rows: list[list]  # [image, PSNR dB, SSIM] per restoration, then the mean spread
+
+
 def denoise(
     model_name: str = DEFAULT_GENERATIVE,
     image=None,
@@ -221,35 +199,27 @@ def denoise(
     level: float = 0.3,
     k: int = 16,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, list[list]]:
+) -> ReconstructResult:
     """Corrupt an image, let the VAE reconstruct it, measure both against the clean image.
 
     Two restorations: one pass through encoder and decoder, and MAP inference in latent space that
-    knows the corruption (``inference.fit_latent``). Returns (clean | corrupted | VAE | VAE + fit
-    panel, per-pixel spread of k posterior samples, metric rows).
+    knows the corruption (``inference.fit_latent``).
     """
     from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask  # torchvision: on first use
 
-    model = get_model(_check_name(model_name))
+    model = get_model(check_name(model_name))
     if noise not in NOISE_TYPES:
         raise ValueError(f"Unknown noise type {noise!r}. Choose one of: {', '.join(NOISE_TYPES)}.")
-    level = _number(level, "The noise level", 0.0, 1.0)
-    k = _number(k, "The number of posterior samples", 2, 64, integer=True)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    level = number(level, "The noise level", 0.0, 1.0)
+    k = number(k, "The number of posterior samples", 2, 64, integer=True)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
     clean = load_input(model, example_single(model_name) if image is None else image)
     noisy = corrupt(clean, noise, level, seed)
     restored = inference.reconstruct(model, noisy)
     fitted = inference.fit_latent(model, noisy, noise, level, observed_mask(noise, clean, noisy))
     _, spread = inference.posterior_samples(model, noisy, k, seed)
-    panel = grid_image(torch.cat([clean, noisy, restored, fitted]), nrow=4, scale=_scale(model) * 2)
+    panel = grid_image(torch.cat([clean, noisy, restored, fitted]), nrow=4, scale=display_scale(model) * 2)
     results = (("corrupted", noisy), ("VAE: encode, decode", restored), ("VAE + latent fit", fitted))
     rows = [[name, *image_metrics(clean, x)] for name, x in results]
     rows.append(["VAE spread (mean std)", round(float(spread.mean()), 4), None])
-    return panel, heat_map(spread[0], _scale(model) * 2), rows
-
-
-def image_metrics(clean: torch.Tensor, x: torch.Tensor) -> tuple[float, float]:
-    """(PSNR in dB, SSIM) of x against clean; both (1, C, H, W) in [0, 1], rounded to 8 bits first."""
-    from vae_demo.core.metrics import psnr_ssim
-
-    return psnr_ssim(clean, x)
+    return ReconstructResult(panel, heat_map(spread[0], display_scale(model) * 2), rows)

@@ -23,17 +23,9 @@ from safetensors.torch import load_file
 from vae_demo.catalog import DEFAULT_GENERATIVE, LATENT_MAP_MODEL
 from vae_demo.core.hub import resolve_checkpoint
 from vae_demo.core.images import to_uint8
+from vae_demo.demo.common import enlarge, figure_to_array, number, pyplot
 from vae_demo.demo.examples import digit_image
-from vae_demo.demo.generative import (
-    _check_name,
-    _number,
-    enlarge,
-    example_single,
-    get_model,
-    grid_image,
-    load_input,
-    load_input_noted,
-)
+from vae_demo.demo.generative import check_name, example_single, get_model, grid_image, load_input, load_input_noted
 from vae_demo.generative.evaluate import log_likelihood_per_image
 from vae_demo.generative.live import LiveRun
 from vae_demo.generative.losses import elbo_terms
@@ -55,26 +47,8 @@ class LiveFrame:
     history: list[dict] = field(default_factory=list)
 
 
-def _figure_to_array(fig) -> np.ndarray:
-    import matplotlib.pyplot as plt
-
-    fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return image
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _curves(history: list[dict], beta: float) -> np.ndarray:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.4), dpi=100)
     steps = [h["step"] for h in history]
     ax.plot(steps, [h["reconstruction"] for h in history], label="reconstruction  E_q[log p(x|z)]")
@@ -87,11 +61,11 @@ def _curves(history: list[dict], beta: float) -> np.ndarray:
     )
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    return _figure_to_array(fig)
+    return figure_to_array(fig)
 
 
 def _scatter(mu: torch.Tensor, labels: torch.Tensor, title: str) -> np.ndarray:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.4, 4), dpi=100)
     points = ax.scatter(mu[:, 0], mu[:, 1], c=labels, cmap="tab10", s=8, vmin=-0.5, vmax=9.5)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
@@ -100,18 +74,18 @@ def _scatter(mu: torch.Tensor, labels: torch.Tensor, title: str) -> np.ndarray:
     ax.set(xlabel="z1", ylabel="z2", title=title)
     ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
-    return _figure_to_array(fig)
+    return figure_to_array(fig)
 
 
 def train_live(
     beta: float = 1.0, latent_dim: int = 2, lr: float = 0.003, seconds: float = 30.0, seed: int = 0, every: float = 1.0
 ) -> Iterator[LiveFrame]:
     """Train for ``seconds`` (at most MAX_SECONDS), yielding a frame about every ``every`` seconds."""
-    beta = _number(beta, "Beta", 0.0, 20.0)
-    latent_dim = _number(latent_dim, "The latent size", 1, 32, integer=True)
-    lr = _number(lr, "The learning rate", 1e-5, 0.1)
-    seconds = _number(seconds, "The time budget", 1, MAX_SECONDS)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    beta = number(beta, "Beta", 0.0, 20.0)
+    latent_dim = number(latent_dim, "The latent size", 1, 32, integer=True)
+    lr = number(lr, "The learning rate", 1e-5, 0.1)
+    seconds = number(seconds, "The time budget", 1, MAX_SECONDS)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
     run = LiveRun(beta=beta, latent_dim=latent_dim, lr=lr, seed=seed)
     history: list[dict] = []
     elapsed, frames = 0.0, max(1, math.ceil(seconds / every))
@@ -161,7 +135,7 @@ def _test_latents() -> tuple[np.ndarray, np.ndarray]:
 def latent_map(mean: tuple[float, float] | None = None, std: tuple[float, float] | None = None) -> np.ndarray:
     """The square latent map z in [-4, 4]^2 (no margins: pixel (px, py) is ``pixel_to_latent``), the 10,000
     test digits coloured by class, and, when given, a posterior drawn as its 1- and 2-sigma ellipses."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.patches import Ellipse
 
     mu, labels = _test_latents()
@@ -177,7 +151,7 @@ def latent_map(mean: tuple[float, float] | None = None, std: tuple[float, float]
         ax.plot(*mean, "r+", markersize=14, markeredgewidth=2)
     ax.set(xlim=(-MAP_EXTENT, MAP_EXTENT), ylim=(-MAP_EXTENT, MAP_EXTENT))
     ax.axis("off")
-    return _figure_to_array(fig)
+    return figure_to_array(fig)
 
 
 def pixel_to_latent(px: float, py: float, size: int = MAP_PX) -> tuple[float, float]:
@@ -185,8 +159,17 @@ def pixel_to_latent(px: float, py: float, size: int = MAP_PX) -> tuple[float, fl
     return (-MAP_EXTENT + 2 * MAP_EXTENT * px / size, MAP_EXTENT - 2 * MAP_EXTENT * py / size)
 
 
-def locate(image=None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(latent map with the digit's posterior ellipse, its reconstruction, a sentence with mu and sigma)."""
+@dataclass
+class LocateResult:
+    """Where the latent explorer puts one digit, in the order the page shows it."""
+
+    latent_map: np.ndarray  # the map with the digit's posterior drawn as its 1- and 2-sigma ellipses
+    reconstruction: np.ndarray  # the decoded posterior mean, enlarged
+    text: str  # mu and sigma in a sentence
+
+
+def locate(image=None) -> LocateResult:
+    """Encode a digit (``None``: a typed 3) with mnist-vae-2d and draw its posterior on the latent map."""
     model = get_model(LATENT_MAP_MODEL)
     x = load_input(model, digit_image(3) if image is None else image)
     with torch.no_grad():
@@ -197,13 +180,13 @@ def locate(image=None) -> tuple[np.ndarray, np.ndarray, str]:
         f"q(z|x) = N(mu, sigma^2) with mu = ({mean[0]:.2f}, {mean[1]:.2f}) and sigma = ({std[0]:.3f}, "
         f"{std[1]:.3f}); the ellipses enclose 1 and 2 sigma."
     )
-    return latent_map(tuple(mean), tuple(std)), enlarge(to_uint8(recon[0]), 8), text
+    return LocateResult(latent_map(tuple(mean), tuple(std)), enlarge(to_uint8(recon[0]), 8), text)
 
 
 def decode_point(x: float = 0.0, y: float = 0.0) -> np.ndarray:
     """The digit ``mnist-vae-2d`` decodes at z = (x, y)."""
-    x = _number(x, "z1", -10, 10)
-    y = _number(y, "z2", -10, 10)
+    x = number(x, "z1", -10, 10)
+    y = number(y, "z2", -10, 10)
     model = get_model(LATENT_MAP_MODEL)
     with torch.no_grad():
         out = model.decode_mean(torch.tensor([[x, y]], dtype=torch.float32, device=model.device)).cpu()
@@ -214,11 +197,11 @@ def decode_point(x: float = 0.0, y: float = 0.0) -> np.ndarray:
 def elbo_of_image(model_name: str = DEFAULT_GENERATIVE, image=None, k: int = 1000, seed: int = 0) -> tuple[list, str]:
     """Rows (term, nats, bits) for one image: E_q[log p(x|z)] (averaged over 16 draws of z), KL, ELBO and the
     importance-sampled log p(x) with ``k`` samples; and a sentence comparing the bits with a PNG's bytes."""
-    model = get_model(_check_name(model_name))
-    k = _number(k, "The number of importance samples", 1, 5000, integer=True)
+    model = get_model(check_name(model_name))
+    k = number(k, "The number of importance samples", 1, 5000, integer=True)
     x, note = load_input_noted(model, example_single(model_name) if image is None else image)
     x = x.to(model.device)
-    g = torch.Generator(device=model.device).manual_seed(int(_number(seed, "The seed", 0, 2**31 - 1, integer=True)))
+    g = torch.Generator(device=model.device).manual_seed(int(number(seed, "The seed", 0, 2**31 - 1, integer=True)))
     if model.config.likelihood in ("bernoulli", "continuous_bernoulli") and model.config.name.startswith("mnist"):
         x = torch.bernoulli(x, generator=g)  # MNIST models are trained on binarised digits
     with torch.no_grad():

@@ -21,7 +21,7 @@ from vae_demo.restoration.problems import Problem
 
 def _classical(method: str, x: torch.Tensor) -> torch.Tensor:
     """The classical method on a (1, 3, H, W) photo in [0, 1]; a photo too big for it comes back as it is."""
-    if photos._classical_skipped(x):
+    if photos.classical_skipped(x):
         return x
     out = classical.run_method(method, x[0].permute(1, 2, 0).numpy().astype(np.float64))
     return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).permute(2, 0, 1)[None]
@@ -37,21 +37,21 @@ def enhance_light_photo(
     seed: int,
     touch: tuple[float, float, float],
     progress: photos.Progress,
-):
-    """``photos.enhance`` for a light-and-colour ``row``: the same tuple of outputs."""
+) -> photos.PhotoResult:
+    """``photos.enhance`` for a light-and-colour ``row``: the same ``PhotoResult``."""
     level = row.level(strength)
-    photos._progress(progress, 0.0, "Reading the photo")
+    photos.report_progress(progress, 0.0, "Reading the photo")
     photo, scaled = photos.page_photo(image)
     rgb = photo.expand(-1, 3, -1, -1).contiguous()  # (1, 3, H, W): the light pipeline works in colour
     clean, degraded = (rgb, None) if simulate else (None, rgb)
     if simulate:
         degraded = LIGHT_DEGRADATIONS[row.degradation](rgb[0], level, make_generator(seed))[None].clamp(0, 1)
-    photos._progress(progress, 0.1, f"Re-lighting with {row.model}")
+    photos.report_progress(progress, 0.1, f"Re-lighting with {row.model}")
     model = photos.get_restorer(row.model)
     vae = enhance_light(model, degraded[0], problem, k, make_generator(seed)).as_restoration()
     vae.how += f", on {scaled}" if scaled else ""
-    photos._progress(progress, 0.8, f"Classical baseline: {row.classical}")
+    photos.report_progress(progress, 0.8, f"Classical baseline: {row.classical}")
     classical_out = _classical(row.classical, degraded)
-    return photos._outputs(
+    return photos.photo_result(
         clean, degraded, classical_out, row.classical, vae, k, touch, f"enhanced-{problem}", progress
     )

@@ -1,7 +1,7 @@
 """Plain functions behind the Enhance and Denoise tabs: photo in, restorations and metrics out.
 
 Each takes an image (a path, a PIL image, or None for the built-in example) and plain numbers,
-checks them, and returns numpy images, a gallery, metric rows and the path of a PNG of the result.
+checks them, and returns a ``PhotoResult``: numpy images, a gallery, metric rows and the path of a PNG of the result.
 With ``simulate`` the clean photo is first degraded, so PSNR / SSIM against it can be shown.
 Photos over ``PAGE_PIXELS`` are scaled down to it first (the table says so); photos over a megapixel are
 restored tile by tile, and their K posterior samples cover their centre.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -20,8 +21,8 @@ from PIL import Image, ImageEnhance
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_model
 from vae_demo.core.images import ImageError, open_image, to_rgb_or_grey, to_uint8
+from vae_demo.demo.common import heat_map, image_metrics, number
 from vae_demo.demo.examples import photo_example
-from vae_demo.demo.generative import _number, heat_map, image_metrics
 from vae_demo.demo.photo_limits import PAGE_PIXELS
 from vae_demo.restoration import classical, problems, serving
 from vae_demo.restoration.degradations import degrade, gaussian_blur, jpeg, noise_sigma_of, resize
@@ -37,6 +38,19 @@ GALLERY_SIDE = 384
 NO_REFERENCE = "no PSNR / SSIM: there is no clean original to compare with"
 
 Progress = Callable[..., object] | None
+
+
+@dataclass
+class PhotoResult:
+    """What the Enhance and Denoise tabs show, in their order (``/denoise`` returns the outputs of ``/enhance``)."""
+
+    before_after: tuple[np.ndarray, np.ndarray]  # the degraded photo and the VAE result after the final touches
+    classical: np.ndarray | None  # the classical method's result (None: skipped, the photo is too big for it)
+    vae: np.ndarray  # the VAE result before the final touches
+    gallery: list  # (image, caption) per posterior sample
+    uncertainty: np.ndarray | None  # the samples' per-pixel std as a heat map (None without samples)
+    rows: list[list]  # [image, PSNR dB, SSIM] per method, then how the result was made
+    download: str  # the final picture as a PNG file
 
 
 @lru_cache(maxsize=4)
@@ -88,12 +102,13 @@ def page_photo(image=None) -> tuple[torch.Tensor, str]:
     return _as_tensor(small), f"the {w}x{h} photo scaled down to {size[0]}x{size[1]} ({PAGE_PIXELS / 1e6:g} megapixels)"
 
 
-def _progress(progress: Progress, frac: float, desc: str) -> None:
+def report_progress(progress: Progress, frac: float, desc: str) -> None:
+    """Tell the page how far the action is (``progress`` None: nobody is listening)."""
     if progress is not None:
         progress(frac, desc=desc)
 
 
-def _save_png(x: torch.Tensor, name: str) -> str:
+def save_png(x: torch.Tensor, name: str) -> str:
     """Write the full-resolution PNG into the process's output folder (pruned, removed at exit)."""
     from vae_demo.demo.outputs import new_path
 
@@ -102,7 +117,7 @@ def _save_png(x: torch.Tensor, name: str) -> str:
     return str(path)
 
 
-def _display(x: torch.Tensor, side: int = GALLERY_SIDE) -> np.ndarray:
+def gallery_image(x: torch.Tensor, side: int = GALLERY_SIDE) -> np.ndarray:
     """A uint8 copy no larger than ``side`` pixels on its longer edge, for galleries."""
     h, w = x.shape[-2:]
     if max(h, w) > side:
@@ -134,7 +149,7 @@ def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, see
     return degrade(clean, degradation, level, g)
 
 
-def _run_vae(
+def run_vae(
     y: torch.Tensor,
     k: int,
     seed: int,
@@ -152,7 +167,7 @@ def _run_vae(
     big = y.shape[-2] * y.shape[-1] > TILE_ABOVE_PIXELS
 
     def tile_progress(frac: float, desc: str) -> None:
-        _progress(progress, 0.1 + 0.6 * frac, desc)
+        report_progress(progress, 0.1 + 0.6 * frac, desc)
 
     def run(t: torch.Tensor, samples: int, tile: int | None, told: float | None) -> Restoration:
         opts = {"samples": samples, "generator": make_generator(seed), "ensemble": ensemble, "tile": tile}
@@ -160,10 +175,10 @@ def _run_vae(
             return serving.denoise(model, t, noise, told, progress=tile_progress, **opts)
         return serving.fix(model, t, problem, told, progress=tile_progress, **opts)
 
-    _progress(progress, 0.1, "Restoring with the VAE" + (" (8 flips and turns)" if ensemble else ""))
+    report_progress(progress, 0.1, "Restoring with the VAE" + (" (8 flips and turns)" if ensemble else ""))
     out = run(y, 0 if big else k, TILE if big else None, level)
     if big and k > 0:
-        _progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
+        report_progress(progress, 0.75, f"Drawing {k} posterior samples of the centre")
         h, w = y.shape[-2:]
         top, left = max(0, (h - SAMPLE_CROP) // 2), max(0, (w - SAMPLE_CROP) // 2)
         crop = y[..., top : top + SAMPLE_CROP, left : left + SAMPLE_CROP]
@@ -172,7 +187,7 @@ def _run_vae(
     return out
 
 
-def _outputs(
+def photo_result(
     clean: torch.Tensor | None,
     degraded: torch.Tensor,
     classical_out: torch.Tensor,
@@ -182,12 +197,12 @@ def _outputs(
     touch: tuple[float, float, float],
     name: str,
     progress: Progress,
-):
-    """The tuple both tabs return: (before/after pair, classical, VAE, gallery, heat map, metrics, PNG)."""
-    _progress(progress, 0.9, "Measuring")
+) -> PhotoResult:
+    """What both tabs show for one restoration: the pictures, the samples, the metrics and the PNG."""
+    report_progress(progress, 0.9, "Measuring")
     final = touch_up_tensor(vae.mode, *touch)
     rows = []
-    skipped = _classical_skipped(degraded)
+    skipped = classical_skipped(degraded)
     if clean is not None:  # PSNR / SSIM only against a clean original
         candidates = [("degraded input", degraded), ("VAE (mode)", vae.mode)]
         if not skipped:  # a skipped method shows no picture and says why in the table
@@ -205,28 +220,20 @@ def _outputs(
     rows.append(["noise level told to the VAE (0-255)", round(vae.noise_sigma, 2), None])
     gallery, spread = [], None
     if vae.samples is not None:
-        gallery = [(_display(s), f"sample {i + 1}") for i, s in enumerate(vae.samples)]
+        gallery = [(gallery_image(s), f"sample {i + 1}") for i, s in enumerate(vae.samples)]
         spread = heat_map(vae.std[0], 1)
         rows.append(["spread of the samples (mean std, 0-255)", round(float(vae.std.mean()) * 255, 2), None])
-    before, after = to_uint8(degraded[0]), to_uint8(final[0])
-    return (
-        (before, after),
-        None if skipped else to_uint8(classical_out[0]),
-        to_uint8(vae.mode[0]),
-        gallery,
-        spread,
-        rows,
-        _save_png(final, name),
-    )
+    before_after, shown = (to_uint8(degraded[0]), to_uint8(final[0])), None if skipped else to_uint8(classical_out[0])
+    return PhotoResult(before_after, shown, to_uint8(vae.mode[0]), gallery, spread, rows, save_png(final, name))
 
 
 def touch_up_tensor(
     x: torch.Tensor, brightness: float = 1.0, contrast: float = 1.0, saturation: float = 1.0
 ) -> torch.Tensor:
     """Brightness, contrast and saturation (1 = unchanged) with Pillow's ImageEnhance."""
-    b = _number(brightness, "The brightness", 0.0, 3.0)
-    c = _number(contrast, "The contrast", 0.0, 3.0)
-    s = _number(saturation, "The saturation", 0.0, 3.0)
+    b = number(brightness, "The brightness", 0.0, 3.0)
+    c = number(contrast, "The contrast", 0.0, 3.0)
+    s = number(saturation, "The saturation", 0.0, 3.0)
     if (b, c, s) == (1.0, 1.0, 1.0):
         return x
     img = Image.fromarray(to_uint8(x[0]))
@@ -249,20 +256,20 @@ def enhance(
     saturation: float = 1.0,
     best: bool = False,
     progress: Progress = None,
-):
+) -> PhotoResult:
     """Fix one problem of a photo (or of a clean photo degraded first, with ``simulate``); ``best`` averages
     the VAE over the 8 flips and quarter turns of the photo (8 times slower)."""
     row = problems.problem(problem)
-    strength = _number(strength, "The strength", 0.0, 1.0)
-    k = _number(k, "The number of samples", 0, 16, integer=True)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    strength = number(strength, "The strength", 0.0, 1.0)
+    k = number(k, "The number of samples", 0, 16, integer=True)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    touch = (brightness, contrast, saturation)
     if row.model == problems.LIGHT_MODEL:  # the light-and-colour VAE: one blind pass (no x8 ensemble)
         from vae_demo.demo.light_photos import enhance_light_photo
 
-        touch = (brightness, contrast, saturation)
         return enhance_light_photo(row, problem, image, strength, simulate, k, seed, touch, progress)
     level = row.level(strength)
-    _progress(progress, 0.0, "Reading the photo")
+    report_progress(progress, 0.0, "Reading the photo")
     photo, scaled = page_photo(image)
     if simulate:
         clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
@@ -270,22 +277,12 @@ def enhance(
     else:
         clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
         sigma = level if problem == "noise" else None
-    vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), problem=problem, level=sigma)
+    vae = run_vae(degraded, k, seed, progress, row.model, bool(best), problem=problem, level=sigma)
     vae.how += f", on {scaled}" if scaled else ""
-    _progress(progress, 0.8, f"Classical baseline: {row.classical}")
+    report_progress(progress, 0.8, f"Classical baseline: {row.classical}")
     known = level if simulate or problem == "noise" else vae.noise_sigma if problem == "auto" else None
-    classical_out = _classical(row.classical, degraded, row.degradation, known)
-    return _outputs(
-        clean,
-        degraded,
-        classical_out,
-        row.classical,
-        vae,
-        k,
-        (brightness, contrast, saturation),
-        f"enhanced-{problem}",
-        progress,
-    )
+    classical_out = classical_baseline(row.classical, degraded, row.degradation, known)
+    return photo_result(clean, degraded, classical_out, row.classical, vae, k, touch, f"enhanced-{problem}", progress)
 
 
 def denoise_photo(
@@ -297,7 +294,7 @@ def denoise_photo(
     seed: int = 0,
     best: bool = False,
     progress: Progress = None,
-):
+) -> PhotoResult:
     """Add noise of a kind and level to a clean photo and remove it, or (``real``) remove a photo's own noise.
 
     ``level``: Gaussian sigma (0-255 scale), Poisson peak photon count, or salt-and-pepper fraction
@@ -305,10 +302,10 @@ def denoise_photo(
     ``best`` averages the VAE over the 8 flips and quarter turns of the photo.
     """
     row = problems.noise(noise)
-    k = _number(k, "The number of samples", 0, 16, integer=True)
-    seed = _number(seed, "The seed", 0, 2**31 - 1, integer=True)
-    level = _number(level, "The noise level", *row.level_range)
-    _progress(progress, 0.0, "Reading the photo")
+    k = number(k, "The number of samples", 0, 16, integer=True)
+    seed = number(seed, "The seed", 0, 2**31 - 1, integer=True)
+    level = number(level, "The noise level", *row.level_range)
+    report_progress(progress, 0.0, "Reading the photo")
     photo, scaled = page_photo(image)
     if row.degradation is None:
         clean, degraded, told = None, photo, None
@@ -316,23 +313,24 @@ def denoise_photo(
         physical = row.physical_level(level)
         clean, degraded = photo, degrade(photo, row.degradation, physical, make_generator(seed))
         told = None if blind or noise == "salt_and_pepper" else physical
-    vae = _run_vae(degraded, k, seed, progress, row.model, bool(best), noise=noise, level=told)
+    vae = run_vae(degraded, k, seed, progress, row.model, bool(best), noise=noise, level=told)
     vae.how += f", on {scaled}" if scaled else ""
-    _progress(progress, 0.8, f"Classical baseline: {row.classical}")
+    report_progress(progress, 0.8, f"Classical baseline: {row.classical}")
     known = vae.noise_sigma if noise in ("gaussian", "real") else None  # the sigma the VAE was told
-    classical_out = _classical(row.classical, degraded, row.degradation or "denoise", known)
-    return _outputs(
+    classical_out = classical_baseline(row.classical, degraded, row.degradation or "denoise", known)
+    return photo_result(
         clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress
     )
 
 
-def _classical_skipped(x: torch.Tensor) -> bool:
+def classical_skipped(x: torch.Tensor) -> bool:
+    """Whether a photo is too big for the classical methods (``MAX_CLASSICAL_PIXELS``)."""
     return x.shape[-2] * x.shape[-1] > MAX_CLASSICAL_PIXELS
 
 
-def _classical(method: str, x: torch.Tensor, degradation: str, level: float | None) -> torch.Tensor:
+def classical_baseline(method: str, x: torch.Tensor, degradation: str, level: float | None) -> torch.Tensor:
     """The classical method's result; photos over MAX_CLASSICAL_PIXELS are returned unchanged (too slow)."""
-    if _classical_skipped(x):
+    if classical_skipped(x):
         return x.clone()
     a = x[0].permute(1, 2, 0).numpy().astype(np.float64)
     a = a[..., 0] if a.shape[-1] == 1 else a
@@ -346,4 +344,4 @@ def touch_up(image, brightness: float = 1.0, contrast: float = 1.0, saturation: 
         raise ValueError("There is no restored photo to touch up yet: run Enhance first.")
     x = load_photo(image)
     out = touch_up_tensor(x, brightness, contrast, saturation)
-    return to_uint8(out[0]), _save_png(out, "touched-up")
+    return to_uint8(out[0]), save_png(out, "touched-up")

@@ -23,8 +23,9 @@ import torch
 
 from vae_demo.catalog import CONDITIONAL_MODEL
 from vae_demo.core.hub import load_model
+from vae_demo.demo.common import number
 from vae_demo.demo.examples import digit_image
-from vae_demo.demo.generative import _number, _scale, grid_image, load_input
+from vae_demo.demo.generative import display_scale, grid_image, load_input
 from vae_demo.generative import inference
 from vae_demo.generative.evaluate import log_likelihood_per_image
 
@@ -46,8 +47,8 @@ def get_model():
 
 
 def _whole(value, name: str, lo: int, hi: int) -> int:
-    """A whole number in [lo, hi], or a ValueError sentence (``_number`` would round 3.5 to 4 silently)."""
-    v = _number(value, name, lo, hi)
+    """A whole number in [lo, hi], or a ValueError sentence (``number`` would round 3.5 to 4 silently)."""
+    v = number(value, name, lo, hi)
     if v != math.floor(v):
         raise ValueError(f"{name} must be a whole number, got {v:g}.")
     return int(v)
@@ -67,7 +68,7 @@ def conditional(digit: int = 3, seed: int = 0, n: int = 16) -> np.ndarray:
     with torch.no_grad():
         z = inference.prior_latents(model, n, seed, model.config.style_temperature)  # (n, D)
         images = model.decode_mean(z, digit).cpu()  # (n, 1, 28, 28)
-    return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=_scale(model))
+    return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=display_scale(model))
 
 
 @torch.no_grad()
@@ -121,5 +122,5 @@ def analogies(image=None, label: int | None = None) -> tuple[np.ndarray, str]:
     mu, _ = model.encode(x.to(model.device), label)  # (1, D): the style
     mu = mu * model.config.style_temperature  # drawn towards the typical style, as the samples are
     images = model.decode_mean(mu.expand(k, -1), torch.arange(k, device=model.device)).cpu()  # (K, 1, 28, 28)
-    row = grid_image(images, nrow=k, scale=_scale(model))
+    row = grid_image(images, nrow=k, scale=display_scale(model))
     return row, note + f" The row decodes that style with each label, 0 to {k - 1}."
