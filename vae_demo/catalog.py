@@ -48,6 +48,15 @@ FAMILIES: dict[str, Family] = {
         "../shared/data/mnist",
         channels_last=False,
     ),
+    "hvae": Family(
+        "vae_demo.generative.hvae:LadderVAE",
+        "vae_demo.generative.hvae:HVAEConfig",
+        "vae_demo.generative.hvae_train:HVAERunConfig",
+        "vae_demo.generative.hvae_train:train_hvae",
+        "../shared/data/mnist",
+        architecture="ladder-vae",
+        channels_last=False,
+    ),
     "restoration": Family(
         "vae_demo.restoration.model:RestorationVAE",
         "vae_demo.restoration.model:RestorationConfig",

@@ -20,6 +20,8 @@ def elbo_per_image(
     y: torch.Tensor | int | None = None,
 ) -> torch.Tensor:
     """One-sample ELBO estimate per image, in nats (of log p(x|y) when a conditional model is given ``y``)."""
+    if hasattr(model, "elbo"):  # a model that keeps its own bound (the ladder VAE: one KL per layer)
+        return model.elbo(x, generator)
     recon, kl_per_dim = elbo_terms(model, x, generator, y)
     return recon - kl_per_dim.sum(dim=1)
 
@@ -40,6 +42,8 @@ def log_likelihood_per_image(
     ``proposal`` replaces the encoder's q(z|x) (e.g. a refined posterior): any q gives a valid estimate
     whose expectation is a lower bound on log p(x), and the closer q is to p(z|x), the tighter it is.
     """
+    if hasattr(model, "log_likelihood") and proposal is None and y is None:  # the ladder VAE samples every layer
+        return model.log_likelihood(x, k, chunk, generator)
     posterior = proposal if proposal is not None else model.posterior(x, **label_kwargs(y))
     b = x.shape[0]
     if y is not None:

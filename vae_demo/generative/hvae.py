@@ -1,0 +1,183 @@
+"""A hierarchical (ladder) VAE for binarised digits: three stochastic layers, inferred top-down.
+
+The generative model is p(z3) p(z2 | z3) p(z1 | z2, z3) p(x | z1, z2, z3): z3 is a global vector, z2 a coarse map
+(7 x 7) and z1 a finer one (14 x 14). Inference shares the top-down path, as in the Ladder VAE (Sønderby et al.
+2016), IAF's bidirectional inference (Kingma et al. 2016) and NVAE (Vahdat and Kautz 2020): a bottom-up pass
+reads the image once, then q(z_l | x, z_>l) is computed from the bottom-up features of layer l and the top-down
+state that the layers above have written. Each layer adds its own KL term to the ELBO; more layers let the
+posterior and the prior be non-Gaussian as a whole, which is what tightens the bound (see ``Ladder VAE``).
+
+Shapes for 28 x 28 digits with ``width`` C: bottom-up features h14 (C, 14, 14) -> h7 (C, 7, 7); top-down state
+(C, 7, 7) -> (C, 14, 14) -> logits (1, 28, 28).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from vae_demo.catalog import FAMILIES
+from vae_demo.core.config import Config
+from vae_demo.core.distributions import DiagonalGaussian, standard_normal_log_prob
+from vae_demo.generative.losses import reconstruction_log_prob
+from vae_demo.generative.model import PreActResBlock
+
+
+@dataclass
+class HVAEConfig(Config):
+    """Everything needed to rebuild a ``LadderVAE``; saved beside the weights as ``config.json``."""
+
+    image_size: int = 28
+    in_channels: int = 1
+    width: int = 64  # channels of every feature map
+    top_dim: int = 32  # z3, the global latent
+    mid_channels: int = 8  # z2 at image_size / 4
+    low_channels: int = 4  # z1 at image_size / 2
+    likelihood: str = "bernoulli"
+    name: str = "mnist-hvae"
+    labels: tuple[str, ...] = field(default_factory=tuple)
+    architecture: str = FAMILIES["hvae"].architecture
+
+    def __post_init__(self) -> None:
+        if self.image_size % 4:
+            raise ValueError(f"image_size must be divisible by 4 (two halvings), got {self.image_size}")
+        if self.likelihood != "bernoulli":
+            raise ValueError("the ladder VAE models binarised images: likelihood 'bernoulli'")
+        self.labels = tuple(self.labels)
+
+    @property
+    def latent_dim(self) -> int:
+        """Latent numbers per image, all layers together."""
+        s = self.image_size
+        return self.top_dim + self.mid_channels * (s // 4) ** 2 + self.low_channels * (s // 2) ** 2
+
+
+@dataclass
+class HVAEOutput:
+    """One pass with z ~ q(z | x): the decoder's logits, log p(x | z) and each layer's KL per image (nats, top
+    first, each given the layers above as drawn), and one importance weight."""
+
+    logits: torch.Tensor  # (B, C, H, W)
+    log_px: torch.Tensor  # (B,)
+    kl: list[torch.Tensor]  # [(B,), (B,), (B,)] for z3, z2, z1
+    log_weight: torch.Tensor  # (B,) log p(x, z) - log q(z | x) at the drawn z: one importance weight
+
+
+def _gaussian(moments: torch.Tensor) -> DiagonalGaussian:
+    mean, logvar = moments.chunk(2, dim=1)
+    return DiagonalGaussian(mean, logvar.clamp(-12.0, 8.0))
+
+
+class Stochastic(nn.Module):
+    """One latent map of the top-down path: p(z | state), q(z | state, bottom-up features), and z back into it."""
+
+    def __init__(self, width: int, channels: int) -> None:
+        super().__init__()
+        self.prior = nn.Conv2d(width, 2 * channels, 3, padding=1)
+        self.posterior = nn.Conv2d(2 * width, 2 * channels, 3, padding=1)
+        self.inject = nn.Conv2d(channels, width, 3, padding=1)
+        self.block = PreActResBlock(width)
+        nn.init.zeros_(self.prior.weight)  # start as N(0, I), a standard prior
+        nn.init.zeros_(self.prior.bias)
+
+    def forward(self, state, features=None, generator=None, temperature: float = 1.0):
+        """(new state, KL per image or None, log p(z) - log q(z) per image or None); without ``features`` z is
+        drawn from the prior (sampling), else from the posterior."""
+        p = _gaussian(self.prior(state))
+        if features is None:
+            z = p.mean + temperature * p.std * torch.randn(p.mean.shape, generator=generator, device=state.device)
+            return self.block(state + self.inject(z)), None, None
+        q = _gaussian(self.posterior(torch.cat([state, features], dim=1)))
+        z = q.sample(generator)
+        log_ratio = p.log_prob(z, dims=(1, 2, 3)) - q.log_prob(z, dims=(1, 2, 3))
+        return self.block(state + self.inject(z)), q.kl(p, dims=(1, 2, 3)), log_ratio
+
+
+def _down(width: int) -> nn.Sequential:
+    return nn.Sequential(nn.SiLU(), nn.Conv2d(width, width, 4, stride=2, padding=1), PreActResBlock(width))
+
+
+def _up(width: int) -> nn.Sequential:
+    return nn.Sequential(nn.SiLU(), nn.ConvTranspose2d(width, width, 4, stride=2, padding=1), PreActResBlock(width))
+
+
+class LadderVAE(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="vae-demo",
+    tags=["vae", "hierarchical-vae", "image-generation", "pytorch"],
+    repo_url="https://huggingface.co/spaces/vae-demo/vae-demo",
+):
+    """Three stochastic layers (z3 global, z2 at 1/4, z1 at 1/2 of the image side), top-down inference."""
+
+    def __init__(self, config: HVAEConfig | dict | None = None) -> None:
+        super().__init__()
+        config = HVAEConfig.from_dict(config) if isinstance(config, dict) else (config or HVAEConfig())
+        self.config = config
+        c, s = config.width, config.image_size // 4
+        self.stem = nn.Sequential(nn.Conv2d(config.in_channels, c, 4, stride=2, padding=1), PreActResBlock(c))  # h14
+        self.down = _down(c)  # h14 -> h7
+        self.top_posterior = nn.Sequential(nn.SiLU(), nn.Flatten(), nn.Linear(c * s * s, 2 * config.top_dim))
+        self.top_inject = nn.Linear(config.top_dim, c * s * s)
+        self.mid = Stochastic(c, config.mid_channels)
+        self.up_half = _up(c)
+        self.low = Stochastic(c, config.low_channels)
+        self.to_logits = nn.Sequential(nn.SiLU(), nn.ConvTranspose2d(c, config.in_channels, 4, stride=2, padding=1))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def _top_state(self, z3: torch.Tensor) -> torch.Tensor:
+        s = self.config.image_size // 4
+        return self.top_inject(z3).view(-1, self.config.width, s, s)  # (B, C, s, s)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> HVAEOutput:
+        """x (B, C, H, W) binarised -> logits, per-layer KL and one importance weight, z ~ q(z | x)."""
+        h14 = self.stem(x)
+        h7 = self.down(h14)
+        q3 = _gaussian(self.top_posterior(h7))
+        z3 = q3.sample(generator)  # (B, top_dim)
+        kl3 = q3.kl(dims=(1,))
+        log_ratio3 = standard_normal_log_prob(z3) - q3.log_prob(z3)
+        state, kl2, log_ratio2 = self.mid(self._top_state(z3), h7, generator)
+        state, kl1, log_ratio1 = self.low(self.up_half(state), h14, generator)
+        logits = self.to_logits(state)
+        log_px = reconstruction_log_prob(x, logits, "bernoulli")
+        return HVAEOutput(logits, log_px, [kl3, kl2, kl1], log_px + log_ratio3 + log_ratio2 + log_ratio1)
+
+    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One-sample ELBO per image (nats): log p(x | z) minus every layer's analytic KL."""
+        out = self(x, generator)
+        return out.log_px - sum(out.kl)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        top: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """n images (means in [0, 1]) from the prior; ``top`` (n, top_dim) fixes z3 and redraws only the layers
+        below it (what the lower layers decide)."""
+        if top is None:
+            top = temperature * torch.randn(n, self.config.top_dim, generator=generator, device=self.device)
+        state, _, _ = self.mid(self._top_state(top), None, generator, temperature)
+        state, _, _ = self.low(self.up_half(state), None, generator, temperature)
+        return torch.sigmoid(self.to_logits(state))
+
+    @torch.no_grad()
+    def log_likelihood(self, x: torch.Tensor, k: int = 1000, chunk: int = 100, generator=None) -> torch.Tensor:
+        """log p(x) per image by importance sampling with the posterior (Burda et al. 2016): logsumexp of k weights
+        minus log k; a lower bound in expectation that tightens as k grows."""
+        weights = []
+        for start in range(0, k, chunk):
+            s = min(chunk, k - start)
+            reps = x.repeat_interleave(s, dim=0)  # (B * s, C, H, W): each image s times, together
+            weights.append(self(reps, generator).log_weight.view(x.shape[0], s))
+        return torch.logsumexp(torch.cat(weights, dim=1), dim=1) - math.log(k)
