@@ -17,6 +17,7 @@ from vae_demo.core import hub
 from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.demo import styles
 from vae_demo.demo.examples import digit_image
+from vae_demo.demo.generative import display_scale
 from vae_demo.generative import inference
 from vae_demo.generative.evaluate import evaluate, log_likelihood_per_image
 from vae_demo.generative.losses import elbo_loss
@@ -196,7 +197,7 @@ def test_analogies_refuse_a_bad_label(label):
 @skip_without_bundled("mnist-cvae")
 def test_conditional_grid_shape():
     grid = styles.conditional(digit=4, seed=1, n=16)
-    side = (4 * 30 + 2) * styles._scale(styles.get_model())  # make_grid: 28 px + 2 px padding per image
+    side = (4 * 30 + 2) * display_scale(styles.get_model())  # make_grid: 28 px + 2 px padding per image
     assert grid.shape[:2] == (side, side) and grid.dtype == np.uint8
     assert np.array_equal(grid, styles.conditional(digit=4, seed=1, n=16))
     assert not np.array_equal(grid, styles.conditional(digit=5, seed=1, n=16))
@@ -209,7 +210,7 @@ def _cells(row: np.ndarray, scale: int) -> list[np.ndarray]:
 
 @skip_without_bundled("mnist-cvae")
 def test_analogies_give_a_row_of_ten_different_digits():
-    scale = styles._scale(styles.get_model())
+    scale = display_scale(styles.get_model())
     row, note = styles.analogies(digit_image(2))
     assert row.shape[:2] == (32 * scale, (10 * 30 + 2) * scale)
     cells = _cells(row, scale)
@@ -271,7 +272,7 @@ def test_conditional_draws_at_the_models_style_temperature(monkeypatch):
     shipped = styles.conditional(digit=2, seed=3, n=4)
     monkeypatch.setattr(model.config, "style_temperature", 0.0)  # every z at the prior's centre: one image
     flat = styles.conditional(digit=2, seed=3, n=4)
-    scale, cells = styles._scale(model), []
+    scale, cells = display_scale(model), []
     for r in range(2):
         for c in range(2):
             cells.append(
