@@ -78,16 +78,10 @@ def examples(model) -> dict[str, Image.Image]:
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    start = time.perf_counter()
-    model = load_checkpoint(args.checkpoint, "cpu")
-    size = model.config.image_size
-    subjects = tuple(json.loads(args.config.read_text())["test_subjects"])
+def olivetti_sets(model, args, subjects) -> tuple[dict, list]:
+    """SSIM / PSNR on the held-out and the training people, and the held-out panel (every 10th face)."""
     images, targets = load_olivetti(args.data)
     train_idx, test_idx = split_by_subject(targets, subjects)
-
     sets, panels = {}, []
     for name, idx in ((f"held-out people {list(subjects)}", test_idx), ("training people", train_idx)):
         recon, s = scores(model, images[idx])
@@ -109,10 +103,13 @@ def main(argv: list[str] | None = None) -> dict:
         + (f"{v['refined_ssim_mean']:.3f}",)
         for n, v in sets.items()
     ]
-    header = ("Olivetti set", "images", "SSIM mean", "SSIM min", "PSNR mean (dB)", "SSIM refined")
-    print(table(rows, header))
+    print(table(rows, ("Olivetti set", "images", "SSIM mean", "SSIM min", "PSNR mean (dB)", "SSIM refined")))
+    return sets, panels
 
-    results = []
+
+def example_scores(model, refine_steps: int) -> tuple[list, list]:
+    """Each app example, framed as the app frames it and centre-cropped: SSIM / PSNR, and the framed panels."""
+    size, results, panels = model.config.image_size, [], []
     for name, img in examples(model).items():
         for prep in ("framed", "centre"):
             if prep == "framed":
@@ -120,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
             else:
                 x, found = to_model_input(img, size, 1), None
             recon, [(psnr, ssim)] = scores(model, x)
-            _, [(refined_psnr, refined_ssim)] = scores(model, x, args.refine_steps)
+            _, [(refined_psnr, refined_ssim)] = scores(model, x, refine_steps)
             results.append(
                 {
                     "input": name,
@@ -146,12 +143,22 @@ def main(argv: list[str] | None = None) -> dict:
         )
         for r in results
     ]
-    print()
     header = ("example", "preparation", "face found", "SSIM", "PSNR (dB)", "SSIM refined", f"goal >= {GOAL_SSIM}")
-    print(table(rows, header))
+    print("\n" + table(rows, header))
+    return results, panels
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    model = load_checkpoint(args.checkpoint, "cpu")
+    subjects = tuple(json.loads(args.config.read_text())["test_subjects"])
+    sets, panels = olivetti_sets(model, args, subjects)
+    results, example_panels = example_scores(model, args.refine_steps)
+    panels += example_panels
     seconds = time.perf_counter() - start
     print(f"\n{args.checkpoint}, {torch.get_num_threads()} thread(s), {seconds:.1f} s")
-
     if args.panel:  # top: inputs as the model saw them; bottom: reconstructions
         from torchvision.utils import save_image
 

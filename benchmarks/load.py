@@ -128,49 +128,71 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def main(argv: list[str] | None = None) -> dict:
+def run_clients(args, url: str, endpoints: list[str]) -> tuple[dict, float]:
+    """``args.clients`` threads calling ``endpoints`` for ``args.seconds``: per endpoint the latencies, the times to
+    the first output and the errors; and the wall time with the calls still running at the end."""
     from gradio_client import Client
 
+    results = {e: {"latencies": [], "first": [], "errors": []} for e in endpoints}
+    lock = threading.Lock()
+    clients = [Client(url, verbose=False, analytics_enabled=False) for _ in range(args.clients)]
+    stop_at = time.monotonic() + args.seconds
+
+    def work(i: int) -> None:
+        n, rng = i, random.Random(i)
+        while time.monotonic() < stop_at:
+            endpoint = endpoints[n % len(endpoints)]
+            n += 0 if args.split else 1
+            kwargs = {} if args.same_inputs else request_for(endpoint, rng, args.train_seconds)
+            start = time.perf_counter()
+            first = None
+            try:
+                job = clients[i].submit(**kwargs, api_name=endpoint)
+                for _ in job:  # outputs as they arrive: one, or a generator's frames
+                    first = first or time.perf_counter() - start
+                job.result()  # raises the app's error, if any
+                error = None
+            except Exception as err:  # noqa: BLE001 - every failure counts as an error
+                error = f"{type(err).__name__}: {err}"[:200]
+            elapsed = time.perf_counter() - start
+            with lock:
+                if error:
+                    results[endpoint]["errors"].append(error)
+                else:
+                    results[endpoint]["latencies"].append(elapsed)
+                    results[endpoint]["first"].append(first or elapsed)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.monotonic() - start
+
+
+def endpoint_row(r: dict, wall: float) -> dict:
+    """One endpoint's requests, errors, latency percentiles and throughput."""
+    lat = r["latencies"]
+    return {
+        "requests": len(lat) + len(r["errors"]),
+        "errors": len(r["errors"]),
+        "p50": round(statistics.median(lat), 3) if lat else None,
+        "p95": round(percentile(lat, 0.95), 3),
+        "max": round(max(lat), 3) if lat else None,
+        "first_p50": round(statistics.median(r["first"]), 3) if r["first"] else None,
+        "first_p95": round(percentile(r["first"], 0.95), 3),
+        "throughput_per_s": round(len(lat) / wall, 3),
+        "first_errors": r["errors"][:3],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     endpoints = args.endpoints or ["/sample"]
     proc, url = (None, args.url) if args.url else launch_app()
-    results = {e: {"latencies": [], "first": [], "errors": []} for e in endpoints}
-    lock = threading.Lock()
     try:
-        clients = [Client(url, verbose=False, analytics_enabled=False) for _ in range(args.clients)]
-        stop_at = time.monotonic() + args.seconds
-
-        def work(i: int) -> None:
-            n, rng = i, random.Random(i)
-            while time.monotonic() < stop_at:
-                endpoint = endpoints[n % len(endpoints)]
-                n += 0 if args.split else 1
-                kwargs = {} if args.same_inputs else request_for(endpoint, rng, args.train_seconds)
-                start = time.perf_counter()
-                first = None
-                try:
-                    job = clients[i].submit(**kwargs, api_name=endpoint)
-                    for _ in job:  # outputs as they arrive: one, or a generator's frames
-                        first = first or time.perf_counter() - start
-                    job.result()  # raises the app's error, if any
-                    error = None
-                except Exception as err:  # noqa: BLE001 - every failure counts as an error
-                    error = f"{type(err).__name__}: {err}"[:200]
-                elapsed = time.perf_counter() - start
-                with lock:
-                    if error:
-                        results[endpoint]["errors"].append(error)
-                    else:
-                        results[endpoint]["latencies"].append(elapsed)
-                        results[endpoint]["first"].append(first or elapsed)
-
-        start = time.monotonic()
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.monotonic() - start
+        results, wall = run_clients(args, url, endpoints)
     finally:
         if proc is not None:
             proc.terminate()
@@ -179,7 +201,6 @@ def main(argv: list[str] | None = None) -> dict:
             except subprocess.TimeoutExpired:  # a run still training in a worker thread: do not lose the report
                 proc.kill()
                 proc.wait()
-
     report = {
         "clients": args.clients,
         "seconds": args.seconds,
@@ -187,27 +208,14 @@ def main(argv: list[str] | None = None) -> dict:
         "same_inputs": args.same_inputs,
         "split": args.split,
         "train_seconds": args.train_seconds if "/train_live" in endpoints else None,
-        "endpoints": {},
+        "endpoints": {e: endpoint_row(r, wall) for e, r in results.items()},
     }
     print(f"{args.clients} clients for {args.seconds:g} s ({wall:.0f} s with the calls still running at the end)")
     print(
         f"{'endpoint':12s} {'requests':>8s} {'errors':>6s} {'req/s':>6s} {'p50 s':>7s} {'p95 s':>7s} {'max s':>7s} "
         f"{'first p50':>9s} {'first p95':>9s}"
     )
-    for e, r in results.items():
-        lat = r["latencies"]
-        row = {
-            "requests": len(lat) + len(r["errors"]),
-            "errors": len(r["errors"]),
-            "p50": round(statistics.median(lat), 3) if lat else None,
-            "p95": round(percentile(lat, 0.95), 3),
-            "max": round(max(lat), 3) if lat else None,
-            "first_p50": round(statistics.median(r["first"]), 3) if r["first"] else None,
-            "first_p95": round(percentile(r["first"], 0.95), 3),
-            "throughput_per_s": round(len(lat) / wall, 3),
-            "first_errors": r["errors"][:3],
-        }
-        report["endpoints"][e] = row
+    for e, row in report["endpoints"].items():
         print(
             f"{e:12s} {row['requests']:8d} {row['errors']:6d} {row['throughput_per_s']:6.2f} "
             f"{row['p50'] or 0:7.2f} {row['p95']:7.2f} {row['max'] or 0:7.2f} "

@@ -90,6 +90,20 @@ def load_splits(run: RunConfig, root: str | Path, download: bool = False, train_
     raise ValueError(f"unknown dataset {run.dataset!r}: mnist, fashion-mnist, cifar10, olivetti, folder or hf:NAME")
 
 
+@torch.no_grad()
+def save_test_latents(model: ConvVAE, test_x: torch.Tensor, test_y: torch.Tensor, conditional: bool, out: Path) -> None:
+    """``test_latents.safetensors``: the posterior means of the test images and their labels (2-D models)."""
+    mu = torch.cat(
+        [
+            model.encode(
+                test_x[i : i + 500].to(model.device), **label_kwargs(test_y[i : i + 500] if conditional else None)
+            )[0].cpu()
+            for i in range(0, len(test_x), 500)
+        ]
+    )
+    save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
+
+
 def train(
     run: RunConfig, data_root: str | Path, out: str | Path, resume: bool = False, download: bool = False
 ) -> ConvVAE:
@@ -154,17 +168,7 @@ def train(
 
     metrics = evaluate(model, eval_x, k=run.eval_k, progress=True, labels=test_labels)
     if run.model.latent_dim == 2:  # the latent scatter the app draws for 2-D models
-        with torch.no_grad():
-            mu = torch.cat(
-                [
-                    model.encode(
-                        test_x[i : i + 500].to(model.device),
-                        **label_kwargs(test_y[i : i + 500] if conditional else None),
-                    )[0].cpu()
-                    for i in range(0, len(test_x), 500)
-                ]
-            )
-        save_file({"mu": mu.contiguous(), "labels": test_y.to(torch.int64)}, out / "test_latents.safetensors")
+        save_test_latents(model, test_x, test_y, conditional, Path(out))
     write_model_card(
         out,
         run_config=asdict(run),
