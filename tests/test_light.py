@@ -211,3 +211,30 @@ def test_serving_chains_the_denoiser_after_brightening_a_noisy_photo():
     assert r.mode.shape == (3, 64, 64) and r.samples.shape == (2, 3, 64, 64)
     plain = enhance_light(LightVAE(TINY).eval(), noisy.clamp(0, 1), "lowlight", denoiser=None)
     assert plain.noise_sigma is None
+
+
+class _FixedExposures:
+    """A stand-in LightVAE whose mode is the photo itself and whose draws are the photo at fixed gains."""
+
+    def __init__(self, gains: list[float]) -> None:
+        self.gains, self.config = gains, LightConfig(name="fixed")
+
+    def enhance(self, y, samples=0, generator=None):
+        from vae_demo.light.model import LightEnhancement
+
+        draws = torch.stack([linear_to_srgb(srgb_to_linear(y) * g) for g in self.gains[:samples]]) if samples else None
+        return LightEnhancement(y.clone(), draws, None)
+
+
+def test_too_dark_takes_the_brightest_plausible_exposure_when_the_mode_does_not_brighten():
+    from vae_demo.light.serving import EXPOSURE_DRAWS, enhance_light
+
+    dark = smooth_photo(7, 32, 32) * 0.3
+    gains = [0.8, 1.5, 3.0, 1.1, 0.9, 2.0, 1.2, 1.0][:EXPOSURE_DRAWS]
+    r = enhance_light(_FixedExposures(gains), dark, "lowlight", denoiser=None)
+    expected = linear_to_srgb(srgb_to_linear(dark) * 3.0)
+    assert torch.allclose(r.mode, expected) and f"brightest of {EXPOSURE_DRAWS} exposures" in r.how
+    none_brighter = enhance_light(_FixedExposures([0.5] * EXPOSURE_DRAWS), dark, "lowlight", denoiser=None)
+    assert torch.equal(none_brighter.mode, dark) and "brightest" not in none_brighter.how
+    auto = enhance_light(_FixedExposures(gains), dark, "light_auto", denoiser=None)
+    assert torch.equal(auto.mode, dark), "only Too dark asks for a brighter photo"

@@ -5,6 +5,8 @@ The ``LightVAE`` is blind (one model for every problem); the problem decides wha
 - ``lowlight`` ("Too dark") and ``light_auto`` ("Auto light & colour"): its whole answer; brightening lifts the
   sensor noise too, so when the brightened photo's blind noise level (``noise_level``) is at least
   ``DENOISE_FROM`` the Gaussian denoiser (``denoise-vae``, blind, the photo's brightness and colour kept) cleans it;
+  "Too dark" asks for a brighter photo: when the mode raises the mean linear light by less than a third of a stop
+  (``BRIGHTER_BY``), the brightest of 8 exposures drawn from p(z | photo) is taken instead (``_brighter``);
 - ``haze`` ("Flat / hazy"): its whole answer;
 - ``colour_cast`` ("Colour cast"): only its colour: each pixel keeps the photo's own luminance (linear light).
 
@@ -35,6 +37,8 @@ DENOISED_PROBLEMS = ("lowlight", "light_auto")
 DENOISE_FROM = 10.0  # blind noise sigma (0-255) of the brightened photo from which the denoiser runs (see above)
 DENOISER = DENOISE_MODEL
 DENOISE_TILE = 512  # photos over 1 MP are denoised in tiles of this side
+BRIGHTER_BY = 2 ** (1 / 3)  # "Too dark": the answer raises the photo's mean linear light by at least 1/3 stop
+EXPOSURE_DRAWS = 8  # else the brightest of this many exposures drawn from p(z | photo) is taken, if brighter
 
 
 @dataclass
@@ -95,6 +99,28 @@ def _denoise(
     return clean, samples, r.noise_sigma
 
 
+def _mean_light(x: torch.Tensor) -> float:
+    return float(srgb_to_linear(x).mean())
+
+
+def _brighter(model: LightVAE, y: torch.Tensor, mode: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """For "Too dark" (the person says the photo is too dark): the mode, unless it raises the mean linear light by
+    less than ``BRIGHTER_BY``; then the brightest of ``EXPOSURE_DRAWS`` exposures drawn from p(z | photo) (seed 0),
+    when it is brighter than the mode. A night scene can look right to the model as it is; the draws are the
+    exposures it still finds plausible."""
+    gain = _mean_light(mode) / max(_mean_light(y), 1e-6)
+    if gain >= BRIGHTER_BY:
+        return mode, ""
+    draws = model.enhance(y, samples=EXPOSURE_DRAWS, generator=torch.Generator().manual_seed(0)).samples.cpu()
+    brightest = max(draws, key=_mean_light)
+    if _mean_light(brightest) <= _mean_light(mode):
+        return mode, ""
+    return brightest, (
+        f", the brightest of {EXPOSURE_DRAWS} exposures drawn from p(z | photo) (the mode brightened it only "
+        f"x{gain:.2f} in linear light)"
+    )
+
+
 def enhance_light(
     model: LightVAE,
     image: torch.Tensor,
@@ -117,6 +143,9 @@ def enhance_light(
     mode, draws = r.mode.cpu(), None if r.samples is None else r.samples.cpu()
     how = f"{LIGHT_PROBLEMS[problem]}: {model.config.name}, mode of p(x | photo)"
     sigma = None
+    if problem == "lowlight":
+        mode, note = _brighter(model, y, mode)
+        how += note
     if problem == "colour_cast":
         mode = keep_luminance(mode, y)
         draws = None if draws is None else keep_luminance(draws, y)
