@@ -171,18 +171,30 @@ def upload(page: Page, selector: str, path: Path) -> None:
 
 
 def drag_slider(page: Page, selector: str, fraction: float) -> float:
-    """Drag the slider's handle with the mouse to ``fraction`` of its track; returns the value shown."""
+    """Drag the slider's handle with the mouse to ``fraction`` of its track; returns the value shown. The number box
+    follows the handle asynchronously: wait for it to change, and drag once more if a busy page missed the press."""
     track = page.locator(f"{selector} input[type=range]")
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    lo, hi = float(track.get_attribute("min")), float(track.get_attribute("max"))
+    number = page.locator(f"{selector} input[type=number]")
     value = float(track.input_value())
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * (value - lo) / (hi - lo), y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * fraction, y, steps=8)
-    page.mouse.up()
-    shown = float(page.locator(f"{selector} input[type=number]").input_value())
+    for _ in range(2):
+        track.scroll_into_view_if_needed()
+        box = track.bounding_box()
+        lo, hi = float(track.get_attribute("min")), float(track.get_attribute("max"))
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * (float(track.input_value()) - lo) / (hi - lo), y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * fraction, y, steps=8)
+        page.mouse.up()
+        try:
+            page.wait_for_function(
+                "([s, v]) => Number(document.querySelector(s + ' input[type=number]').value) !== v",
+                arg=[selector, value],
+                timeout=10_000,
+            )
+            break
+        except PlaywrightTimeout:
+            continue
+    shown = float(number.input_value())
     assert shown != value, f"dragging {selector} did not move it from {value}"
     return shown
 
