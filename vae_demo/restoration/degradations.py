@@ -13,6 +13,7 @@ returns the smaller image; ``gaussian_noise(clip=False)`` leaves its noise in fl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -203,29 +204,64 @@ def observed_mask(kind: str, clean: torch.Tensor, corrupted: torch.Tensor) -> to
     return (corrupted == clean).all(dim=1, keepdim=True).float()
 
 
-# --- named tasks and the random training mixture -----------------------------------------------
+# --- named degradations ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Degradation:
-    """A named corruption: what its ``level`` means, a sensible default, and the condition code a
-    restoration model is told when it fixes it (``mixture.CONDITIONS``)."""
+    """A named corruption: what its ``level`` means, a sensible default, the condition code a restoration model
+    is told when it fixes it (``mixture.CONDITIONS``), how it is applied, and the noise std (0-255) it adds as a
+    model is told it (None: the model estimates it)."""
 
     level_meaning: str
     default_level: float
     condition: str
+    apply: Callable[[torch.Tensor, float, torch.Generator | None, bool], torch.Tensor]  # (x, level, generator, clip)
+    noise_sigma: Callable[[float], float | None] = lambda level: 0.0
+
+
+def _estimated(level: float) -> None:
+    return None
 
 
 # The named degradations, in physical units. ``benchmarks/restore.py --task`` takes these names.
 DEGRADATIONS: dict[str, Degradation] = {
-    "denoise": Degradation("Gaussian noise sigma (0-255 scale)", 25.0, "noise"),
-    "poisson": Degradation("Poisson peak photon count (lower is noisier)", 30.0, "noise"),
-    "salt_and_pepper": Degradation("fraction of pixels hit", 0.1, "noise"),
-    "camera": Degradation("noise std at mid-grey (0-255), Poisson-Gaussian, then JPEG q85", 15.0, "noise"),
-    "jpeg": Degradation("JPEG quality (5-95)", 20.0, "jpeg"),
-    "sr": Degradation("downsampling factor (2, 3 or 4)", 2.0, "sr"),
-    "deblur": Degradation("Gaussian blur sigma in pixels", 1.6, "blur"),
-    "motion_blur": Degradation("motion length in pixels", 9.0, "blur"),
-    "lowlight": Degradation("exposure (0.05-1; lower is darker)", 0.3, "lowlight"),
-    "haze": Degradation("contrast lost (0-1)", 0.4, "tone"),
+    "denoise": Degradation(
+        "Gaussian noise sigma (0-255 scale)", 25.0, "noise", gaussian_noise, lambda level: float(level)
+    ),
+    "poisson": Degradation(
+        "Poisson peak photon count (lower is noisier)",
+        30.0,
+        "noise",
+        lambda x, level, g, clip: poisson_noise(x, level, g),
+        _estimated,
+    ),
+    "salt_and_pepper": Degradation(
+        "fraction of pixels hit", 0.1, "noise", lambda x, level, g, clip: salt_and_pepper(x, level, g), _estimated
+    ),
+    "camera": Degradation(
+        "noise std at mid-grey (0-255), Poisson-Gaussian, then JPEG q85",
+        15.0,
+        "noise",
+        lambda x, level, g, clip: camera_noise(x, level, g),
+        _estimated,
+    ),
+    "jpeg": Degradation("JPEG quality (5-95)", 20.0, "jpeg", lambda x, level, g, clip: jpeg(x, round(level))),
+    "sr": Degradation(
+        "downsampling factor (2, 3 or 4)", 2.0, "sr", lambda x, level, g, clip: downsample(x, round(level))
+    ),
+    "deblur": Degradation(
+        "Gaussian blur sigma in pixels", 1.6, "blur", lambda x, level, g, clip: gaussian_blur(x, level)
+    ),
+    "motion_blur": Degradation(
+        "motion length in pixels", 9.0, "blur", lambda x, level, g, clip: motion_blur(x, level, 30.0)
+    ),
+    "lowlight": Degradation(
+        "exposure (0.05-1; lower is darker)",
+        0.3,
+        "lowlight",
+        lambda x, level, g, clip: low_light(x, level, gamma=1.2, sigma=4.0, generator=g),
+        lambda level: 4.0,  # the sensor noise it adds to a dark image
+    ),
+    "haze": Degradation("contrast lost (0-1)", 0.4, "tone", lambda x, level, g, clip: reduce_contrast(x, level)),
 }
 
 
@@ -238,35 +274,11 @@ def degrade(
         raise ValueError(f"unknown degradation {name!r}; choose one of {', '.join(DEGRADATIONS)}")
     if not math.isfinite(level):
         raise ValueError(f"the level must be a finite number, got {level}")
-    if name == "denoise":
-        return gaussian_noise(x, level, generator, clip)
-    if name == "poisson":
-        return poisson_noise(x, level, generator)
-    if name == "salt_and_pepper":
-        return salt_and_pepper(x, level, generator)
-    if name == "camera":
-        return camera_noise(x, level, generator)
-    if name == "jpeg":
-        return jpeg(x, round(level))
-    if name == "sr":
-        return downsample(x, round(level))
-    if name == "deblur":
-        return gaussian_blur(x, level)
-    if name == "motion_blur":
-        return motion_blur(x, level, 30.0)
-    if name == "lowlight":
-        return low_light(x, level, gamma=1.2, sigma=4.0, generator=generator)
-    return reduce_contrast(x, level)
+    return DEGRADATIONS[name].apply(x, level, generator, clip)
 
 
 def noise_sigma_of(name: str, level: float) -> float | None:
     """The noise std (0-255 scale) the degradation ``name`` adds, as a restoration model is told.
 
-    None means the model estimates it."""
-    if name == "denoise":
-        return float(level)
-    if name == "lowlight":
-        return 4.0  # the sensor noise ``degrade`` adds to a dark image
-    if name in ("poisson", "salt_and_pepper", "camera"):
-        return None
-    return 0.0
+    None means the model estimates it; a name that is not a degradation adds none."""
+    return DEGRADATIONS[name].noise_sigma(level) if name in DEGRADATIONS else 0.0
