@@ -318,6 +318,44 @@ def test_enhance_a_blurred_photo(visit, cat_photo):
     v.assert_no_js_errors()
 
 
+@pytest.fixture
+def dark_photo(tmp_path) -> Path:
+    """scikit-image's coffee three stops under-exposed (linear light / 8), as an under-exposed shot is saved."""
+    from skimage import data
+
+    a = np.asarray(Image.fromarray(data.coffee()).resize((200, 150), Image.BICUBIC)) / 255.0
+    lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4) / 8
+    dark = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.maximum(lin, 0.0031308) ** (1 / 2.4) - 0.055)
+    path = tmp_path / "dark-coffee.png"
+    Image.fromarray((dark * 255).round().astype(np.uint8)).save(path)
+    return path
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Suesstrunk (2003) on an (H, W, 3) image in [0, 1]."""
+    rg, yb = rgb[..., 0] - rgb[..., 1], 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def test_a_dark_upload_comes_back_brighter_with_its_colours(visit, dark_photo):
+    v = visit()
+    page = v.page
+    old_src = image_src(page, "#enhance-vae")
+    upload(page, "#enhance-photo", dark_photo)
+    wait_for(page, "() => document.querySelector('#enhance-photo img')?.src.includes('dark-coffee')")
+    wait_for(page, "() => !document.querySelector('#enhance-simulate input').checked")  # an upload is real
+    choose(page, "#enhance-problem", "Too dark")
+    page.locator("#enhance-button").click()
+    src = wait_for_new_image(page, "#enhance-vae", old_src)[2]
+    out = np.asarray(fetch_image(page, src).convert("RGB"), dtype=np.float64) / 255
+    dark = np.asarray(Image.open(dark_photo).convert("RGB"), dtype=np.float64) / 255
+    assert out.mean() > dark.mean() + 0.1, "brighter"
+    gamma = dark**0.45  # the plain brightening the issue measures colour against
+    assert colourfulness(out) >= 0.8 * colourfulness(gamma), "its colours kept, not a grey sepia"
+    wait_for(page, "() => document.querySelectorAll('#enhance-samples img').length >= 4")  # K = 4 exposures
+    v.assert_no_js_errors()
+
+
 def test_denoise_a_photo_with_photon_noise(visit, grey_photo):
     v = visit()
     page = v.page
