@@ -164,3 +164,14 @@ def test_refined_proposal_tightens_the_bound(tiny_model, tiny_batch):
     assert refined["elbo_nats"] == plain["elbo_nats"]  # the ELBO stays the encoder's
     with pytest.raises(ValueError, match="unconditional"):
         evaluate(tiny_model, tiny_batch, k=2, refine_steps=5, labels=torch.zeros(len(tiny_batch), dtype=torch.long))
+
+
+def test_dimensions_are_ranked_by_how_much_they_change_the_picture():
+    torch.manual_seed(0)
+    model = ConvVAE(VAEConfig(latent_dim=6, channels=(8, 16))).eval()
+    with torch.no_grad():  # make dimension 4 the one the decoder listens to most, dimension 1 ignored
+        w = model.decoder.from_latent.weight
+        w[:, 1] = 0.0
+        w[:, 4] *= 20.0
+    order = inference.dimensions_by_effect(model)
+    assert sorted(order) == list(range(6)) and order[0] == 4 and order[-1] == 1

@@ -37,7 +37,7 @@ def traverse(model_name: str, seed: int, dim: int, span: float, steps: int):
     Args:
         model_name: mnist-vae, mnist-vae-2d or faces-vae.
         seed: seed of the starting prior sample.
-        dim: the latent dimension to move (0 to latent size - 1).
+        dim: which latent dimension to move, ranked by how much it changes the picture (0: the most).
         span: how far to move, in prior standard deviations.
         steps: number of images in the row.
     """

@@ -65,12 +65,13 @@ def create_sampling_tab(demo: gr.Blocks, model: gr.Dropdown) -> dict:
 
         gr.Markdown(
             "### Latent traversal\nTake the prior sample of a seed and move along one latent "
-            "dimension from -span to +span (other dimensions fixed)."
+            "dimension from -span to +span (other dimensions fixed). Dimensions are ranked by how much they "
+            "change the picture: 0 changes it most."
         )
         with gr.Row():
             with gr.Column(scale=1):
                 t_seed = gr.Number(0, precision=0, minimum=0, label="Seed of the starting sample")
-                dim = gr.Slider(0, 31, value=0, step=1, precision=0, label="Latent dimension")
+                dim = gr.Slider(0, 31, value=0, step=1, precision=0, label="Latent dimension (0: the largest effect)")
                 span = gr.Slider(0.5, 5.0, value=3.0, step=0.5, label="Span (standard deviations)")
                 t_steps = gr.Slider(3, 21, value=11, step=1, precision=0, label="Steps")
                 t_button = gr.Button("Traverse")

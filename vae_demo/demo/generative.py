@@ -117,13 +117,21 @@ def sample_grid(
     return grid_image(images, nrow=math.ceil(math.sqrt(n)), scale=display_scale(model))
 
 
+@lru_cache(maxsize=8)
+def ranked_dimensions(model_name: str) -> list[int]:
+    """The model's latent dimensions, the one that changes its pictures most first (computed once)."""
+    return inference.dimensions_by_effect(get_model(model_name))
+
+
 def traversal(
     model_name: str = DEFAULT_GENERATIVE, seed: int = 0, dim: int = 0, span: float = 3.0, steps: int = 11
 ) -> np.ndarray:
-    """Start from the prior sample of ``seed``; vary latent dimension ``dim`` from -span to +span."""
+    """Start from the prior sample of ``seed``; vary latent dimension ``dim`` from -span to +span. Dimensions are
+    ranked by how much they change the picture (``inference.dimensions_by_effect``): 0 is the one that changes it
+    most."""
     model = get_model(check_name(model_name))
     d = model.config.latent_dim
-    dim = number(dim, "The latent dimension", 0, d - 1, integer=True)
+    dim = ranked_dimensions(model_name)[int(number(dim, "The latent dimension", 0, d - 1, integer=True))]
     span = number(span, "The span", 0.1, 10.0)
     steps = number(steps, "The number of steps", 2, 32, integer=True)
     z = inference.prior_latent(model, number(seed, "The seed", 0, 2**31 - 1, integer=True))

@@ -125,6 +125,17 @@ def traverse(model, z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Te
     return model.decode_mean(zs).cpu()
 
 
+@torch.no_grad()
+def dimensions_by_effect(model, probe: float = 2.0) -> list[int]:
+    """The latent dimensions, the one that changes the decoded picture most first: the mean absolute change of
+    the decoding of z = 0 when one dimension moves to -``probe`` and to +``probe``."""
+    d = model.config.latent_dim
+    eye = torch.eye(d, device=model.device) * probe  # (D, D)
+    centre = model.decode_mean(torch.zeros(1, d, device=model.device))  # (1, C, H, W)
+    change = [(model.decode_mean(sign * eye) - centre).abs().flatten(1).mean(1) for sign in (-1, 1)]  # 2 x (D,)
+    return sorted(range(d), key=lambda i: -float(change[0][i] + change[1][i]))
+
+
 def prior_latents(model, n: int, seed: int = 0, temperature: float = 1.0) -> torch.Tensor:
     """n latents z ~ N(0, temperature^2 I) drawn from a generator seeded with ``seed``."""
     g = make_generator(seed, model.device)
