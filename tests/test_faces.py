@@ -86,3 +86,12 @@ def test_face_endpoints_frame_the_face_and_say_so():
     assert generative.load_input_noted(generative.get_model("mnist-vae"), photo_example("coffee"))[1] == ""
     _, text = lab.elbo_of_image("faces-vae", photo_example("coffee"), k=10)
     assert "No face was found" in text
+
+
+@skip_without_bundled("faces-vae")
+def test_the_masked_square_fit_keeps_the_observed_pixels_and_beats_the_corrupted_face():
+    from vae_demo.demo import generative
+
+    rows = {r[0]: r[1:] for r in generative.denoise("faces-vae", None, "mask", 0.3).rows}
+    fitted = rows["VAE + latent fit (observed pixels kept)"]
+    assert fitted[1] > rows["corrupted"][1], "the filled square is closer to the face than a black one"

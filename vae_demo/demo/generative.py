@@ -211,7 +211,8 @@ def denoise(
     """Corrupt an image, let the VAE reconstruct it, measure both against the clean image.
 
     Two restorations: one pass through encoder and decoder, and MAP inference in latent space that
-    knows the corruption (``inference.fit_latent``).
+    knows the corruption (``inference.fit_latent``); for the masked square the fit fills only the masked
+    pixels (the others are known), as inpainting does.
     """
     from vae_demo.restoration.degradations import NOISE_TYPES, corrupt, observed_mask  # torchvision: on first use
 
@@ -224,10 +225,14 @@ def denoise(
     clean = load_input(model, example_single(model_name) if image is None else image)
     noisy = corrupt(clean, noise, level, seed)
     restored = inference.reconstruct(model, noisy)
-    fitted = inference.fit_latent(model, noisy, noise, level, observed_mask(noise, clean, noisy))
+    mask = observed_mask(noise, clean, noisy)
+    fitted = inference.fit_latent(model, noisy, noise, level, mask)
+    if mask is not None:  # inpainting: the pixels still observed are known exactly, the fit fills the rest
+        fitted = mask * noisy + (1 - mask) * fitted
     _, spread = inference.posterior_samples(model, noisy, k, seed)
     panel = grid_image(torch.cat([clean, noisy, restored, fitted]), nrow=4, scale=display_scale(model) * 2)
-    results = (("corrupted", noisy), ("VAE: encode, decode", restored), ("VAE + latent fit", fitted))
+    fit_label = "VAE + latent fit (observed pixels kept)" if mask is not None else "VAE + latent fit"
+    results = (("corrupted", noisy), ("VAE: encode, decode", restored), (fit_label, fitted))
     rows = [[name, *image_metrics(clean, x)] for name, x in results]
     rows.append(["VAE spread (mean std)", round(float(spread.mean()), 4), None])
     return ReconstructResult(panel, heat_map(spread[0], display_scale(model) * 2), rows)
