@@ -11,7 +11,6 @@ import torch
 from conftest import MNIST_RAW, ROOT, SHARED_DATA
 
 from vae_demo.generative.data import AugmentedImages, dynamic_binarize, load_mnist, load_olivetti, split_by_subject
-from vae_demo.generative.train import RunConfig
 
 OLIVETTI = SHARED_DATA / "olivetti-faces"
 
@@ -58,35 +57,19 @@ def check_stage(path: Path, config_class) -> None:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.json")), ids=lambda p: p.stem)
 def test_run_configs_parse(path):
-    family = json.loads(path.read_text()).get("family")
-    if family == "codec":
-        from vae_demo.codec.train import CodecRunConfig
+    """Every config parses with its family's run config (``vae_demo.catalog``) and names the model it makes."""
+    from vae_demo import catalog
+    from vae_demo.core.hub import imported
 
-        check_stage(path, CodecRunConfig)
+    family = json.loads(path.read_text()).get("family") or "generative"
+    run_config = imported(catalog.FAMILIES[family].run_config)
+    if family in ("codec", "restoration", "light"):  # staged recipes
+        check_stage(path, run_config)
         return
-    if family == "divnoising":
-        from vae_demo.restoration.divnoising_train import DivNoisingRunConfig
-
-        assert DivNoisingRunConfig.from_json(path).model.name == path.stem
-        return
-    if family == "restoration":
-        from vae_demo.restoration.train import RestorationRunConfig
-
-        check_stage(path, RestorationRunConfig)
-        return
-    if family == "classifier":
-        from vae_demo.generative.classifier_train import ClassifierRunConfig
-
-        assert ClassifierRunConfig.from_json(path).model.name == path.stem
-        return
-    if family == "light":
-        from vae_demo.light.train import LightRunConfig
-
-        check_stage(path, LightRunConfig)
-        return
-    run = RunConfig.from_json(path)
+    run = run_config.from_json(path)
     assert run.model.name == path.stem
-    assert run.dataset in ("mnist", "olivetti")
+    if family == "generative":
+        assert run.dataset in ("mnist", "olivetti")
 
 
 @pytest.mark.needs_data
