@@ -123,9 +123,11 @@ def warm_up() -> None:
     """Import torch and load the default models, so the first click does not wait for them."""
     try:
         from vae_demo.catalog import DEFAULT_GENERATIVE
-        from vae_demo.demo import compress, generative, photos  # torch: the page is served first
+        from vae_demo.demo import generative  # torch: the page is served first; the light path first
 
         generative.sample_grid(DEFAULT_GENERATIVE, 1)
+        from vae_demo.demo import compress, photos  # then the photo tabs' heavier imports (CompressAI, scikit-image)
+
         for row in (photos.problems.problem("noise"), photos.problems.noise("gaussian")):  # the tabs' first views
             photos.get_restorer(row.model)
         compress.get_codec()
