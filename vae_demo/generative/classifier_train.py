@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
@@ -25,7 +24,7 @@ from vae_demo.core.model_card import DATASETS, retrain_section, train_command
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.generative.classifier import ClassifierConfig, DigitClassifier, accuracy, shift_batch
-from vae_demo.generative.data import load_mnist
+from vae_demo.generative.data import load_mnist, shuffled_loader, split_training_set
 
 
 @dataclass
@@ -52,12 +51,6 @@ class ClassifierRunConfig(Config):
             raise ValueError(f"val_size must be between 1 and 59,999 training digits, got {self.val_size}")
 
 
-def split_training_set(images: torch.Tensor, labels: torch.Tensor, val_size: int):
-    """(train images, train labels, val images, val labels): the last ``val_size`` digits are validation."""
-    cut = len(images) - val_size
-    return images[:cut], labels[:cut], images[cut:], labels[cut:]
-
-
 def classifier_loss(model: DigitClassifier, batch, run: ClassifierRunConfig) -> dict:
     """Cross-entropy of a randomly shifted, rotated and scaled batch (torch's global RNG: resumes replay it)."""
     x, y = batch
@@ -76,13 +69,7 @@ def train_classifier(
     images, labels = load_mnist(data_root, train=True, download=download)
     train_x, train_y, val_x, val_y = split_training_set(images, labels, run.val_size)
     test_x, test_y = load_mnist(data_root, train=False, download=download)
-    loader = DataLoader(
-        TensorDataset(train_x, train_y),
-        batch_size=run.batch_size,
-        shuffle=True,
-        drop_last=True,
-        generator=torch.Generator().manual_seed(run.trainer.seed),
-    )
+    loader = shuffled_loader(TensorDataset(train_x, train_y), run.batch_size, run.trainer.seed)
     model = DigitClassifier(run.model).to(pick_device())
     history: list[dict] = []
 

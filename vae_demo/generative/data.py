@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from vae_demo.core.images import IMAGE_SUFFIXES
@@ -155,3 +155,15 @@ def load_hf_images(name: str, size: int, channels: int, split: str, image_key: s
         a = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
         out.append(a[None] if a.ndim == 2 else a.permute(2, 0, 1))
     return torch.stack(out)
+
+
+def split_training_set(images: torch.Tensor, labels: torch.Tensor, val_size: int):
+    """(train images, train labels, val images, val labels): the last ``val_size`` digits are validation."""
+    cut = len(images) - val_size
+    return images[:cut], labels[:cut], images[cut:], labels[cut:]
+
+
+def shuffled_loader(dataset: Dataset, batch_size: int, seed: int) -> DataLoader:
+    """Full batches in an order reshuffled every epoch from ``seed`` (the same order on a resumed run)."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, generator=generator)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 from torchvision.utils import save_image
 
 from vae_demo.core.config import Config
@@ -25,8 +25,7 @@ from vae_demo.core.distributions import kl_weight
 from vae_demo.core.model_card import recipe_commands, retrain_section
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
-from vae_demo.generative.classifier_train import split_training_set
-from vae_demo.generative.data import dynamic_binarize, load_mnist
+from vae_demo.generative.data import dynamic_binarize, load_mnist, shuffled_loader, split_training_set
 from vae_demo.generative.hvae import HVAEConfig, LadderVAE
 
 LAYERS = ("z3", "z2", "z1")
@@ -83,13 +82,7 @@ def train_hvae(
     seed_everything(run.trainer.seed)
     images, labels = load_mnist(data_root, train=True, download=download)
     train_x, _, val_x, _ = split_training_set(images, labels, run.val_size)
-    loader = DataLoader(
-        TensorDataset(train_x),
-        batch_size=run.batch_size,
-        shuffle=True,
-        drop_last=True,
-        generator=torch.Generator().manual_seed(run.trainer.seed),
-    )
+    loader = shuffled_loader(TensorDataset(train_x), run.batch_size, run.trainer.seed)
     model = LadderVAE(run.model).to(pick_device())
     history: list[dict] = []
 

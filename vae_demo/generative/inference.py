@@ -176,7 +176,8 @@ def fit_latent(
 
     with a noise model that matches the corruption: Gaussian (L2 with the noise std), salt-and-pepper
     (L1, robust to the outliers), or a mask (L2 on the pixels that are still observed).
-    Returns the decoded mean of the fitted z.
+    Returns the decoded mean of the fitted z; with a ``mask``, only where the pixels are missing (the
+    observed ones are known, as in inpainting).
     """
     y = y.to(model.device)
     weight = torch.ones_like(y) if mask is None else mask.to(y)
@@ -203,4 +204,5 @@ def fit_latent(
         for p in trainable:
             p.requires_grad_(True)
     with torch.no_grad():
-        return model.decode_mean(z).cpu()
+        fitted = model.decode_mean(z)
+        return (fitted if mask is None else weight * y + (1 - weight) * fitted).cpu()

@@ -29,6 +29,7 @@ from vae_demo.generative.data import (
     load_mnist,
     load_olivetti,
     load_torchvision,
+    shuffled_loader,
     split_by_subject,
 )
 from vae_demo.generative.evaluate import evaluate
@@ -122,13 +123,7 @@ def train(
         sampler = DistributedSampler(dataset, shuffle=True, seed=run.trainer.seed, drop_last=True)
         loader = DataLoader(dataset, batch_size=run.batch_size, sampler=sampler, drop_last=True)
     else:
-        loader = DataLoader(
-            dataset,
-            batch_size=run.batch_size,
-            shuffle=True,
-            drop_last=True,
-            generator=torch.Generator().manual_seed(run.trainer.seed),
-        )
+        loader = shuffled_loader(dataset, run.batch_size, run.trainer.seed)
     model = ConvVAE(run.model).to(pick_device())
 
     def loss_fn(model: ConvVAE, batch, step: int) -> dict:
