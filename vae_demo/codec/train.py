@@ -261,10 +261,7 @@ def train_codec(run: CodecRunConfig, data_root: str | Path, out: str | Path, res
     summary = {
         "run_config": run.to_dict(),
         "data": str(folder.name),
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")

@@ -31,6 +31,15 @@ class RunResult:
     hardware: str
     is_main: bool  # False on the other ranks of a torchrun: they write nothing
 
+    def fields(self) -> dict:
+        """What a training summary records of the run: steps, wall time, the step it resumed at, the hardware."""
+        return {
+            "steps": self.steps,
+            "wall_seconds": self.wall_seconds,
+            "resumed_from": self.resumed_from,
+            "hardware": self.hardware,
+        }
+
 
 def hardware() -> str:
     """The machine in words, for model cards: the GPU's name, else the CPU and its threads."""

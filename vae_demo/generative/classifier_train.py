@@ -91,10 +91,7 @@ def train_classifier(
         "data": {"train": len(train_x), "val": len(val_x), "test": len(test_x)},
         "val_accuracy": accuracy(model, val_x, val_y),
         "test_accuracy": accuracy(model, test_x, test_y),
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     out = Path(out)

@@ -105,10 +105,7 @@ def train_hvae(
         "run_config": run.to_dict(),
         "data": {"train": len(train_x), "val": len(val_x)},
         **held_out_elbo(model, val_x),
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     out = Path(out)

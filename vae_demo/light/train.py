@@ -175,10 +175,7 @@ def train_light(run: LightRunConfig, data_root: str | Path, out: str | Path, res
     summary = {
         "run_config": run.to_dict(),
         "data": f"{folder.name} (split train: {len(images)} photos; validation: {len(held)} held-out photos)",
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     (out / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")

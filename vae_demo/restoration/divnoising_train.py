@@ -186,10 +186,7 @@ def train_divnoising(
             "held_out_files": [p.name for p in val_paths],
             "manifest": manifest and {k: v for k, v in manifest.items() if k != "files"},
         },
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     (Path(out) / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")

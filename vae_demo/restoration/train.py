@@ -271,10 +271,7 @@ def train_restoration(
         return model
     summary = {
         "run_config": asdict(run),
-        "steps": result.steps,
-        "wall_seconds": result.wall_seconds,
-        "resumed_from": result.resumed_from,
-        "hardware": result.hardware,
+        **result.fields(),
         "validation": history,
     }
     (Path(out) / "training_summary.json").write_text(json.dumps(summary, indent=2, default=list) + "\n")
