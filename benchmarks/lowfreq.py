@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for f in files:
         photo = photos.load_photo(str(f))
-        if not real and problems.PROBLEMS[args.problem].degradation == "sr":
+        if not real and problems.PROBLEMS[args.problem].degradation == "downsample":
             scale = int(problems.PROBLEMS[args.problem].level(0))
             photo = resize(photo, (photo.shape[-2] * scale, photo.shape[-1] * scale))
         big = photo.shape[-2] * photo.shape[-1] > photos.TILE_ABOVE_PIXELS

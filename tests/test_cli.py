@@ -252,7 +252,7 @@ def test_a_new_catalog_row_reaches_the_cli_the_benchmark_and_the_page(monkeypatc
     from vae_demo import catalog, cli
 
     row = catalog.Problem(
-        "Dummy scratches", "denoise", lambda s: s, None, "nlm", catalog.DENOISE_MODEL, {"dummy": "level"}
+        "Dummy scratches", "gaussian_noise", lambda s: s, None, "nlm", catalog.DENOISE_MODEL, {"dummy": "level"}
     )
     monkeypatch.setitem(catalog.PROBLEMS, "dummy", row)
     parser = cli.build_parser()

@@ -192,19 +192,22 @@ def test_reduce_contrast_and_colour_cast():
     assert torch.equal(D.colour_cast(grey, (1.2, 1.0, 0.8)), grey), "a grey image stays grey"
 
 
-@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
-def test_every_named_task_runs_at_its_default_level(task):
-    out = D.degrade(PHOTO, task, D.DEGRADATIONS[task].default_level, seeded(0))
+@pytest.mark.parametrize("name", list(D.DEGRADATIONS))
+def test_every_named_degradation_runs_at_its_default_level(name):
+    out = D.degrade(PHOTO, name, D.DEGRADATIONS[name].default_level, seeded(0))
     assert out.dtype == PHOTO.dtype and out.min() >= 0 and out.max() <= 1
-    if task != "sr":
+    if name != "downsample":
         assert out.shape == PHOTO.shape
 
 
 def test_degrade_rejects_unknown_degradations_and_non_finite_levels():
     with pytest.raises(ValueError, match="unknown degradation"):
         D.degrade(PHOTO, "sharpen", 1.0)
+    for task in ("denoise", "sr", "deblur"):  # tasks, not degradations: named for the job, not the corruption
+        with pytest.raises(ValueError, match="unknown degradation"):
+            D.degrade(PHOTO, task, 1.0)
     with pytest.raises(ValueError, match="finite"):
-        D.degrade(PHOTO, "denoise", math.nan)
+        D.degrade(PHOTO, "gaussian_noise", math.nan)
 
 
 def test_pipeline_is_seeded_and_reports_the_noise_it_added():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vae_demo import catalog
 from vae_demo.catalog import models
 from vae_demo.light import classical as light_classical
 from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
@@ -31,6 +32,21 @@ def test_every_noise_kind_names_things_that_exist(key):
     assert row.degradation is None or row.degradation in DEGRADATIONS
     assert row.classical in classical.METHODS and row.model in models("restoration")
     assert row.level_range[0] < row.level_range[1]
+
+
+@pytest.mark.parametrize("task", list(catalog.tasks()))
+def test_every_benchmark_task_is_simulated_by_a_degradation_that_exists(task):
+    name = catalog.task_degradation(task)
+    if task in catalog.light_tasks():
+        assert name in LIGHT_DEGRADATIONS
+    else:
+        assert name in DEGRADATIONS or (task == "real" and name is None), "real: real noisy photos, nothing added"
+
+
+def test_tasks_keep_their_names_and_degradations_name_the_corruption():
+    simulated = {task: catalog.task_degradation(task) for task in ("denoise", "sr", "deblur", "camera")}
+    assert simulated == {"denoise": "gaussian_noise", "sr": "downsample", "deblur": "gaussian_blur", "camera": "camera"}
+    assert not {"denoise", "sr", "deblur"} & set(DEGRADATIONS)
 
 
 def test_unknown_problems_get_a_sentence_naming_the_choices():

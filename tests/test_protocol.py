@@ -136,10 +136,10 @@ def _smooth(channels: int = 3, size: int = 64) -> np.ndarray:
     return a.astype(np.float64)
 
 
-def _degrade(a: np.ndarray, task: str, level: float, seed: int = 1) -> np.ndarray:
+def _degrade(a: np.ndarray, name: str, level: float, seed: int = 1) -> np.ndarray:
     t = torch.from_numpy(a).float()
     t = t[None, None] if t.ndim == 2 else t.permute(2, 0, 1)[None]
-    out = degradations.degrade(t, task, level, torch.Generator().manual_seed(seed))[0].permute(1, 2, 0).numpy()
+    out = degradations.degrade(t, name, level, torch.Generator().manual_seed(seed))[0].permute(1, 2, 0).numpy()
     return (out[..., 0] if out.shape[-1] == 1 else out).astype(np.float64)
 
 
@@ -148,7 +148,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_blind_rows_give_the_classical_methods_the_projects_noise_estimate(monkeypatch):
-    noisy = _degrade(_smooth(), "denoise", 20)
+    noisy = _degrade(_smooth(), "gaussian_noise", 20)
     monkeypatch.setattr("vae_demo.restoration.noise_level.noise_level", lambda a: 17.5)
     assert classical._sigma01(noisy, None) == pytest.approx(17.5 / 255)
     seen = []
@@ -160,7 +160,7 @@ def test_blind_rows_give_the_classical_methods_the_projects_noise_estimate(monke
 
 def test_the_oracle_walks_to_the_best_sigma_of_its_grid():
     clean = _smooth()
-    noisy = _degrade(clean, "denoise", 25)
+    noisy = _degrade(clean, "gaussian_noise", 25)
     out, sigma = classical.oracle("nlm", noisy, clean, start=6.0)
     assert sigma > 6.0 * 2**0.5, "a start far too low is walked up"
     start = classical._psnr8(classical.METHODS["nlm"](noisy, 6.0), clean)

@@ -100,7 +100,7 @@ def restore_photo(
         from vae_demo.light.serving import enhance_light
 
         return enhance_light(model, photo[0], problem, samples, make_generator(seed)).as_restoration()
-    if row.degradation == "sr":
+    if row.degradation == "downsample":
         scale = int(row.level(0.0))
         h, w = photo.shape[-2:]
         if max(h, w) * scale > photos.MAX_OUTPUT_SIDE:

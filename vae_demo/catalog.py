@@ -12,7 +12,9 @@ Words, each with one meaning:
 - a **problem** is what a person asks the Enhance tab to fix, a **noise** what the Denoise tab removes; each
   row names the **degradation** that simulates it (``restoration.degradations`` or ``light.pipeline``), the
   **condition** the model is told (None: blind), the classical method shown beside it, the model that serves
-  it and the benchmark **tasks** of ``benchmarks/restore.py`` that score it.
+  it and the benchmark **tasks** of ``benchmarks/restore.py`` that score it;
+- a degradation is named for the corruption (``gaussian_noise``, ``downsample``, ``gaussian_blur``), a task for
+  the job (``denoise``, ``sr``, ``deblur``); ``task_degradation`` goes from one to the other.
 
 Adding a photo problem is one row of ``PROBLEMS`` plus its code (the degradation, the classical method);
 adding a bundled model one row of ``MODELS`` plus its checkpoint folder and config (docs/contributing in
@@ -185,12 +187,17 @@ class Problem:
 # blur 0.8, noise, JPEG 70. Light and colour (``light.serving``): levels in ``light.pipeline`` units, blind.
 PROBLEMS: dict[str, Problem] = {
     "auto": Problem(
-        "Auto (a phone photo: blur, noise, JPEG)", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL
+        "Auto (a phone photo: blur, noise, JPEG)",
+        "gaussian_noise",
+        lambda s: 5 + 45 * s,
+        "noise",
+        "nlm",
+        DENOISE_MODEL,
     ),
-    "noise": Problem("Noise", "denoise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
+    "noise": Problem("Noise", "gaussian_noise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
     "blur": Problem(  # sigma 0.5-3 px
         "Blur",
-        "deblur",
+        "gaussian_blur",
         lambda s: 0.5 + 2.5 * s,
         "blur",
         "richardson_lucy",
@@ -198,8 +205,8 @@ PROBLEMS: dict[str, Problem] = {
         {"deblur": "Gaussian blur sigma"},
     ),
     "jpeg": Problem("JPEG blocks", "jpeg", lambda s: 60 - 50 * s, "jpeg", "tv", JPEG_MODEL, {"jpeg": "JPEG quality"}),
-    "x2": Problem("Low resolution x2", "sr", lambda s: 2, "sr", "bicubic", SR_MODEL, {"sr": "SR x"}),
-    "x4": Problem("Low resolution x4", "sr", lambda s: 4, "sr", "bicubic", SR_MODEL),
+    "x2": Problem("Low resolution x2", "downsample", lambda s: 2, "sr", "bicubic", SR_MODEL, {"sr": "SR x"}),
+    "x4": Problem("Low resolution x4", "downsample", lambda s: 4, "sr", "bicubic", SR_MODEL),
     "lowlight": Problem(  # 1-4 stops under-exposed
         "Too dark",
         "lowlight",
@@ -259,7 +266,7 @@ class Noise:
 NOISES: dict[str, Noise] = {
     "gaussian": Noise(
         "Gaussian",
-        "denoise",
+        "gaussian_noise",
         (0, 100),
         "sigma on the 0-255 scale",
         "nlm",
@@ -305,6 +312,16 @@ def tasks() -> dict[str, Problem | Noise]:
     simulated Poisson-Gaussian noise then JPEG; ``real``: pairs of real noisy photos and their references)."""
     rows: list[Problem | Noise] = [*NOISES.values(), *PROBLEMS.values()]
     return {task: row for row in rows for task in row.tasks}
+
+
+# Tasks whose row adds nothing (the photo's own noise) but that the benchmark simulates, with the degradation used.
+SIMULATED_TASKS = {"camera": "camera"}
+
+
+def task_degradation(task: str) -> str | None:
+    """The degradation that simulates benchmark ``task``: its row's (``sr`` -> ``downsample``), ``SIMULATED_TASKS``
+    for the photo's own noise, None for ``real`` (real noisy photos: nothing is added)."""
+    return SIMULATED_TASKS.get(task) or tasks()[task].degradation
 
 
 def task_levels() -> dict[str, str]:

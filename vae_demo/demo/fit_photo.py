@@ -214,7 +214,9 @@ def _results(
     estimate = mode_x8(model, degraded)  # Set12 sigma 25, 60-s fits: 28.44 dB (the sample mean: 27.99, README)
     vae = photos.run_vae(degraded, 0, seed, None, row.model, False, noise=noise, level=served)
     supervised = vae.mode
-    classical_out = photos.classical_baseline(row.classical, degraded, row.degradation or "denoise", vae.noise_sigma)
+    classical_out = photos.classical_baseline(
+        row.classical, degraded, row.degradation or "gaussian_noise", vae.noise_sigma
+    )
     bundled, why_not = _bundled(degraded, noise, sigma)
     candidates = [
         ("degraded input", degraded),

@@ -136,15 +136,15 @@ def _upscale(x: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def _simulate(clean: torch.Tensor, key: str, degradation: str, level: float, seed: int) -> torch.Tensor:
-    """Degrade a clean photo (same size out; SR is the bicubic upsampling of the small image)."""
+    """Degrade a clean photo (same size out; ``downsample`` gives the bicubic upsampling of the small image)."""
     g = make_generator(seed)
     if key == "auto":
-        return jpeg(degrade(gaussian_blur(clean, 0.8), "denoise", level, g), 70)
-    if degradation == "sr":  # edge-padded to a multiple of the factor, so the result keeps the photo's size
+        return jpeg(degrade(gaussian_blur(clean, 0.8), "gaussian_noise", level, g), 70)
+    if degradation == "downsample":  # edge-padded to a multiple of the factor, so the result keeps the photo's size
         h, w = clean.shape[-2:]
         f = int(level)
         padded = torch.nn.functional.pad(clean, (0, (-w) % f, 0, (-h) % f), mode="replicate")
-        small = degrade(padded, "sr", level, g)
+        small = degrade(padded, degradation, level, g)
         return resize(small, padded.shape[-2:])[..., :h, :w]
     return degrade(clean, degradation, level, g)
 
@@ -275,7 +275,7 @@ def enhance(
         clean, degraded = photo, _simulate(photo, problem, row.degradation, level, seed)
         sigma = noise_sigma_of(row.degradation, level)
     else:
-        clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "sr" else photo
+        clean, degraded = None, _upscale(photo, int(level)) if row.degradation == "downsample" else photo
         sigma = level if problem == "noise" else None
     vae = run_vae(degraded, k, seed, progress, row.model, bool(best), problem=problem, level=sigma)
     vae.how += f", on {scaled}" if scaled else ""
@@ -317,7 +317,7 @@ def denoise_photo(
     vae.how += f", on {scaled}" if scaled else ""
     report_progress(progress, 0.8, f"Classical baseline: {row.classical}")
     known = vae.noise_sigma if noise in ("gaussian", "real") else None  # the sigma the VAE was told
-    classical_out = classical_baseline(row.classical, degraded, row.degradation or "denoise", known)
+    classical_out = classical_baseline(row.classical, degraded, row.degradation or "gaussian_noise", known)
     return photo_result(
         clean, degraded, classical_out, row.classical, vae, k, (1.0, 1.0, 1.0), f"denoised-{noise}", progress
     )

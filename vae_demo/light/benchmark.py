@@ -1,13 +1,13 @@
 """The light-and-colour benchmark: the light VAE beside the classical corrections on the same degraded inputs.
 
-The tasks are the pipeline's ``LIGHT_DEGRADATIONS``: ``lowlight`` (level = stops under-exposed, with
-Poisson-Gaussian sensor noise, the sRGB curve and JPEG q90), ``haze`` (amount 0-1), ``colour_cast`` (strength
-0-1, a random illuminant direction per image) and ``light_auto`` (a random mix, level ignored; blind). The
-restoration benchmark's protocol: every image of a folder (sorted by name; grey ones repeated to three
-channels) is degraded once with one generator seeded by ``seed``, every method corrects those same inputs,
-and outputs are clipped and rounded to 8 bits against the 8-bit original. Per method: mean PSNR, mean SSIM,
-mean CIEDE2000 (scikit-image's ``deltaE_ciede2000`` on ``rgb2lab``, averaged over pixels then images) and
-seconds per image. Methods named ``*_oracle*`` read the clean original (``classical.ORACLES``): bounds, not
+The tasks are simulated by the pipeline's ``LIGHT_DEGRADATIONS`` (``catalog.task_degradation``): ``lowlight``
+(level = stops under-exposed, with Poisson-Gaussian sensor noise, the sRGB curve and JPEG q90), ``haze`` (amount
+0-1), ``colour_cast`` (strength 0-1, a random illuminant direction per image) and ``light_auto`` (a random mix,
+level ignored; blind). The restoration benchmark's protocol: every image of a folder (sorted by name; grey ones
+repeated to three channels) is degraded once with one generator seeded by ``seed``, every method corrects those
+same inputs, and outputs are clipped and rounded to 8 bits against the 8-bit original. Per method: mean PSNR,
+mean SSIM, mean CIEDE2000 (scikit-image's ``deltaE_ciede2000`` on ``rgb2lab``, averaged over pixels then images)
+and seconds per image. Methods named ``*_oracle*`` read the clean original (``classical.ORACLES``): bounds, not
 competitors. ``noisy`` is the degraded input itself.
 
 The no-reference measures of ``benchmarks/lowlight_real.py`` live here too: brightness, colourfulness
@@ -74,7 +74,7 @@ def load_colour_images(folder: Path, limit: int | None, split: str = "all") -> l
 def degrade_one(clean: np.ndarray, task: str, level: float, g: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(reference, degraded input), float64 (H, W, 3) in [0, 1]."""
     x = torch.from_numpy(clean / 255.0).permute(2, 0, 1).float()
-    y = LIGHT_DEGRADATIONS[task](x, level, g)
+    y = LIGHT_DEGRADATIONS[catalog.task_degradation(task)](x, level, g)
     return clean / 255.0, y.permute(1, 2, 0).numpy().astype(np.float64)
 
 

@@ -12,6 +12,8 @@ Poisson's level is the peak photon count, salt and pepper's the percent of pixel
 the std at mid-grey of Poisson-Gaussian noise then saved as JPEG q85; ``camera`` is blind: no method
 is told its level (the classical ones get the project's estimate, as the VAE: ``classical.estimated_sigma``).
 ``real`` scores pairs of real noisy photos against their clean references (``benchmark_real``), blind.
+Tasks keep their names (``denoise``, ``sr``, ``deblur``); the degradation that simulates each, named for the
+corruption (``gaussian_noise``, ``downsample``, ``gaussian_blur``), is its catalog row's (``catalog.task_degradation``).
 ``bm3d_oracle`` / ``nlm_oracle`` run at the sigma that scores best on the clean image (``classical.oracle``);
 the report's ``classical`` says what each classical method was given, ``provenance`` where the run came from.
 
@@ -134,15 +136,16 @@ def score(out: np.ndarray, ref: np.ndarray, task: str, scale: int) -> tuple[floa
 def degrade_one(
     clean: np.ndarray, task: str, level: float, g: torch.Generator, clip: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(reference, degraded input at the reference's size); ``clip`` False leaves ``denoise``'s noise unclipped."""
+    """(reference, degraded input at the reference's size); ``clip`` False leaves Gaussian noise unclipped."""
     x = to_tensor(clean / 255.0)
-    if task == "sr":
+    name = catalog.task_degradation(task)
+    if name == "downsample":
         s = round(level)
         h, w = (d - d % s for d in x.shape[-2:])
         x = x[..., :h, :w]
-        y = resize(degrade(x, "sr", s, g), (h, w))
+        y = resize(degrade(x, name, s, g), (h, w))
     else:
-        y = degrade(x, task, level / 100 if task == "salt_and_pepper" else level, g, clip)
+        y = degrade(x, name, level / 100 if name == "salt_and_pepper" else level, g, clip)
     return to_array(x), to_array(y)
 
 
@@ -165,6 +168,12 @@ def app_model(task: str, level: float) -> str:
     return catalog.PROBLEMS[key].model
 
 
+def task_sigma(task: str, level: float) -> float | None:
+    """The noise std (0-255) the task's degradation adds, as the VAE is told it (None: estimated; ``real``)."""
+    name = catalog.task_degradation(task)
+    return None if name is None else noise_sigma_of(name, level)
+
+
 def run_vae(
     model,
     task: str,
@@ -179,7 +188,7 @@ def run_vae(
     """The VAE's result as the app serves the task's problem (``blind``: the model is not told the problem;
     ``noise_path``: the Enhance tab's Noise path, Gaussian noise at the estimated sigma)."""
     opts = {"samples": samples, "generator": make_generator(seed), "ensemble": ensemble}
-    sigma = None if task == "real" else noise_sigma_of(task, level)
+    sigma = task_sigma(task, level)
     if blind:
         return restore(model, y, noise_sigma=sigma, condition=None, **opts)
     if noise_path:
@@ -215,12 +224,16 @@ class BenchRun:
     fit_seconds: float
 
     @property
+    def degradation(self) -> str | None:
+        return catalog.task_degradation(self.task)
+
+    @property
     def sigma(self) -> float | None:
-        return None if self.task == "real" else noise_sigma_of(self.task, self.level)
+        return task_sigma(self.task, self.level)
 
     @property
     def told(self) -> str | None:
-        return None if self.blind or self.task not in DEGRADATIONS else DEGRADATIONS[self.task].condition
+        return None if self.blind or self.degradation is None else DEGRADATIONS[self.degradation].condition
 
 
 def check_methods(task: str, chosen: list[str]) -> None:
@@ -261,7 +274,7 @@ def restore_one(run: BenchRun, method: str, ref: np.ndarray, inp: np.ndarray) ->
     if method in ORACLE_METHODS:  # the search is timed: it is what the oracle row costs
         out, best = oracle(ORACLE_METHODS[method], inp, ref, run.sigma or estimated_sigma(inp))
         return out, {"sigma": round(best, 2)}, None
-    return run_classical(method, inp, run.task, run.level), {}, None
+    return run_classical(method, inp, run.degradation, run.level), {}, None
 
 
 def score_method(run: BenchRun, method: str, cases: list) -> dict:
@@ -380,7 +393,7 @@ def run_benchmark(
         "threads": torch.get_num_threads(),
         "noise_clip": noise_clip if task == "denoise" else None,
         "split": split,
-        "classical": {m: describe(m, task, level) for m in chosen if m in METHODS or m in ORACLE_METHODS},
+        "classical": {m: describe(m, run.degradation, level) for m in chosen if m in METHODS or m in ORACLE_METHODS},
         "methods": results,
         PROVENANCE_KEY: provenance(),
     }

@@ -166,13 +166,13 @@ METHODS = {
 
 # The classical answers to each degradation, best first.
 METHODS_FOR: dict[str, tuple[str, ...]] = {
-    "denoise": ("bm3d", "nlm", "tv"),
+    "gaussian_noise": ("bm3d", "nlm", "tv"),
     "poisson": ("bm3d", "nlm", "tv"),
     "salt_and_pepper": ("adaptive_median", "median", "tv"),
     "camera": ("bm3d", "nlm", "tv"),
     "jpeg": ("tv", "bm3d"),
-    "sr": ("bicubic", "unsharp"),
-    "deblur": ("richardson_lucy", "unsharp"),
+    "downsample": ("bicubic", "unsharp"),
+    "gaussian_blur": ("richardson_lucy", "unsharp"),
     "motion_blur": ("unsharp",),
     "lowlight": ("gamma", "clahe"),
     "haze": ("clahe",),
@@ -229,29 +229,30 @@ def oracle(method: str, image: np.ndarray, reference: np.ndarray, start: float) 
     return scores[best][1], scores[best][2]
 
 
-def run_classical(method: str, image: np.ndarray, degradation: str, level: float | None) -> np.ndarray:
-    """Run one classical method; the level is passed where the method uses it (noise sigma, blur sigma, the
-    Poisson peak through ``anscombe_denoise``); a denoiser not told a sigma gets ``estimated_sigma``."""
+def run_classical(method: str, image: np.ndarray, degradation: str | None, level: float | None) -> np.ndarray:
+    """Run one classical method on an image with ``degradation`` (a ``DEGRADATIONS`` name; None: a photo's own
+    noise); the level is passed where the method uses it (noise sigma, blur sigma, the Poisson peak through
+    ``anscombe_denoise``); a denoiser not told a sigma gets ``estimated_sigma``."""
     if method not in METHODS:
         raise ValueError(f"unknown classical method {method!r}; choose one of {', '.join(METHODS)}")
     image = np.asarray(image, dtype=np.float64)
     if degradation == "poisson" and method in DENOISERS:
         return anscombe_denoise(method, image, level)
-    uses_level = {"denoise": DENOISERS, "deblur": ("richardson_lucy",)}
+    uses_level = {"gaussian_noise": DENOISERS, "gaussian_blur": ("richardson_lucy",)}
     known = level if method in uses_level.get(degradation, ()) else None
     return METHODS[method](image, known)
 
 
-def describe(method: str, degradation: str, level: float | None) -> str:
+def describe(method: str, degradation: str | None, level: float | None) -> str:
     """What a method of a benchmark row was given, for its report."""
     base = ORACLE_METHODS.get(method, method)
     if base not in DENOISERS:
-        return "the level as told" if method == "richardson_lucy" and degradation == "deblur" else "no level"
+        return "the level as told" if method == "richardson_lucy" and degradation == "gaussian_blur" else "no level"
     if method in ORACLE_METHODS:
         return "oracle: the sigma of a grid (2^(k/4) from the told or estimated one) that scores best on the clean"
     if degradation == "poisson":
         peak = "the estimated peak" if level is None else f"the told peak {level:g}"
         return f"Anscombe transform at {peak}, told std 1 there, exact unbiased inverse (Makitalo & Foi 2011)"
-    if degradation == "denoise" and level is not None:
+    if degradation == "gaussian_noise" and level is not None:
         return f"told sigma {level:g}"
     return "the project's noise estimate (noise_level), as the VAE"

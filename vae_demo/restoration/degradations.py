@@ -222,9 +222,10 @@ def _estimated(level: float) -> None:
     return None
 
 
-# The named degradations, in physical units. ``benchmarks/restore.py --task`` takes these names.
+# The named degradations, in physical units, each named for the corruption it applies. A benchmark task names the
+# one that simulates it through its catalog row (``catalog.task_degradation``: task ``denoise`` -> ``gaussian_noise``).
 DEGRADATIONS: dict[str, Degradation] = {
-    "denoise": Degradation(
+    "gaussian_noise": Degradation(
         "Gaussian noise sigma (0-255 scale)", 25.0, "noise", gaussian_noise, lambda level: float(level)
     ),
     "poisson": Degradation(
@@ -245,10 +246,10 @@ DEGRADATIONS: dict[str, Degradation] = {
         _estimated,
     ),
     "jpeg": Degradation("JPEG quality (5-95)", 20.0, "jpeg", lambda x, level, g, clip: jpeg(x, round(level))),
-    "sr": Degradation(
+    "downsample": Degradation(
         "downsampling factor (2, 3 or 4)", 2.0, "sr", lambda x, level, g, clip: downsample(x, round(level))
     ),
-    "deblur": Degradation(
+    "gaussian_blur": Degradation(
         "Gaussian blur sigma in pixels", 1.6, "blur", lambda x, level, g, clip: gaussian_blur(x, level)
     ),
     "motion_blur": Degradation(
@@ -268,8 +269,8 @@ DEGRADATIONS: dict[str, Degradation] = {
 def degrade(
     x: torch.Tensor, name: str, level: float, generator: torch.Generator | None = None, clip: bool = True
 ) -> torch.Tensor:
-    """Apply the degradation named ``name`` at ``level`` (see ``DEGRADATIONS``); ``sr`` returns the small image.
-    ``clip`` False leaves ``denoise``'s Gaussian noise unclipped (``gaussian_noise``)."""
+    """Apply the degradation named ``name`` at ``level`` (see ``DEGRADATIONS``); ``downsample`` returns the small
+    image. ``clip`` False leaves ``gaussian_noise``'s noise unclipped."""
     if name not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {name!r}; choose one of {', '.join(DEGRADATIONS)}")
     if not math.isfinite(level):
