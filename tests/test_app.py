@@ -36,6 +36,8 @@ ENDPOINTS = (
     "/conditional",
     "/analogies",
     "/elbo",
+    "/layer_samples",
+    "/layers_of_digit",
     "/compress",
     "/decompress",
 )
@@ -714,6 +716,19 @@ def test_lab_endpoints_answer_over_http(client):
     terms = {row[0].split()[0]: row[1] for row in table["data"]}
     assert terms["ELBO"] == pytest.approx(terms["reconstruction"] - terms["KL(q(z|x)"], abs=0.02)
     assert "bits" in cost
+
+
+@needs_weights
+@skip_without_bundled("mnist-hvae")
+def test_the_layers_panel_answers_with_its_defaults_over_http(client):
+    """/layer_samples draws three rows; /layers_of_digit splits the typed 5's ELBO by layer and the terms add up."""
+    assert image_size(client.predict(api_name="/layer_samples"))[0] > 300
+    table, figure, text = client.predict(api_name="/layers_of_digit")
+    rows = table["data"]
+    kls, recon, elbo = [r[2] for r in rows[:3]], rows[3][2], rows[4][2]
+    assert [r[0].split(",")[0] for r in rows[:3]] == ["KL of z3", "KL of z2", "KL of z1"]
+    assert elbo == pytest.approx(recon - sum(kls), abs=0.05)
+    assert image_size(figure) and "bits of KL" in text
 
 
 @needs_weights

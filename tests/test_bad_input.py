@@ -123,6 +123,9 @@ VALUES = [
     ("a given label", "/analogies", {"label": "2"}, None),
     ("unknown model for the ELBO", "/elbo", {"model_name": "nope"}, "not in the list of choices"),
     ("too many importance samples", "/elbo", {"k": 10**6}, "greater than maximum"),
+    ("too many samples a row", "/layer_samples", {"n": 100}, "greater than maximum"),
+    ("temperature far too high", "/layer_samples", {"temperature": 9.0}, "greater than maximum"),
+    ("seed as a word for the layers", "/layers_of_digit", {"seed": "abc"}, "number"),
     ("quality above the top level", "/compress", {"quality": 7.5}, "greater than maximum"),
     ("negative quality", "/compress", {"quality": -1}, "less than minimum"),
     ("quality as a word", "/compress", {"quality": "high"}, "number"),
@@ -284,6 +287,7 @@ PICTURE_INPUTS = [
     ("/locate", "image"),
     ("/analogies", "image"),
     ("/elbo", "image"),
+    ("/layers_of_digit", "image"),
 ]
 
 

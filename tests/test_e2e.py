@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bundled_marks, running_app
+from conftest import bundled_marks, running_app, skip_without_bundled
 from PIL import Image, ImageDraw
 
 from vae_demo.catalog import models
@@ -745,4 +745,34 @@ def test_any_digit_in_any_style_writes_a_drawn_seven_as_every_digit(visit, tmp_p
     assert row.shape == expected_row.shape and np.abs(row - expected_row).mean() < 1.0
     assert page.locator("#lab-style-note").inner_text().strip() == note
     v.screenshot("lab-any-digit")
+    v.assert_no_js_errors()
+
+
+@skip_without_bundled("mnist-hvae")
+def test_the_layers_panel_draws_its_rows_and_splits_a_digit_by_layer(visit):
+    """The ladder VAE's panel: the first view's samples, then a new seed redraws them, and a typed 1 split by layer
+    shows the table, sentence and figure the core gives (vae_demo.demo.layers)."""
+    from vae_demo.demo import layers
+
+    v = visit()
+    page = v.page
+    open_lab_panel(page, "Layers")
+    wait_for_image(page, "#lab-layers-samples")
+    wait_until_idle(page)
+    assert_label_above(page, "#lab-layers-samples")
+    old = image_src(page, "#lab-layers-samples")
+    page.locator("#lab-layers-seed input").fill("7")
+    page.locator("#lab-layers-sample").click()
+    _, _, src = wait_for_new_image(page, "#lab-layers-samples", old)
+    shown = np.asarray(fetch_image(page, src).convert("L")).astype(int)
+    expected = np.asarray(Image.fromarray(layers.layer_samples(7)).convert("L")).astype(int)
+    assert shown.shape == expected.shape and np.abs(shown - expected).mean() < 1.0
+
+    page.locator("#lab-layers-digit").click()
+    wait_for_image(page, "#lab-layers-depth")
+    wait_for(page, "() => document.querySelector('#lab-layers-text').innerText.includes('bits of KL')")
+    r = layers.layers_of_digit(None, 0)
+    assert page.locator("#lab-layers-text").inner_text().strip() == r.text
+    assert "KL of z3" in page.locator("#lab-layers-table").inner_text()
+    v.screenshot("lab-layers")
     v.assert_no_js_errors()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import MNIST_RAW, ROOT, skip_without_bundled
 
 from vae_demo import cli
 from vae_demo.core import hub
@@ -77,8 +77,65 @@ def test_trains_through_the_cli_and_loads_through_the_hub(tmp_path, monkeypatch)
     card = (out / "README.md").read_text()
     assert "configs/mnist-hvae.json" in card and f"{summary['val_elbo']:.2f}" in card
     monkeypatch.setattr(hub, "BUNDLED_DIR", tmp_path)
-    monkeypatch.setitem(hub.MODELS, "mnist-hvae", hub.MODELS["mnist-vae"])  # a catalog row, as if bundled
     model = hub.load_model("mnist-hvae", device="cpu")
     assert isinstance(model, LadderVAE) and model.config.width == 8
     metrics = evaluate.evaluate(model, images[:20], k=4)
     assert metrics["nll_nats"] <= -metrics["elbo_nats"] + 5.0
+
+
+def test_holding_the_upper_layers_narrows_what_the_samples_can_differ_in():
+    torch.manual_seed(0)
+    model = LadderVAE(TINY).eval()
+    g = torch.Generator().manual_seed(0)
+    top, mid = model.draw_top(1, g)
+    held_top = model.sample(32, g, top=top.expand(32, -1))
+    held_both = model.sample(32, g, top=top.expand(32, -1), mid=mid.expand(32, -1, -1, -1))
+    free = model.sample(32, g)
+    spread = [float(s.std(0).mean()) for s in (free, held_top, held_both)]
+    assert spread[2] < spread[0], f"with z3 and z2 held only z1 varies: spreads {spread}"
+    assert model.sample(4, torch.Generator().manual_seed(3)).equal(model.sample(4, torch.Generator().manual_seed(3)))
+
+
+def test_reconstructing_to_a_depth_takes_the_top_layers_from_the_posterior():
+    model = LadderVAE(TINY).eval()
+    x = binary_digits(3)
+    for depth in (1, 2, 3):
+        out = model.reconstruct_to_depth(x, depth, torch.Generator().manual_seed(0))
+        assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+    with pytest.raises(ValueError, match="1-3"):
+        model.reconstruct_to_depth(x, 0)
+
+
+def test_the_layers_panel_splits_a_digit_by_layer_and_adds_up(monkeypatch):
+    from vae_demo.demo import layers
+
+    torch.manual_seed(0)
+    model = LadderVAE(TINY).eval()
+    monkeypatch.setattr(layers, "get_model", lambda name: model)
+    figure = layers.layer_samples(seed=1, n=4)
+    assert figure.ndim == 3 and figure.shape[2] == 3 and figure.dtype.name == "uint8"
+    r = layers.layers_of_digit(seed=2)
+    kls, recon, elbo = [row[2] for row in r.table[:3]], r.table[3][2], r.table[4][2]
+    assert [row[1] for row in r.table[:3]] == [4, 2 * 7 * 7, 2 * 14 * 14]
+    assert elbo == pytest.approx(recon - sum(kls), abs=0.02) and all(k >= 0 for k in kls)
+    assert "bits of KL" in r.text and r.figure.shape[2] == 3
+    with pytest.raises(ValueError, match="samples a row"):
+        layers.layer_samples(n=40)
+
+
+@pytest.mark.needs_checkpoints
+@pytest.mark.skipif(not (MNIST_RAW / "t10k-images-idx3-ubyte.gz").exists(), reason="MNIST test digits absent")
+@skip_without_bundled("mnist-hvae")
+def test_the_bundled_ladder_vae_uses_every_layer_on_test_digits():
+    from vae_demo.generative.data import load_mnist
+
+    model = hub.load_model("mnist-hvae", device="cpu")
+    config = json.loads((ROOT / "configs" / "mnist-hvae.json").read_text())["model"]
+    assert {k: getattr(model.config, k) for k in config} == config
+    images, _ = load_mnist(MNIST_RAW.parent.parent, train=False)
+    x = torch.bernoulli(images[:200], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = model(x, torch.Generator().manual_seed(0))
+    kls = [float(k.mean()) for k in out.kl]
+    assert all(k > 1.0 for k in kls), f"every layer carries information about the digits: KL {kls}"
+    assert float((out.log_px - sum(out.kl)).mean()) > -110, "a trained model: ELBO above -110 nats"

@@ -118,6 +118,7 @@ class Model:
 ROLES = {
     "generative": "sample, interpolate and denoise in the generative tabs",
     "conditional": "class-conditional: needs a label y (the Lab's any digit in any style)",
+    "hierarchical": "several stochastic layers: the Lab's layers panel",
     "restoration": "enhance and denoise photos (the problems below name the one serving each)",
     "codec": "compress photos to .vaez files",
     "divnoising": "denoisers trained on noisy images alone",
@@ -133,6 +134,7 @@ MODELS: dict[str, Model] = {
         "generative", "generative", "Olivetti faces (64x64 grey), 64-D latent; tested on people it never saw."
     ),
     "mnist-cvae": Model("generative", "conditional", "Handwritten digits, 16-D style latent, the digit as a label."),
+    "mnist-hvae": Model("hvae", "hierarchical", "Handwritten digits, three stochastic layers inferred top-down."),
     "denoise-vae": Model("restoration", "restoration", "Gaussian noise of a given level alone (sigma 0-55)."),
     "sr-vae": Model("restoration", "restoration", "Enlargement alone (x2, x3, x4)."),
     "jpeg-vae": Model("restoration", "restoration", "JPEG repair alone (qualities 8-40)."),
@@ -162,6 +164,7 @@ def family_of_architecture(architecture: str | None) -> str:
 DEFAULT_GENERATIVE = "mnist-vae"  # the generative tabs' first choice
 LATENT_MAP_MODEL = "mnist-vae-2d"  # the Lab's map of the whole latent space
 CONDITIONAL_MODEL = "mnist-cvae"
+HIERARCHICAL_MODEL = "mnist-hvae"  # the Lab's layers panel
 DENOISE_MODEL = "denoise-vae"  # the Gaussian denoiser behind Auto, Noise, every noise kind, and after brightening
 SR_MODEL, JPEG_MODEL, BLUR_MODEL = "sr-vae", "jpeg-vae", "deblur-vae"
 LIGHT_MODEL = "light-vae"

@@ -1,4 +1,5 @@
-"""The Lab tab's endpoints: thin wrappers over ``vae_demo.demo.lab`` and ``vae_demo.demo.styles``.
+"""The Lab tab's endpoints: thin wrappers over ``vae_demo.demo.lab``, ``vae_demo.demo.styles`` and
+``vae_demo.demo.layers``.
 
 Each docstring is the endpoint's description in the API page, ``view_api()`` and the MCP tool list (``Args:``
 describe the parameters). Both actions import torch, so they are imported on first use: the page is served first.
@@ -112,3 +113,35 @@ def elbo(model_name: str = "mnist-vae", image=None, k: int = 1000, seed: int = 0
 
     progress(0, desc="Encoding and sampling")
     return lab.elbo_of_image(model_name, editor_image(image), k, seed)
+
+
+@user_errors
+@gpu
+def layer_samples(seed: int = 0, n: int = 8, temperature: float = 1.0):
+    """Samples from the ladder VAE mnist-hvae in three rows: every layer drawn; the top layer z3 held and the lower
+    ones redrawn; z3 and z2 held and only z1 redrawn. One figure.
+
+    Args:
+        seed: random seed (same seed, same samples).
+        n: samples a row (2-16).
+        temperature: scales the prior's spread (0.1-1.5).
+    """
+    from vae_demo.demo import layers
+
+    return layers.layer_samples(seed, n, temperature)
+
+
+@user_errors
+@gpu
+def layers_of_digit(image=None, seed: int = 0):
+    """One digit through mnist-hvae's layers: the KL of each layer, the reconstruction term and the ELBO (nats and
+    bits), and images whose top 1, 2 or 3 layers come from the posterior q(z | x) and the rest from the prior.
+
+    Args:
+        image: a drawn or uploaded digit (default: a typed 5).
+        seed: random seed (binarisation and draws).
+    """
+    from vae_demo.demo import layers
+
+    r = layers.layers_of_digit(editor_image(image), seed)
+    return r.table, r.figure, r.text

@@ -84,17 +84,25 @@ class Stochastic(nn.Module):
         nn.init.zeros_(self.prior.weight)  # start as N(0, I), a standard prior
         nn.init.zeros_(self.prior.bias)
 
+    def draw(self, state, generator=None, temperature: float = 1.0) -> torch.Tensor:
+        """z ~ p(z | state), its std scaled by ``temperature``."""
+        p = _gaussian(self.prior(state))
+        return p.mean + temperature * p.std * torch.randn(p.mean.shape, generator=generator, device=state.device)
+
+    def apply(self, state: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The top-down state after writing ``z`` into it."""
+        return self.block(state + self.inject(z))
+
     def forward(self, state, features=None, generator=None, temperature: float = 1.0):
         """(new state, KL per image or None, log p(z) - log q(z) per image or None); without ``features`` z is
         drawn from the prior (sampling), else from the posterior."""
-        p = _gaussian(self.prior(state))
         if features is None:
-            z = p.mean + temperature * p.std * torch.randn(p.mean.shape, generator=generator, device=state.device)
-            return self.block(state + self.inject(z)), None, None
+            return self.apply(state, self.draw(state, generator, temperature)), None, None
+        p = _gaussian(self.prior(state))
         q = _gaussian(self.posterior(torch.cat([state, features], dim=1)))
         z = q.sample(generator)
         log_ratio = p.log_prob(z, dims=(1, 2, 3)) - q.log_prob(z, dims=(1, 2, 3))
-        return self.block(state + self.inject(z)), q.kl(p, dims=(1, 2, 3)), log_ratio
+        return self.apply(state, z), q.kl(p, dims=(1, 2, 3)), log_ratio
 
 
 def _down(width: int) -> nn.Sequential:
@@ -162,13 +170,34 @@ class LadderVAE(
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
         top: torch.Tensor | None = None,
+        mid: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """n images (means in [0, 1]) from the prior; ``top`` (n, top_dim) fixes z3 and redraws only the layers
-        below it (what the lower layers decide)."""
+        below it (what the lower layers decide); ``mid`` (n, mid_channels, s, s) fixes z2 as well."""
         if top is None:
             top = temperature * torch.randn(n, self.config.top_dim, generator=generator, device=self.device)
-        state, _, _ = self.mid(self._top_state(top), None, generator, temperature)
+        state = self._top_state(top)
+        state = self.mid.apply(state, self.mid.draw(state, generator, temperature) if mid is None else mid)
         state, _, _ = self.low(self.up_half(state), None, generator, temperature)
+        return torch.sigmoid(self.to_logits(state))
+
+    @torch.no_grad()
+    def draw_top(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0):
+        """(z3, z2) drawn from the prior: the two upper layers of n samples, to hold fixed in ``sample``."""
+        top = temperature * torch.randn(n, self.config.top_dim, generator=generator, device=self.device)
+        return top, self.mid.draw(self._top_state(top), generator, temperature)
+
+    @torch.no_grad()
+    def reconstruct_to_depth(self, x: torch.Tensor, depth: int, generator: torch.Generator | None = None):
+        """Images (means) whose top ``depth`` layers (1: z3; 2: z3 and z2; 3: all) are drawn from q(z | x) and the
+        rest from the prior: how much of the digit each layer pins down. x (B, C, H, W) binarised."""
+        if depth not in (1, 2, 3):
+            raise ValueError(f"depth is the number of layers taken from the posterior, 1-3; got {depth}")
+        h14 = self.stem(x)
+        h7 = self.down(h14)
+        z3 = _gaussian(self.top_posterior(h7)).sample(generator)
+        state, _, _ = self.mid(self._top_state(z3), h7 if depth >= 2 else None, generator)
+        state, _, _ = self.low(self.up_half(state), h14 if depth >= 3 else None, generator)
         return torch.sigmoid(self.to_logits(state))
 
     @torch.no_grad()
