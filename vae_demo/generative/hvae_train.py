@@ -139,6 +139,12 @@ def write_hvae_card(out: Path, summary: dict) -> None:
         f"- Held-out training digits (one sample, binarised once): ELBO {summary['val_elbo']:.2f} nats; KL per layer "
         f"{kl} nats. The test NLL is measured once by `benchmarks/nll.py`.",
         "",
+        "## What chose it",
+        "",
+        "No test digit: choices are made on the ELBO and the KL of each layer of the held-out training digits, "
+        "logged after every epoch; the last weights (their moving average) are kept. `benchmarks/nll.py` reads "
+        "the test digits once, for the figures below.",
+        "",
         *retrain_section(recipe_commands(model["name"], "../shared/data/mnist", summary)),
     ]
     (out / "README.md").write_text("\n".join(lines))
