@@ -18,6 +18,7 @@ from vae_demo.catalog import HIERARCHICAL_MODEL
 from vae_demo.demo.common import figure_to_array, number, pyplot
 from vae_demo.demo.examples import digit_image
 from vae_demo.demo.generative import get_model, load_input, make_grid
+from vae_demo.generative.data import dynamic_binarize
 
 LAYER_NAMES = ("z3", "z2", "z1")  # top first, as the model's ``kl`` lists them
 DRAWS = 16  # posterior draws the KL and reconstruction terms are averaged over
@@ -76,9 +77,9 @@ def layers_of_digit(image=None, seed: int = 0, n: int = 8) -> LayersResult:
     model = get_model(HIERARCHICAL_MODEL)
     x = load_input(model, digit_image(5) if image is None else image).to(model.device)
     g = torch.Generator(device=model.device).manual_seed(seed)
-    x = torch.bernoulli(x, generator=g)  # the model is trained on binarised digits
+    x = dynamic_binarize(x, g)  # the model is trained on binarised digits
     cfg, s = model.config, model.config.image_size
-    sizes = [cfg.top_dim, cfg.mid_channels * (s // 4) ** 2, cfg.low_channels * (s // 2) ** 2]
+    sizes = cfg.layer_sizes
     shapes = [
         "a vector",
         f"a {cfg.mid_channels} x {s // 4} x {s // 4} map",

@@ -50,10 +50,15 @@ class HVAEConfig(Config):
         self.labels = tuple(self.labels)
 
     @property
+    def layer_sizes(self) -> tuple[int, int, int]:
+        """Latent numbers per image in z3, z2 and z1 (top first)."""
+        s = self.image_size
+        return self.top_dim, self.mid_channels * (s // 4) ** 2, self.low_channels * (s // 2) ** 2
+
+    @property
     def latent_dim(self) -> int:
         """Latent numbers per image, all layers together."""
-        s = self.image_size
-        return self.top_dim + self.mid_channels * (s // 4) ** 2 + self.low_channels * (s // 2) ** 2
+        return sum(self.layer_sizes)
 
 
 @dataclass
