@@ -83,6 +83,19 @@ def test_trains_through_the_cli_and_loads_through_the_hub(tmp_path, monkeypatch)
     assert metrics["nll_nats"] <= -metrics["elbo_nats"] + 5.0
 
 
+def test_a_later_stage_starts_from_the_weights_it_names(tmp_path, monkeypatch):
+    """``init_from``: stage 2 starts where stage 1 ended (0 steps: the weights are copied as they are)."""
+    images = binary_digits(60)
+    monkeypatch.setattr(hvae_train, "load_mnist", lambda root, train, download=False: (images, torch.zeros(60)))
+    first = LadderVAE(TINY)
+    first.save_pretrained(tmp_path / "stage1")
+    run = hvae_train.HVAERunConfig(model=TINY, batch_size=20, val_size=20, init_from=str(tmp_path / "stage1"))
+    run.trainer.max_epochs = 0
+    model = hvae_train.train_hvae(run, "unused", tmp_path / "stage2")
+    for name, tensor in first.state_dict().items():
+        assert torch.equal(model.state_dict()[name].cpu(), tensor), name
+
+
 def test_holding_the_upper_layers_narrows_what_the_samples_can_differ_in():
     torch.manual_seed(0)
     model = LadderVAE(TINY).eval()

@@ -63,7 +63,7 @@ def pairs(tmp_path):
 def test_provenance_names_the_commit_machine_and_versions():
     p = provenance(threads=3)
     assert p["threads"] == 3 and p["torch"] == torch.__version__ and p["numpy"] == np.__version__
-    assert p["date_utc"].endswith("Z") and p["cpu"] and p["machine"] and p["python"]
+    assert p["date_utc"].endswith("Z") and p["cpu"] and p["cpu_capability"] and p["machine"] and p["python"]
     assert p["commit"] is None or (len(p["commit"]) == 40 and isinstance(p["dirty"], bool))
 
 

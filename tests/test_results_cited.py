@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from vae_demo.core.provenance import PROVENANCE_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LOOKBACK = 30  # lines above a table searched for its JSON paths and comments
@@ -149,3 +151,23 @@ def test_every_results_path_named_exists(doc):
     text = doc.read_text()
     missing = sorted({p for p in RESULT_PATH.findall(text) if not expand(p)})
     assert not missing, f"{doc.name} names results that do not exist: {missing}"
+
+
+def readme_result_jsons() -> list[Path]:
+    """Every JSON that a result table of README.md takes its figures from (its rows' or the lines above it)."""
+    paths = set()
+    for _line, above, table in tables(ROOT / "README.md"):
+        rows = table[2:]
+        if not any(NUMBER.search(r) for r in rows) or NO_RESULTS.search("\n".join(above)):
+            continue
+        for text in ["\n".join(above), *rows]:
+            paths |= {p for pattern in JSON_PATH.findall(text) for p in expand(pattern)}
+    return sorted(paths)
+
+
+def test_every_json_behind_a_readme_result_carries_its_provenance():
+    """Issue 33: each README figure comes from a run that recorded its commit, machine, versions and command."""
+    paths = readme_result_jsons()
+    assert len(paths) >= 10, paths  # the parser found the results table
+    without = [str(p.relative_to(ROOT)) for p in paths if PROVENANCE_KEY not in json.loads(p.read_text())]
+    assert not without, f"README figures from JSONs without provenance (re-run their commands): {without}"

@@ -42,8 +42,8 @@ def cpu_model() -> str:
 
 def provenance(threads: int | None = None) -> dict:
     """The commit (None outside a git checkout) and whether tracked files differ from it, the UTC date, the
-    CPU, the torch thread count (``threads``, default torch's current setting), the GPU if one is used,
-    library versions and the machine."""
+    CPU and the vector instructions torch uses on it, the torch thread count (``threads``, default torch's
+    current setting), the GPU if one is used, library versions and the machine."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {
@@ -51,6 +51,7 @@ def provenance(threads: int | None = None) -> dict:
         "dirty": None if status is None else bool(status),
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cpu": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # the vector width torch uses: AVX2, AVX512
         "cpu_count": os.cpu_count(),
         "threads": threads if threads is not None else torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,

@@ -44,6 +44,7 @@ class HVAERunConfig(Config):
     kl_warmup_steps: int = 5000
     free_bits: float = 0.5  # nats per image per layer below which a layer's KL is not penalised
     val_size: int = 5000  # the last training digits, held out
+    init_from: str | None = None  # a later stage: start from this mnist-hvae checkpoint folder's weights
 
 
 def hvae_loss(model: LadderVAE, batch, run: HVAERunConfig, step: int) -> dict:
@@ -83,7 +84,12 @@ def train_hvae(
     images, labels = load_mnist(data_root, train=True, download=download)
     train_x, _, val_x, _ = split_training_set(images, labels, run.val_size)
     loader = shuffled_loader(TensorDataset(train_x), run.batch_size, run.trainer.seed)
-    model = LadderVAE(run.model).to(pick_device())
+    model = LadderVAE(run.model)
+    if run.init_from:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(Path(run.init_from) / "model.safetensors"))
+    model = model.to(pick_device())
     history: list[dict] = []
 
     def on_event(trainer: Trainer, event: str) -> None:
