@@ -107,6 +107,25 @@ def evaluate_in_workers(args: argparse.Namespace, images: torch.Tensor) -> dict:
     }
 
 
+def goal_table(name: str, nll: float, elbo: float, goals: tuple[float, float]) -> tuple[list[tuple], tuple]:
+    """(rows, header) of the printed table: this model's NLL and bound, and the published figures, each against
+    the two goals."""
+    goal_now, goal_long_run = goals
+
+    def met(value: float, goal: float) -> str:
+        return "met" if value <= goal else "not met"
+
+    rows = [
+        (f"this model ({name})", "NLL", f"{nll:.2f}", met(nll, goal_now), met(nll, goal_long_run)),
+        (f"this model ({name})", "-ELBO (bound)", f"{-elbo:.2f}", "", ""),
+        *[
+            (f"pythae (reported) {m}", "NLL", f"{v:.2f}", met(v, goal_now), met(v, goal_long_run))
+            for m, v in REFERENCES.items()
+        ],
+    ]
+    return rows, ("model", "metric", "nats", f"goal <= {goal_now:g}", f"goal <= {goal_long_run:g} (long run)")
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.k < 1:
@@ -132,20 +151,7 @@ def main(argv: list[str] | None = None) -> dict:
     nll, elbo = metrics["nll_nats"], metrics["elbo_nats"]
 
     goal_now, goal_long_run = args.goals
-
-    def met(value: float, goal: float) -> str:
-        return "met" if value <= goal else "not met"
-
-    name = Path(args.checkpoint).name or str(args.checkpoint)
-    rows = [
-        (f"this model ({name})", "NLL", f"{nll:.2f}", met(nll, goal_now), met(nll, goal_long_run)),
-        (f"this model ({name})", "-ELBO (bound)", f"{-elbo:.2f}", "", ""),
-        *[
-            (f"pythae (reported) {m}", "NLL", f"{v:.2f}", met(v, goal_now), met(v, goal_long_run))
-            for m, v in REFERENCES.items()
-        ],
-    ]
-    header = ("model", "metric", "nats", f"goal <= {goal_now:g}", f"goal <= {goal_long_run:g} (long run)")
+    rows, header = goal_table(Path(args.checkpoint).name or str(args.checkpoint), nll, elbo, args.goals)
     print(table(rows, header))
     proposal = f"q refined by {args.refine_steps} steps" if args.refine_steps else "the encoder's q"
     n = metrics["n_images"]
@@ -179,11 +185,10 @@ def main(argv: list[str] | None = None) -> dict:
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     if args.card:
         command = "python benchmarks/nll.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        how = f"{result['threads']} threads" if args.workers == 1 else f"{args.workers} processes"
         body = (
             f"{PROTOCOL}; importance sampling with k = {args.k} samples per image from {proposal} "
-            f"(Burda et al. 2016), {n} test images, {seconds / 60:.0f} min on {device} "
-            f"({result['threads'] if args.workers == 1 else args.workers} "
-            f"{'threads' if args.workers == 1 else 'processes'}).\n\n"
+            f"(Burda et al. 2016), {n} test images, {seconds / 60:.0f} min on {device} ({how}).\n\n"
             f"```bash\n{command}\n```\n\n```text\n{table(rows, header)}\n```\n"
         )
         replace_card_section(args.card, CARD_HEADING, body)

@@ -53,6 +53,19 @@ def test_importance_sampling_tightens_the_bound_and_samples_are_images():
     assert not torch.equal(a, b), "with z3 fixed, the lower layers are still drawn"
 
 
+def test_the_importance_weights_reuse_the_bottom_up_pass_unchanged():
+    """``log_likelihood`` computes x's bottom-up features once for all k samples: the weights are those of k
+    full passes on the repeated images, drawn with the same generator."""
+    model = LadderVAE(TINY).eval()
+    x = binary_digits(3)
+    reps = x.repeat_interleave(5, dim=0)
+    with torch.no_grad():
+        full = model(reps, torch.Generator().manual_seed(3)).log_weight.view(3, 5)
+    expected = torch.logsumexp(full, dim=1) - torch.log(torch.tensor(5.0))
+    got = model.log_likelihood(x, k=5, chunk=5, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
 def test_an_unknown_likelihood_is_refused():
     with pytest.raises(ValueError, match="bernoulli"):
         HVAEConfig(likelihood="gaussian")

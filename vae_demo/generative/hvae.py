@@ -149,10 +149,20 @@ class LadderVAE(
         s = self.config.image_size // 4
         return self.top_inject(z3).view(-1, self.config.width, s, s)  # (B, C, s, s)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> HVAEOutput:
-        """x (B, C, H, W) binarised -> logits, per-layer KL and one importance weight, z ~ q(z | x)."""
+    def bottom_up(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The deterministic features of x that the posteriors read: (B, C, 14, 14) and (B, C, 7, 7)."""
         h14 = self.stem(x)
-        h7 = self.down(h14)
+        return h14, self.down(h14)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        features: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> HVAEOutput:
+        """x (B, C, H, W) binarised -> logits, per-layer KL and one importance weight, z ~ q(z | x); ``features``:
+        ``bottom_up(x)`` when already computed."""
+        h14, h7 = self.bottom_up(x) if features is None else features
         q3 = _gaussian(self.top_posterior(h7))
         z3 = q3.sample(generator)  # (B, top_dim)
         kl3 = q3.kl(dims=(1,))
@@ -198,8 +208,7 @@ class LadderVAE(
         rest from the prior: how much of the digit each layer pins down. x (B, C, H, W) binarised."""
         if depth not in (1, 2, 3):
             raise ValueError(f"depth is the number of layers taken from the posterior, 1-3; got {depth}")
-        h14 = self.stem(x)
-        h7 = self.down(h14)
+        h14, h7 = self.bottom_up(x)
         z3 = _gaussian(self.top_posterior(h7)).sample(generator)
         state, _, _ = self.mid(self._top_state(z3), h7 if depth >= 2 else None, generator)
         state, _, _ = self.low(self.up_half(state), h14 if depth >= 3 else None, generator)
@@ -209,9 +218,9 @@ class LadderVAE(
     def log_likelihood(self, x: torch.Tensor, k: int = 1000, chunk: int = 100, generator=None) -> torch.Tensor:
         """log p(x) per image by importance sampling with the posterior (Burda et al. 2016): logsumexp of k weights
         minus log k; a lower bound in expectation that tightens as k grows."""
-        weights = []
+        weights, features = [], self.bottom_up(x)  # the same for every sample: computed once
         for start in range(0, k, chunk):
             s = min(chunk, k - start)
-            reps = x.repeat_interleave(s, dim=0)  # (B * s, C, H, W): each image s times, together
-            weights.append(self(reps, generator).log_weight.view(x.shape[0], s))
+            reps = [t.repeat_interleave(s, dim=0) for t in (x, *features)]  # (B * s, ...): each image s times
+            weights.append(self(reps[0], generator, (reps[1], reps[2])).log_weight.view(x.shape[0], s))
         return torch.logsumexp(torch.cat(weights, dim=1), dim=1) - math.log(k)
