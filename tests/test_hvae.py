@@ -107,6 +107,11 @@ def test_a_later_stage_starts_from_the_weights_it_names(tmp_path, monkeypatch):
     model = hvae_train.train_hvae(run, "unused", tmp_path / "stage2")
     for name, tensor in first.state_dict().items():
         assert torch.equal(model.state_dict()[name].cpu(), tensor), name
+    summary = json.loads((tmp_path / "stage2" / "training_summary.json").read_text())
+    hvae_train.write_hvae_card(tmp_path, {**summary, "stages": [summary], "history": ["a run tried first"]})
+    card = (tmp_path / "README.md").read_text()
+    assert "- Stage 1 (`configs/tiny-hvae-stage1.json`" in card and "\n- a run tried first" in card
+    assert card.index("--config configs/tiny-hvae-stage1.json") < card.index("--config configs/tiny-hvae.json")
 
 
 def test_holding_the_upper_layers_narrows_what_the_samples_can_differ_in():

@@ -46,6 +46,17 @@ def recipe_commands(name: str, data: str, summary: dict) -> list[str]:
     return [*commands, train_command(name, data)]
 
 
+def stage_lines(stages: list[dict], name: str) -> list[str]:
+    """One line per earlier stage of a staged recipe (``summary["stages"]``): the last stage started from the
+    weights of the one before."""
+    return [
+        f"- Stage {k} (`configs/{name}-stage{k}.json`, before this one, whose weights it starts from): "
+        f"{st['steps']} steps of batch {st['run_config']['batch_size']}, AdamW lr {st['run_config']['trainer']['lr']}, "
+        f"seed {st['run_config']['trainer']['seed']}; {st['hardware']}, wall time {st['wall_seconds'] / 60:.1f} min."
+        for k, st in enumerate(stages, start=1)
+    ]
+
+
 def retrain_section(commands: list[str], run: dict | None = None) -> list[str]:
     """The card's closing lines: the commands that re-make the checkpoint, and its run config when given."""
     lines = ["Re-train with:", "", "```bash", *commands, "```", ""]

@@ -22,7 +22,7 @@ from torchvision.utils import save_image
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.core.distributions import kl_weight
-from vae_demo.core.model_card import recipe_commands, retrain_section
+from vae_demo.core.model_card import recipe_commands, retrain_section, stage_lines
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
 from vae_demo.generative.data import dynamic_binarize, load_mnist, shuffled_loader, split_training_set
@@ -124,6 +124,7 @@ def write_hvae_card(out: Path, summary: dict) -> None:
     """README.md: what the model is, data, recipe, the held-out ELBO per layer, and how to re-make it."""
     run, model = summary["run_config"], summary["run_config"]["model"]
     kl = ", ".join(f"{n} {summary[f'val_kl_{n}']:.2f}" for n in LAYERS)
+    history = [f"- {note}" for note in summary.get("history", [])]  # the runs tried, and why this one
     lines = [
         "---",
         "library_name: vae-demo",
@@ -142,6 +143,7 @@ def write_hvae_card(out: Path, summary: dict) -> None:
         f"- Training: seed {run['trainer']['seed']}, {summary['steps']} steps of batch {run['batch_size']}, AdamW lr "
         f"{run['trainer']['lr']}, KL warm-up {run['kl_warmup_steps']} steps, free bits {run['free_bits']} nats per "
         f"layer; {summary['hardware']}, wall time {summary['wall_seconds'] / 60:.1f} min.",
+        *stage_lines(summary.get("stages", []), model["name"]),
         f"- Held-out training digits (one sample, binarised once): ELBO {summary['val_elbo']:.2f} nats; KL per layer "
         f"{kl} nats. The test NLL is measured once by `benchmarks/nll.py`.",
         "",
@@ -150,6 +152,7 @@ def write_hvae_card(out: Path, summary: dict) -> None:
         "No test digit: choices are made on the ELBO and the KL of each layer of the held-out training digits, "
         "logged after every epoch; the last weights (their moving average) are kept. `benchmarks/nll.py` reads "
         "the test digits once, for the figures below.",
+        *([""] + history if history else []),
         "",
         *retrain_section(recipe_commands(model["name"], "../shared/data/mnist", summary)),
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vae_demo.core.model_card import recipe_commands, retrain_section
+from vae_demo.core.model_card import recipe_commands, retrain_section, stage_lines
 
 LIGHT_DATA = (
     "CBSD432 (432 colour photos from the Berkeley Segmentation Dataset, BSDS500 without the CBSD68 test images); "
@@ -28,16 +28,6 @@ def _validation_lines(last: dict) -> list[str]:
                 f"(mode); samples' per-pixel std {last[f'{name}_std_255']:.1f} / 255"
             )
     return lines
-
-
-def _stage_lines(stages: list[dict], name: str) -> list[str]:
-    """One line per earlier stage of a staged recipe: the last stage started from the one before's weights."""
-    return [
-        f"- Stage {k} (`configs/{name}-stage{k}.json`, before this one, whose weights it starts from): "
-        f"{st['steps']} steps of batch {st['run_config']['batch_size']}, AdamW lr {st['run_config']['trainer']['lr']}, "
-        f"seed {st['run_config']['trainer']['seed']}; {st['hardware']}, wall time {st['wall_seconds'] / 60:.1f} min."
-        for k, st in enumerate(stages, start=1)
-    ]
 
 
 def write_light_card(out: str | Path, summary: dict) -> None:
@@ -77,7 +67,7 @@ def write_light_card(out: str | Path, summary: dict) -> None:
         + (f"exported weights = EMA (decay {trainer['ema_decay']})" if trainer["ema_decay"] else "no EMA")
         + f"; {summary['hardware']}, wall time {summary['wall_seconds'] / 60:.1f} min"
         + (f" (resumed at step {summary['resumed_from']})." if summary.get("resumed_from") else "."),
-        *_stage_lines(summary.get("stages", []), model["name"]),
+        *stage_lines(summary.get("stages", []), model["name"]),
         *(f"- {note}" for note in summary.get("history", [])),
         "- Chosen on: the validation split (`vae_demo/core/validation_split.txt`: CBSD432 photos left out of "
         "training); Kodak24, Set5 and `real/lowlight` are report sets, run once for the figures.",
