@@ -74,7 +74,7 @@ def test_an_unknown_likelihood_is_refused():
 def test_trains_through_the_cli_and_loads_through_the_hub(tmp_path, monkeypatch):
     images = binary_digits(300)
     monkeypatch.setattr(hvae_train, "load_mnist", lambda root, train, download=False: (images, torch.zeros(300)))
-    config = json.loads((ROOT / "configs" / "mnist-hvae.json").read_text())
+    config = json.loads((ROOT / "configs" / "mnist-hvae-stage1.json").read_text())  # the recipe from scratch
     config["model"].update(width=8, top_dim=4, mid_channels=2, low_channels=2)
     config.update(batch_size=25, val_size=50, kl_warmup_steps=5)
     config["trainer"].update(warmup_steps=2, max_epochs=2, ema_decay=0.0)
