@@ -41,7 +41,7 @@ def test_augmented_images_keep_shape_and_range():
 
 
 def check_stage(path: Path, config_class) -> None:
-    """A photo-model config names its model (a ``-stageK`` config, the model its recipe makes) and trains from
+    """A staged recipe's config names its model (a ``-stageK`` config, the model its recipe makes) and trains from
     scratch or from where another config of its family ends (a later stage of a recipe)."""
     run = config_class.from_json(path)
     assert run.model.name == re.sub(r"-stage\d+$", "", path.stem)
@@ -63,7 +63,7 @@ def test_run_configs_parse(path):
 
     family = json.loads(path.read_text()).get("family") or "generative"
     run_config = imported(catalog.FAMILIES[family].run_config)
-    if family in ("codec", "restoration", "light"):  # staged recipes
+    if family in ("codec", "restoration", "light", "hvae"):  # staged recipes
         check_stage(path, run_config)
         return
     run = run_config.from_json(path)
