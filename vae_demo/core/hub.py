@@ -102,6 +102,13 @@ def load_checkpoint(folder: str | Path, device: torch.device | str | None = None
     return model.to(device or pick_device()).eval()
 
 
+def load_weights(model: torch.nn.Module, folder: str | Path) -> torch.nn.Module:
+    """``folder/model.safetensors`` loaded into ``model`` (the same architecture): a later stage of a recipe
+    starting from the checkpoint of the stage before."""
+    model.load_state_dict(load_file(Path(folder) / "model.safetensors"))
+    return model
+
+
 def resolve_checkpoint(name: str, path: str | Path | None = None) -> Path:
     """The folder to load for ``name``; see the module docstring for the order."""
     if path is not None:

@@ -221,6 +221,6 @@ class LadderVAE(
         weights, features = [], self.bottom_up(x)  # the same for every sample: computed once
         for start in range(0, k, chunk):
             s = min(chunk, k - start)
-            reps = [t.repeat_interleave(s, dim=0) for t in (x, *features)]  # (B * s, ...): each image s times
-            weights.append(self(reps[0], generator, (reps[1], reps[2])).log_weight.view(x.shape[0], s))
+            xs, h14, h7 = (t.repeat_interleave(s, dim=0) for t in (x, *features))  # (B * s, ...): each image s times
+            weights.append(self(xs, generator, (h14, h7)).log_weight.view(x.shape[0], s))
         return torch.logsumexp(torch.cat(weights, dim=1), dim=1) - math.log(k)

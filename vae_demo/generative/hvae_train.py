@@ -22,6 +22,7 @@ from torchvision.utils import save_image
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.core.distributions import kl_weight
+from vae_demo.core.hub import load_weights
 from vae_demo.core.model_card import recipe_commands, retrain_section, stage_lines
 from vae_demo.core.run import run_training
 from vae_demo.core.trainer import Trainer, TrainerConfig, seed_everything
@@ -86,9 +87,7 @@ def train_hvae(
     loader = shuffled_loader(TensorDataset(train_x), run.batch_size, run.trainer.seed)
     model = LadderVAE(run.model)
     if run.init_from:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(Path(run.init_from) / "model.safetensors"))
+        load_weights(model, run.init_from)
     model = model.to(pick_device())
     history: list[dict] = []
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from vae_demo.core.config import Config
 from vae_demo.core.device import pick_device
 from vae_demo.core.distributions import kl_weight
+from vae_demo.core.hub import load_weights
 from vae_demo.core.likelihoods import laplace_log_prob
 from vae_demo.core.metrics import psnr
 from vae_demo.core.run import run_training
@@ -150,9 +151,7 @@ def train_light(run: LightRunConfig, data_root: str | Path, out: str | Path, res
     copies = degraded_copies(held)
     model = LightVAE(run.model)
     if run.init_from:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(Path(run.init_from) / "model.safetensors"))
+        load_weights(model, run.init_from)
     model = model.to(pick_device())  # channels-last is slower for this small network (measured)
     batches = batch_stream(partial(ThumbnailBatches, images, run), run.steps_per_epoch, run.workers, run.trainer.seed)
     history: list[dict] = []
