@@ -12,6 +12,7 @@ better one a tighter bound. ``--card DIR`` puts the table in the model card ``DI
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -52,6 +53,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--workers", type=int, default=1, help="CPU processes sharing the images (one thread each)")
+    p.add_argument(
+        "--parts",
+        type=Path,
+        default=None,
+        help="score the images in chunks of --chunk digits and save each chunk's result in this folder as it "
+        "finishes; a rerun with the same folder skips the chunks already there (a long run resumes)",
+    )
+    p.add_argument("--chunk", type=int, default=250, help="digits per chunk with --parts")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--json", required=True, type=Path, help="where to write the results")
     p.add_argument("--card", type=Path, default=None, help="checkpoint folder whose README.md gets the result")
@@ -98,7 +107,71 @@ def evaluate_in_workers(args: argparse.Namespace, images: torch.Tensor) -> dict:
             )
             for i, s in enumerate(shards)
         ]
-        parts = [f.result() for f in futures]
+        return _weighted_mean([f.result() for f in futures])
+
+
+def _part_key(args: argparse.Namespace) -> dict:
+    """What a saved chunk must share with this run to be reused: the weights and the sampling settings."""
+    weights = Path(args.checkpoint) / "model.safetensors"
+    return {
+        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "k": args.k,
+        "seed": args.seed,
+        "refine_steps": args.refine_steps,
+        "chunk": args.chunk,
+    }
+
+
+def evaluate_in_parts(args: argparse.Namespace, images: torch.Tensor) -> dict:
+    """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes, writing each chunk's result
+    to --parts as it finishes (write, then rename: a stopped run leaves no half file). Chunks saved by an
+    earlier run with the same key are read back, not scored again; a chunk saved with another key stops the
+    run rather than mixing two estimates."""
+    key = _part_key(args)
+    args.parts.mkdir(parents=True, exist_ok=True)
+    starts = range(0, len(images), args.chunk)
+    done, pending = {}, []
+    for i, start in enumerate(starts):
+        path = args.parts / f"chunk_{start:05d}.json"
+        if path.exists():
+            part = json.loads(path.read_text())
+            if part["key"] != key or part["n_images"] != len(images[start : start + args.chunk]):
+                raise SystemExit(f"{path} was scored with other settings or weights; use another --parts folder")
+            done[start] = part
+        else:
+            pending.append((i, start, path))
+    print(f"{len(done)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}", flush=True)
+    for start, path, metrics in _score_chunks(args, images, pending):
+        part = {**metrics, "start": start, "key": key}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(part, indent=2) + "\n")
+        tmp.replace(path)
+        done[start] = part
+        print(f"chunk {start}: NLL {part['nll_nats']:.2f} ({len(done)} of {len(starts)})", flush=True)
+    return _weighted_mean(list(done.values()))
+
+
+def _score_chunks(args: argparse.Namespace, images: torch.Tensor, pending: list[tuple]):
+    """Yield (start, path, metrics) for each pending chunk as it finishes: in this process with one worker,
+    else in --workers processes of one thread each."""
+
+    def job(i: int, start: int) -> tuple:
+        chunk = images[start : start + args.chunk]
+        return str(args.checkpoint), chunk, args.k, args.seed + i, args.batch_size, args.refine_steps
+
+    if args.workers <= 1:
+        for i, start, path in pending:
+            yield start, path, _evaluate_shard(*job(i, start))
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {pool.submit(_evaluate_shard, *job(i, start)): (start, path) for i, start, path in pending}
+        for future in as_completed(futures):
+            yield *futures[future], future.result()
+
+
+def _weighted_mean(parts: list[dict]) -> dict:
     n = sum(p["n_images"] for p in parts)
     return {
         "elbo_nats": sum(p["elbo_nats"] * p["n_images"] for p in parts) / n,
@@ -147,7 +220,9 @@ def main(argv: list[str] | None = None) -> dict:
         binary = binary[: args.limit]
 
     start = time.perf_counter()
-    if args.workers > 1:
+    if args.parts:
+        metrics = evaluate_in_parts(args, binary)
+    elif args.workers > 1:
         metrics = evaluate_in_workers(args, binary)
     else:
         metrics = evaluate(
@@ -177,6 +252,7 @@ def main(argv: list[str] | None = None) -> dict:
         "device": str(device),
         "threads": torch.get_num_threads(),
         "workers": args.workers,
+        "parts": {"folder": str(args.parts), "chunk": args.chunk} if args.parts else None,
         "seconds": seconds,
         "references": {"source": "pythae (reported), test NLL in nats", **REFERENCES},
         "goals": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
 import torch
 from conftest import ROOT
 
@@ -38,3 +39,27 @@ def test_nll_benchmark_writes_json_and_replaces_its_card_section(tmp_path, monke
     assert card.startswith("# tiny\n\nTrained on nothing.\n")
     assert card.count(nll.CARD_HEADING) == 1, "a second run replaces the section"
     assert "--refine-steps 50" in card and f"{refined['nll_nats']:.2f}" in card
+
+
+def test_nll_in_parts_resumes_from_the_chunks_saved_and_refuses_other_settings(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    ConvVAE(VAEConfig(image_size=28, latent_dim=4, channels=(4, 8), name="tiny")).save_pretrained(tmp_path / "ckpt")
+    digits = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(nll, "load_mnist", lambda root, train: (digits, torch.zeros(12, dtype=torch.long)))
+    parts = tmp_path / "parts"
+
+    def run(k: str = "4") -> dict:
+        args = ["--checkpoint", str(tmp_path / "ckpt"), "--data", "unused", "--k", k, "--batch-size", "5"]
+        return nll.main([*args, "--json", str(tmp_path / "nll.json"), "--parts", str(parts), "--chunk", "5"])
+
+    first = run()
+    assert sorted(p.name for p in parts.iterdir()) == ["chunk_00000.json", "chunk_00005.json", "chunk_00010.json"]
+    assert first["n_images"] == 12 and first["parts"] == {"folder": str(parts), "chunk": 5}
+    saved = json.loads((parts / "chunk_00005.json").read_text())
+    (parts / "chunk_00005.json").unlink()  # as if the run had stopped before this chunk
+    (parts / "chunk_00010.json").write_text(json.dumps({**saved, "nll_nats": 1e6, "n_images": 2, "start": 10}))
+    resumed = run()
+    assert json.loads((parts / "chunk_00005.json").read_text()) == saved, "the missing chunk scored again, same seed"
+    assert resumed["nll_nats"] > first["nll_nats"] + 1e4, "a saved chunk is read back, not scored again"
+    with pytest.raises(SystemExit, match="other settings"):
+        run(k="8")
