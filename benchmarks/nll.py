@@ -12,7 +12,6 @@ better one a tighter bound. ``--card DIR`` puts the table in the model card ``DI
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -23,6 +22,7 @@ import torch
 from vae_demo.core.device import pick_device
 from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.model_card import replace_card_section
+from vae_demo.core.parts import file_sha256, load_part, save_part
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.generative.data import dynamic_binarize, load_mnist
 from vae_demo.generative.evaluate import evaluate
@@ -110,49 +110,33 @@ def evaluate_in_workers(args: argparse.Namespace, images: torch.Tensor) -> dict:
         return _weighted_mean([f.result() for f in futures])
 
 
-def _part_key(args: argparse.Namespace) -> dict:
-    """What a saved chunk must share with this run to be reused: the weights and the sampling settings."""
-    weights = Path(args.checkpoint) / "model.safetensors"
-    return {
-        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
-        "k": args.k,
-        "seed": args.seed,
-        "refine_steps": args.refine_steps,
-        "chunk": args.chunk,
-    }
-
-
 def evaluate_in_parts(args: argparse.Namespace, images: torch.Tensor) -> dict:
-    """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes, writing each chunk's result
-    to --parts as it finishes (write, then rename: a stopped run leaves no half file). Chunks saved by an
-    earlier run with the same key are read back, not scored again; a chunk saved with another key stops the
-    run rather than mixing two estimates."""
-    key = _part_key(args)
-    args.parts.mkdir(parents=True, exist_ok=True)
+    """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes, saving each chunk's result in
+    --parts as it finishes (``core.parts``). Chunks saved by an earlier run under the same key (the weights, the
+    sampling settings, the chunk) are read back, not scored again."""
+    base = {
+        "weights_sha256": file_sha256(Path(args.checkpoint) / "model.safetensors"),
+        "k": args.k,
+        "refine_steps": args.refine_steps,
+    }
     starts = range(0, len(images), args.chunk)
-    done, pending = {}, []
-    for i, start in enumerate(starts):
-        path = args.parts / f"chunk_{start:05d}.json"
-        if path.exists():
-            part = json.loads(path.read_text())
-            if part["key"] != key or part["n_images"] != len(images[start : start + args.chunk]):
-                raise SystemExit(f"{path} was scored with other settings or weights; use another --parts folder")
-            done[start] = part
-        else:
-            pending.append((i, start, path))
-    print(f"{len(done)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}", flush=True)
-    for start, path, metrics in _score_chunks(args, images, pending):
-        part = {**metrics, "start": start, "key": key}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(part, indent=2) + "\n")
-        tmp.replace(path)
-        done[start] = part
-        print(f"chunk {start}: NLL {part['nll_nats']:.2f} ({len(done)} of {len(starts)})", flush=True)
+    keys = {
+        start: {**base, "seed": args.seed + i, "start": start, "n_images": len(images[start : start + args.chunk])}
+        for i, start in enumerate(starts)
+    }
+    done = {start: load_part(args.parts, f"chunk_{start:05d}", keys[start]) for start in starts}
+    pending = [(i, start) for i, start in enumerate(starts) if done[start] is None]
+    print(f"{len(starts) - len(pending)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}")
+    for start, metrics in _score_chunks(args, images, pending):
+        save_part(args.parts, f"chunk_{start:05d}", keys[start], metrics)
+        done[start] = metrics
+        finished = sum(m is not None for m in done.values())
+        print(f"chunk {start}: NLL {metrics['nll_nats']:.2f} ({finished} of {len(starts)})", flush=True)
     return _weighted_mean(list(done.values()))
 
 
-def _score_chunks(args: argparse.Namespace, images: torch.Tensor, pending: list[tuple]):
-    """Yield (start, path, metrics) for each pending chunk as it finishes: in this process with one worker,
+def _score_chunks(args: argparse.Namespace, images: torch.Tensor, pending: list[tuple[int, int]]):
+    """Yield (start, metrics) for each pending chunk as it finishes: in this process with one worker,
     else in --workers processes of one thread each."""
 
     def job(i: int, start: int) -> tuple:
@@ -160,15 +144,15 @@ def _score_chunks(args: argparse.Namespace, images: torch.Tensor, pending: list[
         return str(args.checkpoint), chunk, args.k, args.seed + i, args.batch_size, args.refine_steps
 
     if args.workers <= 1:
-        for i, start, path in pending:
-            yield start, path, _evaluate_shard(*job(i, start))
+        for i, start in pending:
+            yield start, _evaluate_shard(*job(i, start))
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(_evaluate_shard, *job(i, start)): (start, path) for i, start, path in pending}
+        futures = {pool.submit(_evaluate_shard, *job(i, start)): start for i, start in pending}
         for future in as_completed(futures):
-            yield *futures[future], future.result()
+            yield futures[future], future.result()
 
 
 def _weighted_mean(parts: list[dict]) -> dict:

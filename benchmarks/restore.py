@@ -112,8 +112,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not tell the VAE the task (its blind / auto mode); the noise level is still given",
     )
+    p.add_argument(
+        "--parts",
+        type=Path,
+        default=None,
+        help="save each image's result in this folder as it finishes; a rerun with the same folder reads them back "
+        "instead of running them again, so a run of hours resumes after a stop (not the light tasks)",
+    )
     p.add_argument("--json", required=True, type=Path)
     args = p.parse_args(argv)
+    if args.parts and args.task in catalog.light_tasks():
+        p.error("--parts is for the restoration tasks, not the light ones")
     if args.level is None and args.task != "real":
         p.error(f"--level is required for --task {args.task}")
     args.level = 0.0 if args.level is None else args.level
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
         fit_seconds=args.fit_seconds,
         mmse_samples=args.mmse_samples,
         split=args.split,
-        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on"}),
+        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on", "parts": args.parts}),
     )
     report.setdefault(PROVENANCE_KEY, provenance())
     (print_light_summary if args.task in catalog.light_tasks() else print_summary)(report)

@@ -344,3 +344,27 @@ def test_divnoising_without_its_checkpoint_or_for_another_task_is_one_line(tmp_p
         )
     with pytest.raises(SystemExit, match="only denoise"):
         run(tmp_path, "--task", "jpeg", "--level", "20", "--data", str(data), "--methods", "divnoising_fit")
+
+
+def test_a_run_with_parts_resumes_from_the_images_saved(tmp_path, data, checkpoint, monkeypatch):
+    """Each image's result is saved as it finishes; a rerun reads them back (the VAE's statistics and
+    calibration too) instead of restoring again, and refuses parts made from other inputs."""
+    parts = tmp_path / "parts"
+    args = ["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy,vae,tv"]
+    args += ["--checkpoint", checkpoint, "--samples", "2", "--parts", str(parts)]
+    first = run(tmp_path, *args)
+    assert sorted(p.name for p in (parts / "vae").iterdir()) == ["a_grey.json", "b_colour.json"]
+    (parts / "tv" / "b_colour.json").unlink()  # as if the run had stopped before this image
+    calls = []
+    real = benchmark.restore_one
+    monkeypatch.setattr(
+        benchmark, "restore_one", lambda run_, method, *a: calls.append(method) or real(run_, method, *a)
+    )
+    again = run(tmp_path, *args)
+    assert calls == ["tv"], "only the missing image ran again"
+    for method in ("noisy", "vae", "tv"):
+        strip = {k: v for k, v in first["methods"][method].items() if k != "sec_per_image"}
+        assert {k: v for k, v in again["methods"][method].items() if k != "sec_per_image"} == strip
+    assert again["methods"]["vae"]["coverage_2std"] == first["methods"]["vae"]["coverage_2std"]
+    with pytest.raises(SystemExit, match="other settings, weights or inputs"):
+        run(tmp_path, *[a if a != "25" else "30" for a in args])

@@ -112,3 +112,15 @@ def test_the_noise_model_is_the_noise_that_was_added():
 def test_out_of_range_inputs_are_a_sentence(kwargs, phrase):
     with pytest.raises(ValueError, match=phrase):
         next(fp.fit_photo(**kwargs))
+
+
+def test_a_second_fit_of_the_same_noisy_photo_reuses_the_other_methods(small_photo, no_bundled, monkeypatch):
+    """The classical method and the supervised VAE do not depend on the fit: run once per noisy photo."""
+    calls = []
+    real = fp.photos.run_vae
+    monkeypatch.setattr(fp.photos, "run_vae", lambda *a, **kw: calls.append(kw["level"]) or real(*a, **kw))
+    first, again = run(image=small_photo, seconds=1)[-1], run(image=small_photo, seconds=1)[-1]
+    assert calls == [25.0], "the same noisy photo: the supervised VAE ran once"
+    assert (first.classical == again.classical).all() and (first.supervised == again.supervised).all()
+    other = run(image=small_photo, seconds=1, level=40)[-1]
+    assert calls == [25.0, 40.0] and not (other.supervised == first.supervised).all()

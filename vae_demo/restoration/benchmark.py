@@ -35,6 +35,7 @@ checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from vae_demo import catalog
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.core.metrics import psnr, ssim
+from vae_demo.core.parts import load_part, module_sha256, save_part
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.core.splits import split_paths
 from vae_demo.restoration import serving
@@ -222,6 +224,7 @@ class BenchRun:
     dn_model: torch.nn.Module | None  # the bundled DivNoising VAE, when a divnoising method runs
     mmse_samples: int
     fit_seconds: float
+    parts: Path | None = None  # where each image's result is saved as it finishes (a long run resumes)
 
     @property
     def degradation(self) -> str | None:
@@ -277,29 +280,57 @@ def restore_one(run: BenchRun, method: str, ref: np.ndarray, inp: np.ndarray) ->
     return run_classical(method, inp, run.degradation, run.level), {}, None
 
 
+def score_image(run: BenchRun, method: str, image: str, ref: np.ndarray, inp: np.ndarray) -> dict:
+    """One method on one case: its per-image row, seconds, posterior statistics and, for the VAE on Gaussian
+    denoising, the calibration of its std map (neither of the last two timed)."""
+    start = time.perf_counter()
+    out, extra, stat = restore_one(run, method, ref, inp)
+    seconds = time.perf_counter() - start
+    stats, calib = [stat] if stat else [], None
+    if method == "vae" and (run.task in ENHANCE_PROBLEM or run.task == "denoise"):
+        g = make_generator(run.seed)  # how much the latent carries, and how much samples differ
+        stats.append(posterior_stats(run.model, to_tensor(ref), to_tensor(inp), run.sigma, 4, g, run.told))
+    if method == "vae" and run.task == "denoise" and run.samples > 1:  # is the std map calibrated?
+        r = run_vae(run.model, run.task, run.level, to_tensor(inp), run.blind, run.samples, run.seed)
+        calib = calibration(r, to_tensor(ref))
+    psnr, ssim = score(out, ref, run.task, round(run.level) if run.task == "sr" else 0)
+    row = {"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5), **extra}
+    return {"row": row, "seconds": seconds, "stats": stats, "calib": calib}
+
+
+def part_key(run: BenchRun, method: str, inp: np.ndarray) -> dict:
+    """What a saved per-image result must share with this run: the task, the method, the weights of its model
+    (the VAE or DivNoising one; none for a classical method), the sample counts and the input."""
+    return {
+        "task": run.task,
+        "level": run.level,
+        "blind": run.blind,
+        "seed": run.seed,
+        "method": method,
+        "weights_sha256": module_sha256(run.model if method in VAE_METHODS else run.dn_model),
+        "samples": (run.samples, run.mmse_samples, run.fit_seconds),
+        "input_sha256": hashlib.sha256(np.ascontiguousarray(inp).tobytes()).hexdigest(),
+    }
+
+
 def score_method(run: BenchRun, method: str, cases: list) -> dict:
     """One method over every case: mean PSNR / SSIM / seconds, the per-image rows, and for the VAE the posterior
-    statistics and (Gaussian denoising) the calibration of its std map; neither of the last two is timed."""
-    per_image, seconds, stats, calib = [], [], [], []
-    scale = round(run.level) if run.task == "sr" else 0
+    statistics and (Gaussian denoising) the calibration of its std map. With ``run.parts`` each image's result is
+    saved as it finishes and read back on a rerun (``core.parts``)."""
+    scored = []
     for image, ref, inp in cases:
-        start = time.perf_counter()
-        out, extra, stat = restore_one(run, method, ref, inp)
-        seconds.append(time.perf_counter() - start)
-        if stat:
-            stats.append(stat)
-        if method == "vae" and (run.task in ENHANCE_PROBLEM or run.task == "denoise"):
-            g = make_generator(run.seed)  # how much the latent carries, and how much samples differ
-            stats.append(posterior_stats(run.model, to_tensor(ref), to_tensor(inp), run.sigma, 4, g, run.told))
-        if method == "vae" and run.task == "denoise" and run.samples > 1:  # is the std map calibrated?
-            r = run_vae(run.model, run.task, run.level, to_tensor(inp), run.blind, run.samples, run.seed)
-            calib.append(calibration(r, to_tensor(ref)))
-        psnr, ssim = score(out, ref, run.task, scale)
-        per_image.append({"name": image, "psnr": round(psnr, 4), "ssim": round(ssim, 5), **extra})
+        name, key = f"{method}/{Path(image).stem}", part_key(run, method, inp)
+        one = load_part(run.parts, name, key)
+        if one is None:
+            one = score_image(run, method, image, ref, inp)
+            save_part(run.parts, name, key, one)
+        scored.append(one)
+    per_image, stats = [s["row"] for s in scored], [st for s in scored for st in s["stats"]]
+    calib = [s["calib"] for s in scored if s["calib"]]
     result = {
         "psnr": round(statistics.fmean(r["psnr"] for r in per_image), 3),
         "ssim": round(statistics.fmean(r["ssim"] for r in per_image), 4),
-        "sec_per_image": round(statistics.fmean(seconds), 4),
+        "sec_per_image": round(statistics.fmean(s["seconds"] for s in scored), 4),
         "per_image": per_image,
     }
     if stats:  # vae: KL(q(z|clean, degraded) || p(z|degraded)), spread of 4 samples; DivNoising: KL(q(z|y) || p(z))
@@ -343,6 +374,7 @@ def run_benchmark(
     mmse_samples: int = 16,
     noise_clip: bool = True,
     split: str = "all",
+    parts: Path | None = None,
 ) -> dict:
     """One benchmark run: the report (JSON-ready, with its ``provenance``), printing each method's line as it
     finishes.
@@ -357,7 +389,8 @@ def run_benchmark(
     posterior samples; ``divnoising_mode`` is the bundled model decoded at the posterior means instead, and
     ``divnoising_x8`` / ``divnoising_fit_x8`` that decode averaged over the 8 flips and rotations.
     ``noise_clip`` False leaves ``denoise``'s Gaussian noise unclipped (the published protocol); ``split`` takes
-    the ``core.splits`` part of ``data``. ``real`` reads pairs (``benchmark_real``) and adds nothing.
+    the ``core.splits`` part of ``data``; ``parts`` a folder where each image's result is saved as it finishes, so a
+    stopped run resumes (``score_method``). ``real`` reads pairs (``benchmark_real``) and adds nothing.
     A light task goes to ``vae_demo.light.benchmark.run_light_benchmark`` with the arguments it takes.
     """
     if task in LIGHT_TASKS:
@@ -373,7 +406,7 @@ def run_benchmark(
     if set(VAE_METHODS) & set(chosen):
         model = load_checkpoint(checkpoint, "cpu") if checkpoint else load_model(name, device="cpu")
     dn_model = divnoising_model(chosen, task, divnoising_checkpoint)
-    run = BenchRun(task, level, blind, seed, samples, model, dn_model, mmse_samples, fit_seconds)
+    run = BenchRun(task, level, blind, seed, samples, model, dn_model, mmse_samples, fit_seconds, parts)
     cases = make_cases(task, level, data, limit, seed, noise_clip, split)
     results = {}
     for method in chosen:
