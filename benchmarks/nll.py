@@ -2,11 +2,12 @@
 
     python benchmarks/nll.py --checkpoint checkpoints/mnist-vae --data ../shared/data/mnist --k 1000 --json nll.json
 
-The binarisation is sampled once with seed 0 (as in ``vae_demo/train.py``), so every run and every
+The binarisation is sampled once with seed 0 (as in ``vae_demo/generative/train.py``), so every run and every
 checkpoint sees the same binary test set; ``--seed`` only seeds the importance samples. ``--refine-steps N``
 draws them from each image's posterior refined by N Adam steps on its ELBO (``inference.refine_posterior``)
 instead of the encoder's: any proposal gives an estimate whose expectation bounds log p(x) from below, a
-better one a tighter bound. ``--card DIR`` puts the table in the model card ``DIR/README.md``.
+better one a tighter bound. ``--card DIR`` puts the table in the model card ``DIR/README.md``. ``--parts DIR``
+saves each chunk of digits as it is scored, so a run of hours (all 10,000 digits at k = 1000) resumes after a stop.
 """
 
 from __future__ import annotations
