@@ -39,7 +39,7 @@ from vae_demo.light.benchmark import (
     run_vae,
 )
 from vae_demo.light.classical import METHODS, ORACLES, gamma, run_method
-from vae_demo.restoration.benchmark import quantise
+from vae_demo.restoration.benchmark_cases import quantise
 
 DEFAULT_METHODS = ",".join(("vae", *(m for m in METHODS if m not in ORACLES)))
 

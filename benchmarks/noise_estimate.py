@@ -29,7 +29,7 @@ from vae_demo.core.hub import load_checkpoint, load_model
 from vae_demo.core.metrics import psnr
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.restoration import degradations as D
-from vae_demo.restoration.benchmark import load_images, to_tensor
+from vae_demo.restoration.benchmark_cases import load_images, to_tensor
 from vae_demo.restoration.noise_level import noise_level
 from vae_demo.restoration.problems import PROBLEMS
 from vae_demo.restoration.restore import restore

@@ -18,7 +18,7 @@ from PIL import Image
 from vae_demo import catalog
 from vae_demo.core import hub
 from vae_demo.core.device import make_generator
-from vae_demo.restoration import benchmark, benchmark_report, problems
+from vae_demo.restoration import benchmark, benchmark_cases, benchmark_report, problems
 from vae_demo.restoration.model import RestorationConfig, RestorationVAE
 from vae_demo.restoration.restore import Restoration
 
@@ -143,7 +143,8 @@ def test_noise_tasks_run_the_apps_path_beside_their_classical_method(
     assert report["task"] == task and set(report["methods"]) == {"noisy", "vae", "vae_x8", classical}
     assert report["methods"]["vae_x8"]["per_image"] != report["methods"]["vae"]["per_image"], "8 views averaged"
     if task == "salt_and_pepper":  # the level is a percent: 10% of the pixels hit
-        ref, noisy = benchmark.degrade_one(benchmark.load_images(data, 1)[0][1], task, 10, make_generator(0))
+        clean = benchmark_cases.load_images(data, 1)[0][1]
+        ref, noisy = benchmark_cases.degrade_one(clean, task, 10, make_generator(0))
         assert np.mean(np.any(ref != noisy, axis=-1) if noisy.ndim == 3 else ref != noisy) == pytest.approx(
             0.1, abs=0.03
         )
@@ -189,7 +190,7 @@ def test_sr_is_scored_on_luma_without_the_border():
     out = ref.copy()
     out[:2] = 0  # damage only inside the 2-pixel border
     out[..., 2] = 50  # and only blue, which Y weighs little
-    psnr, _ = benchmark.score(out / 255, ref / 255, "sr", 2)
+    psnr, _ = benchmark_cases.score(out / 255, ref / 255, "sr", 2)
     y_error = 24.966 * 50 / 255  # BT.601: the blue change moves Y by this much; the black rows are cropped
     assert psnr == pytest.approx(20 * np.log10(255 / y_error), abs=0.05)
 

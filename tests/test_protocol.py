@@ -245,7 +245,7 @@ def test_a_split_run_trains_without_the_validation_photos_and_its_card_says_what
 
 
 def test_the_benchmark_can_run_the_validation_split_of_a_training_folder(tmp_path):
-    from vae_demo.restoration.benchmark import make_cases
+    from vae_demo.restoration.benchmark_cases import make_cases
 
     held = _training_folder(tmp_path, "CBSD432", grey=False)
     cases = make_cases("denoise", 25, tmp_path / "CBSD432", None, 0, split="val")

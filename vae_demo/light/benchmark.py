@@ -28,7 +28,7 @@ from vae_demo.catalog import LIGHT_MODEL
 from vae_demo.core.device import make_generator
 from vae_demo.light.classical import METHODS, ORACLES, luminance, run_method
 from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
-from vae_demo.restoration.benchmark import load_images, quantise, score
+from vae_demo.restoration.benchmark_cases import load_images, quantise, score
 
 LIGHT_TASKS = catalog.light_tasks()  # lowlight, haze, colour_cast, light_auto
 LEVEL_MEANING = {task: catalog.task_levels()[task] for task in LIGHT_TASKS}
