@@ -119,14 +119,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="save each image's result in this folder as it finishes; a rerun with the same folder reads them back "
         "instead of running them again, so a run of hours resumes after a stop (not the light tasks)",
     )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="with --parts: only every N-th image from the I-th (0-based), so N processes share a slow run; a last "
+        "run without --shard reads their parts and writes the whole report",
+    )
     p.add_argument("--json", required=True, type=Path)
     args = p.parse_args(argv)
+    args.shard = parse_shard(p, args.shard, args.parts)
     if args.parts and args.task in catalog.light_tasks():
         p.error("--parts is for the restoration tasks, not the light ones")
     if args.level is None and args.task != "real":
         p.error(f"--level is required for --task {args.task}")
     args.level = 0.0 if args.level is None else args.level
     return args
+
+
+def parse_shard(p: argparse.ArgumentParser, text: str | None, parts: Path | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    i, _, n = text.partition("/")
+    if not (i.isdigit() and n.isdigit() and int(i) < int(n)):
+        p.error(f"--shard takes I/N with 0 <= I < N, as 0/2 or 1/2, not {text!r}")
+    if parts is None:
+        p.error("--shard needs --parts: the shards' results are merged from there")
+    return int(i), int(n)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -147,7 +166,11 @@ def main(argv: list[str] | None = None) -> dict:
         fit_seconds=args.fit_seconds,
         mmse_samples=args.mmse_samples,
         split=args.split,
-        **({} if args.task in catalog.light_tasks() else {"noise_clip": args.noise_clip == "on", "parts": args.parts}),
+        **(
+            {}
+            if args.task in catalog.light_tasks()
+            else {"noise_clip": args.noise_clip == "on", "parts": args.parts, "shard": args.shard}
+        ),
     )
     report.setdefault(PROVENANCE_KEY, provenance())
     (print_light_summary if args.task in catalog.light_tasks() else print_summary)(report)

@@ -348,19 +348,23 @@ def test_divnoising_without_its_checkpoint_or_for_another_task_is_one_line(tmp_p
 
 
 def test_a_run_with_parts_resumes_from_the_images_saved(tmp_path, data, checkpoint, monkeypatch):
-    """Each image's result is saved as it finishes; a rerun reads them back (the VAE's statistics and
-    calibration too) instead of restoring again, and refuses parts made from other inputs."""
+    """Two shards save their images' results; a whole run then reads them back (the VAE's statistics and
+    calibration too) instead of restoring again, runs only what is missing, and refuses parts of other inputs."""
     parts = tmp_path / "parts"
     args = ["--task", "denoise", "--level", "25", "--data", str(data), "--methods", "noisy,vae,tv"]
     args += ["--checkpoint", checkpoint, "--samples", "2", "--parts", str(parts)]
-    first = run(tmp_path, *args)
+    for shard in ("0/2", "1/2"):
+        half = run(tmp_path, *args, "--shard", shard)
+        assert half["n_images"] == 1 and half["shard"] == shard
     assert sorted(p.name for p in (parts / "vae").iterdir()) == ["a_grey.json", "b_colour.json"]
-    (parts / "tv" / "b_colour.json").unlink()  # as if the run had stopped before this image
     calls = []
     real = benchmark.restore_one
     monkeypatch.setattr(
         benchmark, "restore_one", lambda run_, method, *a: calls.append(method) or real(run_, method, *a)
     )
+    first = run(tmp_path, *args)
+    assert calls == [] and first["n_images"] == 2 and "shard" not in first, "every image read back"
+    (parts / "tv" / "b_colour.json").unlink()  # as if a run had stopped before this image
     again = run(tmp_path, *args)
     assert calls == ["tv"], "only the missing image ran again"
     for method in ("noisy", "vae", "tv"):
@@ -369,3 +373,8 @@ def test_a_run_with_parts_resumes_from_the_images_saved(tmp_path, data, checkpoi
     assert again["methods"]["vae"]["coverage_2std"] == first["methods"]["vae"]["coverage_2std"]
     with pytest.raises(SystemExit, match="other settings, weights or inputs"):
         run(tmp_path, *[a if a != "25" else "30" for a in args])
+    for bad in (["--shard", "2/2"], ["--shard", "half"]):
+        with pytest.raises(SystemExit):
+            run(tmp_path, *args, *bad)
+    with pytest.raises(SystemExit):
+        run(tmp_path, *args[:-2], "--shard", "0/2")  # no --parts to merge from

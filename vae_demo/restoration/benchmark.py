@@ -294,6 +294,7 @@ def run_benchmark(
     noise_clip: bool = True,
     split: str = "all",
     parts: Path | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict:
     """One benchmark run: the report (JSON-ready, with its ``provenance``), printing each method's line as it
     finishes.
@@ -309,7 +310,8 @@ def run_benchmark(
     ``divnoising_x8`` / ``divnoising_fit_x8`` that decode averaged over the 8 flips and rotations.
     ``noise_clip`` False leaves ``denoise``'s Gaussian noise unclipped (the published protocol); ``split`` takes
     the ``core.splits`` part of ``data``; ``parts`` a folder where each image's result is saved as it finishes, so a
-    stopped run resumes (``score_method``). ``real`` reads pairs (``benchmark_real``) and adds nothing.
+    stopped run resumes (``score_method``), and ``shard`` (i, n) keeps every n-th image from the i-th, so n
+    processes can share one run's parts. ``real`` reads pairs (``benchmark_real``) and adds nothing.
     A light task goes to ``vae_demo.light.benchmark.run_light_benchmark`` with the arguments it takes.
     """
     if task in LIGHT_TASKS:
@@ -327,6 +329,8 @@ def run_benchmark(
     dn_model = divnoising_model(chosen, task, divnoising_checkpoint)
     run = BenchRun(task, level, blind, seed, samples, model, dn_model, mmse_samples, fit_seconds, parts)
     cases = make_cases(task, level, data, limit, seed, noise_clip, split)
+    if shard:  # every n-th case from the i-th: n processes share a long run, their parts merged by a last one
+        cases = cases[shard[0] :: shard[1]]
     results = {}
     for method in chosen:
         results[method] = score_method(run, method, cases)
@@ -345,6 +349,7 @@ def run_benchmark(
         "threads": torch.get_num_threads(),
         "noise_clip": noise_clip if task == "denoise" else None,
         "split": split,
+        **({"shard": f"{shard[0]}/{shard[1]}"} if shard else {}),
         "classical": {m: describe(m, run.degradation, level) for m in chosen if m in METHODS or m in ORACLE_METHODS},
         "methods": results,
         PROVENANCE_KEY: provenance(),
