@@ -135,15 +135,18 @@ VALUES = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
 
-    with running_app(tmp_path_factory.mktemp("bad-input")) as (url, proc):
+    tmp = tmp_path_factory.mktemp("bad-input")
+    small = tmp / "small.png"
+    small.write_bytes(saved(photo(size=(64, 48)), "PNG"))  # the size of the photo fits below
+    with running_app(tmp) as (url, proc):
         client = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("dl")), analytics_enabled=False)
         client.predict(k=0, api_name="/enhance")  # warm up: models loaded, caches filled
         client.predict(n=4, api_name="/sample")
         client.predict(api_name="/compress")  # the codec
         client.predict(api_name="/conditional")  # mnist-cvae
-        client.predict(seconds=1, k=0, api_name="/fit_photo")  # a DivNoising fit's buffers
+        client.predict(image=handle_file(str(small)), seconds=1, k=2, api_name="/fit_photo")  # a fit's models
         yield client, proc, rss_mb(proc.pid)
 
 
