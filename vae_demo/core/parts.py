@@ -12,10 +12,17 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 def file_sha256(path: str | Path) -> str:
     """The sha256 of a file's bytes (for a key: which weights a result came from)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def array_sha256(a) -> str:
+    """The sha256 of an array's values (a numpy array, or a tensor on the CPU), in C order."""
+    return hashlib.sha256(np.asarray(a).tobytes()).hexdigest()
 
 
 def module_sha256(module) -> str | None:

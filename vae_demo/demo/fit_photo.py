@@ -10,7 +10,6 @@ std, beside what the classical method, the supervised restoration VAE and, when 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +21,7 @@ from vae_demo.catalog import DIVNOISING_MODEL
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import CheckpointError, load_model
 from vae_demo.core.images import to_uint8
+from vae_demo.core.parts import array_sha256
 from vae_demo.demo import photos
 from vae_demo.demo.common import figure_to_array, heat_map, image_metrics, number, pyplot
 from vae_demo.restoration import problems
@@ -63,8 +63,7 @@ class FitFrame:
 def _other_methods(degraded: torch.Tensor, noise: str, sigma: float | None, served: float | None, seed: int):
     """(classical, supervised VAE, bundled DivNoising or None, why not) for the noisy photo. None of them
     depends on the fit, so a second fit of the same noisy photo (a longer budget, a stopped run) reuses them."""
-    digest = hashlib.sha256(degraded.numpy().tobytes()).hexdigest()
-    key = (digest, tuple(degraded.shape), noise, sigma, served, seed, bundled_model())
+    key = (array_sha256(degraded), tuple(degraded.shape), noise, sigma, served, seed, bundled_model())
     hit = _OTHERS.get(key)
     if hit is None:
         row = problems.noise(noise)

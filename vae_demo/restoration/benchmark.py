@@ -35,7 +35,6 @@ module, and so is ``vae-demo eval`` on a restoration checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 import time
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ import torch
 from vae_demo import catalog
 from vae_demo.core.device import make_generator
 from vae_demo.core.hub import load_checkpoint, load_model
-from vae_demo.core.parts import load_part, module_sha256, save_part
+from vae_demo.core.parts import array_sha256, load_part, module_sha256, save_part
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.restoration import serving
 from vae_demo.restoration.benchmark_cases import make_cases, score, to_array, to_tensor
@@ -228,7 +227,7 @@ def part_key(run: BenchRun, method: str, inp: np.ndarray) -> dict:
         "method": method,
         "weights_sha256": module_sha256(run.model if method in VAE_METHODS else run.dn_model),
         "samples": (run.samples, run.mmse_samples, run.fit_seconds),
-        "input_sha256": hashlib.sha256(np.ascontiguousarray(inp).tobytes()).hexdigest(),
+        "input_sha256": array_sha256(inp),
     }
 
 
@@ -238,7 +237,7 @@ def score_method(run: BenchRun, method: str, cases: list) -> dict:
     saved as it finishes and read back on a rerun (``core.parts``)."""
     scored = []
     for image, ref, inp in cases:
-        name, key = f"{method}/{Path(image).stem}", part_key(run, method, inp)
+        name, key = f"{method}/{Path(image).stem}", part_key(run, method, inp) if run.parts else {}
         one = load_part(run.parts, name, key)
         if one is None:
             one = score_image(run, method, image, ref, inp)
