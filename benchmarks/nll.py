@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -95,26 +96,14 @@ def _evaluate_shard(checkpoint: str, images: torch.Tensor, k: int, seed: int, ba
     return evaluate(model, images, k=k, seed=seed, batch_size=batch_size, refine_steps=refine)
 
 
-def evaluate_in_workers(args: argparse.Namespace, images: torch.Tensor) -> dict:
-    """Split the images across CPU processes (one thread each); shard i seeds its samples with seed + i.
-    The means are recombined weighted by shard size, so the figure covers every image once."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    shards = torch.tensor_split(images, args.workers)
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [
-            pool.submit(
-                _evaluate_shard, str(args.checkpoint), s, args.k, args.seed + i, args.batch_size, args.refine_steps
-            )
-            for i, s in enumerate(shards)
-        ]
-        return _weighted_mean([f.result() for f in futures])
-
-
-def evaluate_in_parts(args: argparse.Namespace, images: torch.Tensor) -> dict:
-    """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes, saving each chunk's result in
-    --parts as it finishes (``core.parts``). Chunks saved by an earlier run under the same key (the weights, the
-    sampling settings, the chunk) are read back, not scored again."""
+def evaluate_in_chunks(args: argparse.Namespace, images: torch.Tensor) -> dict:
+    """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes of one thread each; the means
+    are recombined weighted by chunk size, so the figure covers every image once. With --parts each chunk's
+    result is saved as it finishes (``core.parts``), and chunks saved by an earlier run under the same key (the
+    weights, the sampling settings, the chunk) are read back, not scored again; without, a chunk is a worker's
+    share of the images."""
+    if not args.parts:
+        args.chunk = math.ceil(len(images) / args.workers)
     base = {
         "weights_sha256": file_sha256(Path(args.checkpoint) / "model.safetensors"),
         "k": args.k,
@@ -127,7 +116,8 @@ def evaluate_in_parts(args: argparse.Namespace, images: torch.Tensor) -> dict:
     }
     done = {start: load_part(args.parts, f"chunk_{start:05d}", keys[start]) for start in starts}
     pending = [(i, start) for i, start in enumerate(starts) if done[start] is None]
-    print(f"{len(starts) - len(pending)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}")
+    if args.parts:
+        print(f"{len(starts) - len(pending)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}")
     for start, metrics in _score_chunks(args, images, pending):
         save_part(args.parts, f"chunk_{start:05d}", keys[start], metrics)
         done[start] = metrics
@@ -205,10 +195,8 @@ def main(argv: list[str] | None = None) -> dict:
         binary = binary[: args.limit]
 
     start = time.perf_counter()
-    if args.parts:
-        metrics = evaluate_in_parts(args, binary)
-    elif args.workers > 1:
-        metrics = evaluate_in_workers(args, binary)
+    if args.parts or args.workers > 1:
+        metrics = evaluate_in_chunks(args, binary)
     else:
         metrics = evaluate(
             model, binary, k=args.k, seed=args.seed, batch_size=args.batch_size, refine_steps=args.refine_steps
