@@ -102,23 +102,22 @@ def evaluate_in_chunks(args: argparse.Namespace, images: torch.Tensor) -> dict:
     result is saved as it finishes (``core.parts``), and chunks saved by an earlier run under the same key (the
     weights, the sampling settings, the chunk) are read back, not scored again; without, a chunk is a worker's
     share of the images."""
-    if not args.parts:
-        args.chunk = math.ceil(len(images) / args.workers)
+    chunk = args.chunk if args.parts else math.ceil(len(images) / args.workers)
     base = {
         "weights_sha256": file_sha256(Path(args.checkpoint) / "model.safetensors"),
         "k": args.k,
         "refine_steps": args.refine_steps,
     }
-    starts = range(0, len(images), args.chunk)
+    starts = range(0, len(images), chunk)
     keys = {
-        start: {**base, "seed": args.seed + i, "start": start, "n_images": len(images[start : start + args.chunk])}
+        start: {**base, "seed": args.seed + i, "start": start, "n_images": len(images[start : start + chunk])}
         for i, start in enumerate(starts)
     }
     done = {start: load_part(args.parts, f"chunk_{start:05d}", keys[start]) for start in starts}
     pending = [(i, start) for i, start in enumerate(starts) if done[start] is None]
     if args.parts:
         print(f"{len(starts) - len(pending)} of {len(starts)} chunks already in {args.parts}; scoring {len(pending)}")
-    for start, metrics in _score_chunks(args, images, pending):
+    for start, metrics in _score_chunks(args, images, chunk, pending):
         save_part(args.parts, f"chunk_{start:05d}", keys[start], metrics)
         done[start] = metrics
         finished = sum(m is not None for m in done.values())
@@ -126,13 +125,19 @@ def evaluate_in_chunks(args: argparse.Namespace, images: torch.Tensor) -> dict:
     return _weighted_mean(list(done.values()))
 
 
-def _score_chunks(args: argparse.Namespace, images: torch.Tensor, pending: list[tuple[int, int]]):
+def _score_chunks(args: argparse.Namespace, images: torch.Tensor, chunk: int, pending: list[tuple[int, int]]):
     """Yield (start, metrics) for each pending chunk as it finishes: in this process with one worker,
     else in --workers processes of one thread each."""
 
     def job(i: int, start: int) -> tuple:
-        chunk = images[start : start + args.chunk]
-        return str(args.checkpoint), chunk, args.k, args.seed + i, args.batch_size, args.refine_steps
+        return (
+            str(args.checkpoint),
+            images[start : start + chunk],
+            args.k,
+            args.seed + i,
+            args.batch_size,
+            args.refine_steps,
+        )
 
     if args.workers <= 1:
         for i, start in pending:

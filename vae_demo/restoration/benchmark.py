@@ -216,16 +216,22 @@ def score_image(run: BenchRun, method: str, image: str, ref: np.ndarray, inp: np
     return {"row": row, "seconds": seconds, "stats": stats, "calib": calib}
 
 
-def part_key(run: BenchRun, method: str, inp: np.ndarray) -> dict:
+def method_weights(run: BenchRun, method: str) -> str | None:
+    """The sha256 of the weights behind ``method``: the restoration VAE's, the DivNoising VAE's, none for the rest."""
+    model = run.model if method in VAE_METHODS else run.dn_model if method in DIVNOISING_METHODS else None
+    return module_sha256(model)
+
+
+def part_key(run: BenchRun, method: str, weights: str | None, inp: np.ndarray) -> dict:
     """What a saved per-image result must share with this run: the task, the method, the weights of its model
-    (the VAE or DivNoising one; none for a classical method), the sample counts and the input."""
+    (``method_weights``), the sample counts and the input."""
     return {
         "task": run.task,
         "level": run.level,
         "blind": run.blind,
         "seed": run.seed,
         "method": method,
-        "weights_sha256": module_sha256(run.model if method in VAE_METHODS else run.dn_model),
+        "weights_sha256": weights,
         "samples": (run.samples, run.mmse_samples, run.fit_seconds),
         "input_sha256": array_sha256(inp),
     }
@@ -235,9 +241,10 @@ def score_method(run: BenchRun, method: str, cases: list) -> dict:
     """One method over every case: mean PSNR / SSIM / seconds, the per-image rows, and for the VAE the posterior
     statistics and (Gaussian denoising) the calibration of its std map. With ``run.parts`` each image's result is
     saved as it finishes and read back on a rerun (``core.parts``)."""
+    weights = method_weights(run, method) if run.parts else None  # hashed once per method, not per image
     scored = []
     for image, ref, inp in cases:
-        name, key = f"{method}/{Path(image).stem}", part_key(run, method, inp) if run.parts else {}
+        name, key = f"{method}/{Path(image).stem}", part_key(run, method, weights, inp) if run.parts else {}
         one = load_part(run.parts, name, key)
         if one is None:
             one = score_image(run, method, image, ref, inp)
