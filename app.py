@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import ui.gradio_startup  # noqa: F401 - before Gradio: its import then skips rewriting its type stubs (2 s)
 
+if __name__ == "__main__":  # before Gradio's import: the Digits & faces process loads torch beside it
+    from vae_demo.demo import side_process
+
+    side_process.start()
+
 # isort: split
 import functools
 import logging

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ui.gradio_support import PROGRESS, editor_image, gpu, user_errors
+from vae_demo.demo import side_process
 from vae_demo.demo.examples import is_face_model
 
 
@@ -23,10 +24,8 @@ def sample(model_name: str, n: int, temperature: float, seed: int, progress=PROG
         temperature: T, the prior's standard deviation (lower: cleaner, more typical images).
         seed: random seed.
     """
-    from vae_demo.demo import generative
-
     progress(0, desc="Loading the model")
-    return generative.sample_grid(model_name, n, temperature, seed)
+    return side_process.call("sample_grid", model_name, n, temperature, seed)
 
 
 @user_errors
@@ -41,9 +40,7 @@ def traverse(model_name: str, seed: int, dim: int, span: float, steps: int):
         span: how far to move, in prior standard deviations.
         steps: number of images in the row.
     """
-    from vae_demo.demo import generative
-
-    return generative.traversal(model_name, seed, dim, span, steps)
+    return side_process.call("traversal", model_name, seed, dim, span, steps)
 
 
 @user_errors
