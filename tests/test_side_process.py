@@ -50,8 +50,16 @@ def test_a_stopped_side_process_leaves_the_call_here(caplog):
     process.close()
 
 
-def test_without_start_calls_run_here(monkeypatch):
+def test_without_start_calls_run_here(monkeypatch, caplog):
     monkeypatch.setattr(side_process, "_SIDE", None)
+
+    def no_process(*_args, **_kwargs):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(side_process.subprocess, "Popen", no_process)
+    with caplog.at_level(logging.WARNING, logger="vae_demo"):
+        assert side_process.start() is None
+    assert "no more processes" in caplog.text
     np.testing.assert_array_equal(
         side_process.call("sample_grid", DEFAULT_GENERATIVE, 4), generative.sample_grid(DEFAULT_GENERATIVE, 4)
     )

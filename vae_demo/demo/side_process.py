@@ -35,7 +35,11 @@ class SideProcess:
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
         self._listener = Listener(authkey=self._key)
-        self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE)
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE)
+        except OSError:
+            self._listener.close()
+            raise
         self._proc.stdin.write(f"{self._listener.address}\n{self._key.hex()}\n".encode())
         self._proc.stdin.close()
         self._conn: Connection | None = None
@@ -66,6 +70,7 @@ class SideProcess:
                 except (OSError, EOFError) as err:
                     log.warning("the side process stopped (%s); the Digits & faces tab runs in the app", err)
                     self._conn = None
+                    self._proc.poll()  # reaped, not left a zombie
                 else:
                     if ok:
                         return value
@@ -89,10 +94,13 @@ _SIDE: SideProcess | None = None
 
 def start() -> SideProcess | None:
     """Start the side process (once); later ``call``s go to it. Not on a ZeroGPU Space (the ``spaces`` package),
-    whose GPU calls must run in the app's own process."""
+    whose GPU calls must run in the app's own process. If it cannot start, the calls run here (logged)."""
     global _SIDE
     if _SIDE is None and importlib.util.find_spec("spaces") is None:
-        _SIDE = SideProcess()
+        try:
+            _SIDE = SideProcess()
+        except OSError as err:
+            log.warning("the side process did not start (%s); the Digits & faces tab runs in the app", err)
     return _SIDE
 
 
