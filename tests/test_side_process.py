@@ -43,7 +43,7 @@ def test_a_stopped_side_process_leaves_the_call_here(caplog):
     assert process.call("sample_grid", DEFAULT_GENERATIVE, 1).ndim == 3
     process._proc.kill()
     process._proc.wait()
-    with caplog.at_level(logging.WARNING, logger="vae_demo"):
+    with caplog.at_level(logging.WARNING, logger=side_process.__name__):
         grid = process.call("sample_grid", DEFAULT_GENERATIVE, 4, 1.0, 2)
     assert "the side process stopped" in caplog.text
     np.testing.assert_array_equal(grid, generative.sample_grid(DEFAULT_GENERATIVE, 4, 1.0, 2))
@@ -57,9 +57,21 @@ def test_without_start_calls_run_here(monkeypatch, caplog):
         raise OSError("no more processes")
 
     monkeypatch.setattr(side_process.subprocess, "Popen", no_process)
-    with caplog.at_level(logging.WARNING, logger="vae_demo"):
+    with caplog.at_level(logging.WARNING, logger=side_process.__name__):
         assert side_process.start() is None
     assert "no more processes" in caplog.text
     np.testing.assert_array_equal(
         side_process.call("sample_grid", DEFAULT_GENERATIVE, 4), generative.sample_grid(DEFAULT_GENERATIVE, 4)
     )
+
+
+def test_a_call_without_an_answer_in_time_stops_it_and_runs_here(monkeypatch, caplog):
+    process = side_process.SideProcess()
+    process.call("sample_grid", DEFAULT_GENERATIVE, 1)  # ready
+    monkeypatch.setattr(side_process, "ANSWER_TIMEOUT_S", 0.0)
+    with caplog.at_level(logging.WARNING, logger=side_process.__name__):
+        grid = process.call("sample_grid", DEFAULT_GENERATIVE, 256)
+    assert "no answer to sample_grid" in caplog.text
+    assert process._proc.returncode is not None, "the child was stopped"
+    assert grid.shape == generative.sample_grid(DEFAULT_GENERATIVE, 256).shape
+    process.close()

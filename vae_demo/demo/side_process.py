@@ -17,10 +17,12 @@ import secrets
 import subprocess
 import sys
 import threading
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 
-log = logging.getLogger("vae_demo")
+log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 120.0  # a side process that is not ready by then is given up, and calls run here
+ANSWER_TIMEOUT_S = 120.0  # one that takes longer to answer a call is stopped, and the call runs here
 
 
 def _generative():
@@ -37,11 +39,11 @@ class SideProcess:
         self._listener = Listener(authkey=self._key)
         try:
             self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE)
+            self._proc.stdin.write(f"{self._listener.address}\n{self._key.hex()}\n".encode())
+            self._proc.stdin.close()
         except OSError:
             self._listener.close()
             raise
-        self._proc.stdin.write(f"{self._listener.address}\n{self._key.hex()}\n".encode())
-        self._proc.stdin.close()
         self._conn: Connection | None = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -53,7 +55,7 @@ class SideProcess:
             conn = self._listener.accept()
             if conn.recv() == "ready":
                 self._conn = conn
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, AuthenticationError) as err:
             log.warning("the side process did not start (%s); the Digits & faces tab runs in the app", err)
         finally:
             self._listener.close()
@@ -66,11 +68,14 @@ class SideProcess:
             if self._conn is not None:
                 try:
                     self._conn.send((name, args))
+                    if not self._conn.poll(ANSWER_TIMEOUT_S):
+                        raise TimeoutError(f"no answer to {name} in {ANSWER_TIMEOUT_S:.0f} s")
                     ok, value = self._conn.recv()
-                except (OSError, EOFError) as err:
+                except (OSError, EOFError) as err:  # TimeoutError is an OSError
                     log.warning("the side process stopped (%s); the Digits & faces tab runs in the app", err)
                     self._conn = None
-                    self._proc.poll()  # reaped, not left a zombie
+                    self._proc.kill()
+                    self._proc.wait()
                 else:
                     if ok:
                         return value
