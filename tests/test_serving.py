@@ -77,21 +77,15 @@ def test_noise_level_reads_white_noise(sigma):
     assert noise_level(D.gaussian_noise(x, sigma, seeded(0))) == pytest.approx(sigma, rel=0.12)
 
 
-def test_noise_level_sees_noise_spread_over_pixels_and_is_fast():
-    """An upscaled noisy photo: the wavelet estimate reads almost nothing; this one reads it at full strength."""
-    import time
-
+def test_noise_level_sees_noise_spread_over_pixels():
+    """An upscaled noisy photo: the wavelet estimate reads almost nothing; this one reads it at full strength (its
+    speed is benchmarks/noise_estimate.py's to measure)."""
     from skimage.restoration import estimate_sigma
 
     x = smooth_photo(size=256)
     y = D.resize(D.gaussian_noise(D.resize(x, (128, 128)), 25, seeded(0)), (256, 256))
     assert estimate_sigma(y[0].permute(1, 2, 0).numpy(), channel_axis=-1, average_sigmas=True) * 255 < 5
     assert noise_level(y) > 20
-    big = torch.rand(1, 3, 512, 512)
-    noise_level(big)
-    start = time.process_time()  # CPU seconds of this process: other jobs on the machine do not count
-    noise_level(big)
-    assert time.process_time() - start < 0.2
 
 
 def test_the_x8_self_ensemble_averages_flipped_and_turned_views():

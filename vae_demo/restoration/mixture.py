@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vae_demo.restoration.camera_noise import camera_raw_noise
 from vae_demo.restoration.degradations import (
     colour_cast,
     gaussian_blur,
@@ -57,6 +58,7 @@ CONDITIONS = ("noise", "jpeg", "sr", "blur", "lowlight", "tone")
 STEP_CONDITION = {
     "gaussian_noise": "noise",
     "poisson_noise": "noise",
+    "camera_raw_noise": "noise",  # level: log2 of the photo-electrons of a white pixel
     "salt_and_pepper": "noise",
     "jpeg": "jpeg",
     "low_resolution": "sr",
@@ -138,6 +140,9 @@ class DegradationPipeline:
                 before = x
                 x = poisson_noise(x, s, g)
                 noise_var += float((x - before).var())
+            elif step.name == "camera_raw_noise":
+                x, told = camera_raw_noise(x, 2.0**s, g)
+                noise_var += (told / 255) ** 2
             elif step.name == "salt_and_pepper":
                 x = salt_and_pepper(x, s, g)
             elif step.name == "jpeg":
