@@ -136,6 +136,7 @@ MODELS: dict[str, Model] = {
     "mnist-cvae": Model("generative", "conditional", "Handwritten digits, 16-D style latent, the digit as a label."),
     "mnist-hvae": Model("hvae", "hierarchical", "Handwritten digits, three stochastic layers inferred top-down."),
     "denoise-vae": Model("restoration", "restoration", "Gaussian noise of a given level alone (sigma 0-55)."),
+    "camera-vae": Model("restoration", "restoration", "A photo's own camera noise (denoise-vae fine-tuned on it)."),
     "sr-vae": Model("restoration", "restoration", "Enlargement alone (x2, x3, x4)."),
     "jpeg-vae": Model("restoration", "restoration", "JPEG repair alone (qualities 8-40)."),
     "deblur-vae": Model("restoration", "restoration", "Gaussian blur alone (sigma 0.5-3 px)."),
@@ -165,7 +166,8 @@ DEFAULT_GENERATIVE = "mnist-vae"  # the generative tabs' first choice
 LATENT_MAP_MODEL = "mnist-vae-2d"  # the Lab's map of the whole latent space
 CONDITIONAL_MODEL = "mnist-cvae"
 HIERARCHICAL_MODEL = "mnist-hvae"  # the Lab's layers panel
-DENOISE_MODEL = "denoise-vae"  # the Gaussian denoiser behind Auto, Noise, every noise kind, and after brightening
+DENOISE_MODEL = "denoise-vae"  # the Gaussian denoiser behind Noise, the simulated noise kinds, and after brightening
+CAMERA_MODEL = "camera-vae"  # a real photo's own noise (Auto, the Denoise tab's "real" kind)
 SR_MODEL, JPEG_MODEL, BLUR_MODEL = "sr-vae", "jpeg-vae", "deblur-vae"
 LIGHT_MODEL = "light-vae"
 CODEC_MODEL = "codec-vae"
@@ -195,7 +197,7 @@ PROBLEMS: dict[str, Problem] = {
         lambda s: 5 + 45 * s,
         "noise",
         "nlm",
-        DENOISE_MODEL,
+        CAMERA_MODEL,
     ),
     "noise": Problem("Noise", "gaussian_noise", lambda s: 5 + 45 * s, "noise", "nlm", DENOISE_MODEL),  # sigma 5-50
     "blur": Problem(  # sigma 0.5-3 px
@@ -300,7 +302,7 @@ NOISES: dict[str, Noise] = {
         (0, 100),
         "ignored: the level is estimated",
         "nlm",
-        DENOISE_MODEL,
+        CAMERA_MODEL,
         {"camera": "camera noise (blind), sigma", "real": "real camera noise (pairs, blind)"},
     ),
 }
