@@ -25,7 +25,7 @@ from vae_demo.light.pipeline import linear_to_srgb, srgb_to_linear
 from vae_demo.restoration.degradations import jpeg
 from vae_demo.restoration.noise_level import noise_level
 
-READ_NOISE_E = 3.0  # read noise std, photo-electrons
+RAW_READ_NOISE_E = 3.0  # read noise std, photo-electrons
 RED_GAIN, BLUE_GAIN = (1.6, 2.4), (1.3, 2.0)  # white-balance gains of a daylight-balanced sensor
 CHROMA_BLUR = (0.0, 2.0)  # px: the camera's colour noise reduction, none to strong
 JPEG_QUALITY = (80, 98)  # the camera's JPEG
@@ -76,7 +76,7 @@ def camera_raw_noise(
     raw = (lin / gains * bayer_masks(h, w, x)).sum(1, keepdim=True)  # (1, 1, H, W): what each photosite saw
     electrons = raw.clamp(0, 1) * photons
     shot = torch.poisson(electrons, generator=generator) - electrons
-    read = READ_NOISE_E * torch.randn(raw.shape, generator=generator)
+    read = RAW_READ_NOISE_E * torch.randn(raw.shape, generator=generator)
     noise = demosaic_bilinear((shot + read) / photons) * gains  # (1, 3, H, W), linear light
     d = linear_to_srgb(lin + noise) - rgb  # the noise as the sRGB photo shows it
     blur = _uniform(generator, *CHROMA_BLUR)
