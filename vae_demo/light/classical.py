@@ -15,8 +15,8 @@ original): they fit it, so they are upper bounds of what a global fix could reac
 - ``contrast_stretch``: the 0.5th and 99.5th percentiles of all channels stretched to 0 and 1;
 - ``exposure_oracle`` (ORACLE): the one global gain in linear light that best fits the reference
   (closed-form least squares);
-- ``exposure_oracle_denoise`` (ORACLE): that, then the project's Gaussian denoiser (``denoise-vae``
-  through ``restoration.serving``, its noise level estimated blind).
+- ``exposure_oracle_denoise`` (ORACLE): that, then the denoiser that the app runs after brightening
+  (``light.serving.DENOISER`` through ``restoration.serving``, its noise level estimated blind).
 """
 
 from __future__ import annotations
@@ -157,19 +157,19 @@ def exposure_oracle(image: np.ndarray, reference: np.ndarray | None = None) -> n
 @functools.lru_cache(maxsize=1)
 def _denoiser():
     from vae_demo.core.hub import load_model
-    from vae_demo.restoration.problems import DENOISE_MODEL
+    from vae_demo.light.serving import DENOISER
 
-    return load_model(DENOISE_MODEL, device="cpu")
+    return load_model(DENOISER, device="cpu")
 
 
 def exposure_oracle_denoise(image: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """ORACLE: ``exposure_oracle``, then the Gaussian denoiser of the app at its blind noise estimate."""
+    """ORACLE: ``exposure_oracle``, then the app's denoiser after brightening, as the app runs it (blind)."""
     from vae_demo.restoration import serving
 
     matched = exposure_oracle(image, reference)
     y = torch.from_numpy(np.ascontiguousarray(matched, dtype=np.float32)).permute(2, 0, 1)[None]
     with torch.no_grad():
-        out = serving.denoise(_denoiser(), y, "gaussian", None).mode
+        out = serving.denoise(_denoiser(), y, "real").mode
     return out[0].permute(1, 2, 0).numpy().astype(np.float64).clip(0, 1)
 
 
