@@ -64,6 +64,7 @@ from vae_demo import catalog
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.core.splits import SPLITS
 from vae_demo.light.benchmark import print_light_summary
+from vae_demo.light.card import add_report_line
 from vae_demo.restoration.benchmark import run_benchmark
 from vae_demo.restoration.benchmark_report import print_summary
 
@@ -127,10 +128,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "run without --shard reads their parts and writes the whole report",
     )
     p.add_argument("--json", required=True, type=Path)
+    p.add_argument("--card", type=Path, default=None, help="light tasks: add the run's line to this model card")
     args = p.parse_args(argv)
     args.shard = parse_shard(p, args.shard, args.parts)
     if args.parts and args.task in catalog.light_tasks():
         p.error("--parts is for the restoration tasks, not the light ones")
+    if args.card and args.task not in catalog.light_tasks():
+        p.error("--card is for the light tasks")
     if args.level is None and args.task != "real":
         p.error(f"--level is required for --task {args.task}")
     args.level = 0.0 if args.level is None else args.level
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> dict:
     (print_light_summary if args.task in catalog.light_tasks() else print_summary)(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.card:
+        add_report_line(args.card, report, args.json)
     return report
 
 

@@ -188,3 +188,25 @@ def test_lowlight_real_runs_the_vae(tmp_path, data, light_checkpoint):
     args = ["--data", str(data), "--methods", "vae", "--limit", "1", "--checkpoint", light_checkpoint]
     report = load_script("lowlight_real").main([*args, "--json", str(tmp_path / "real.json")])
     assert report["checkpoint"] == light_checkpoint and report["methods"]["vae"]["median"]["noise_gamma"] >= 0
+
+
+def test_restore_py_writes_the_runs_line_into_the_light_card(tmp_path, data, light_checkpoint):
+    from vae_demo.light.card import REPORT_HEADING
+
+    (tmp_path / "card").mkdir()
+    card = tmp_path / "card" / "README.md"
+    card.write_text("# light-vae\n\nRe-train with: ...\n")
+    base = ["--data", str(data), "--methods", "noisy,vae,gamma,clahe,exposure_oracle", "--checkpoint", light_checkpoint]
+    for task, level in (("lowlight", "3"), ("haze", "0.5"), ("lowlight", "3")):
+        args = ["--task", task, "--level", level, *base, "--card", str(card.parent)]
+        report = load_script("restore").main([*args, "--json", str(tmp_path / f"{task}.json")])
+    text = card.read_text()
+    assert text.startswith("# light-vae") and text.count(REPORT_HEADING) == 1
+    lines = [x for x in text.split(REPORT_HEADING)[1].splitlines() if x.startswith("- ")]
+    assert [x.split(" on ")[0] for x in lines] == ["- haze 0.5", "- lowlight 3"], "one line per task, the last run's"
+    best = max(("gamma", "clahe"), key=lambda m: report["methods"][m]["psnr"])
+    assert f"{best} {report['methods'][best]['psnr']:.2f}" in lines[1] and "exposure_oracle" in lines[1]
+    with pytest.raises(SystemExit):
+        load_script("restore").main(
+            ["--task", "denoise", "--level", "25", "--data", str(data), "--json", "x.json", "--card", str(card.parent)]
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vae_demo.core.model_card import recipe_commands, retrain_section, stage_lines
+from vae_demo.core.model_card import recipe_commands, replace_card_section, retrain_section, stage_lines
 
 LIGHT_DATA = (
     "CBSD432 (432 colour photos from the Berkeley Segmentation Dataset, BSDS500 without the CBSD68 test images); "
@@ -16,6 +16,8 @@ PROBLEM_WORDS = {
     "colour_cast": "colour cast strength 0.6",
     "light_auto": "the training mix",
 }
+
+REPORT_HEADING = "## Measured on the report sets"
 
 
 def _validation_lines(last: dict) -> list[str]:
@@ -79,3 +81,36 @@ def write_light_card(out: str | Path, summary: dict) -> None:
         ]
     lines += ["", *retrain_section(recipe_commands(model["name"], "DATA/train", summary))]
     Path(out, "README.md").write_text("\n".join(lines))
+
+
+def report_line(report: dict, json_path: str | Path) -> str:
+    """One benchmark run (``light.benchmark.run_light_benchmark``'s report) as a card line: the VAE against the best
+    classical method and the best oracle, PSNR (dB) / mean CIEDE2000."""
+    from vae_demo.light.classical import ORACLES
+
+    methods = report["methods"]
+
+    def figure(name: str, label: str | None = None) -> str:
+        return f"{label or name} {methods[name]['psnr']:.2f} / {methods[name]['ciede2000']:.2f}"
+
+    others = [m for m in methods if m not in {"vae", "noisy"}]
+    parts = [figure("vae", Path(report.get("checkpoint") or "vae").name)]
+    for group in ([m for m in others if m not in ORACLES], [m for m in others if m in ORACLES]):
+        if group:
+            parts.append(figure(max(group, key=lambda m: methods[m]["psnr"])))
+    where = f"{Path(report['data']).name} ({report['n_images']} images, seed {report['seed']})"
+    return f"- {report['task']} {report['level']:g} on {where}: {'; '.join(parts)} (`{json_path}`)"
+
+
+def add_report_line(folder: str | Path, report: dict, json_path: str | Path) -> None:
+    """Put ``report``'s line under the card's report section, replacing the line of the same task, level and data."""
+    line = report_line(report, json_path)
+    key = line.split(":")[0]
+    text = Path(folder, "README.md").read_text()
+    old = text.split(REPORT_HEADING, 1)[1].splitlines() if REPORT_HEADING in text else []
+    kept = [x for x in old if x.startswith("- ") and x.split(":")[0] != key]
+    intro = (
+        "`benchmarks/restore.py` with `--card`, each line the model (the app's serving path), then the best classical "
+        "method and the best oracle by PSNR: PSNR (dB) / mean CIEDE2000 against the original."
+    )
+    replace_card_section(folder, REPORT_HEADING, "\n".join([intro, "", *sorted([*kept, line])]))
