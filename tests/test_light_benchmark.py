@@ -210,3 +210,10 @@ def test_restore_py_writes_the_runs_line_into_the_light_card(tmp_path, data, lig
         load_script("restore").main(
             ["--task", "denoise", "--level", "25", "--data", str(data), "--json", "x.json", "--card", str(card.parent)]
         )
+
+
+def test_light_speed_times_every_light_problem_as_the_app_serves_it(tmp_path):
+    report = load_script("light_speed").main(["--threads", "1", "--repeats", "1", "--json", str(tmp_path / "s.json")])
+    assert set(report["metrics"]) == {"lowlight", "haze", "colour_cast", "light_auto"}
+    assert all(m["min"] <= m["median"] <= m["max"] for m in report["metrics"].values())
+    assert "camera-vae" in report["metrics"]["lowlight"]["how"], "the dark photo is denoised after brightening"
