@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     from skimage import data
 
-    from vae_demo.core.hub import load_model
+    from vae_demo.light.benchmark import load_light_vae
     from vae_demo.light.pipeline import LIGHT_DEGRADATIONS
     from vae_demo.light.serving import enhance_light
 
-    model = load_model("light-vae", device="cpu").eval()
+    model, _ = load_light_vae(None)  # the app's light-vae
     photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float() / 255  # (3, 512, 512)
     metrics = {}
     for problem, (degradation, level) in INPUTS.items():

@@ -21,7 +21,6 @@ original): they fit it, so they are upper bounds of what a global fix could reac
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -154,22 +153,15 @@ def exposure_oracle(image: np.ndarray, reference: np.ndarray | None = None) -> n
     return to_srgb(to_linear(image) * exposure_gain(image, reference))
 
 
-@functools.lru_cache(maxsize=1)
-def _denoiser():
-    from vae_demo.core.hub import load_model
-    from vae_demo.light.serving import DENOISER
-
-    return load_model(DENOISER, device="cpu")
-
-
 def exposure_oracle_denoise(image: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     """ORACLE: ``exposure_oracle``, then the app's denoiser after brightening, as the app runs it (blind)."""
+    from vae_demo.light.serving import bundled_denoiser
     from vae_demo.restoration import serving
 
     matched = exposure_oracle(image, reference)
     y = torch.from_numpy(np.ascontiguousarray(matched, dtype=np.float32)).permute(2, 0, 1)[None]
     with torch.no_grad():
-        out = serving.denoise(_denoiser(), y, "real").mode
+        out = serving.denoise(bundled_denoiser(), y, "real").mode.cpu()
     return out[0].permute(1, 2, 0).numpy().astype(np.float64).clip(0, 1)
 
 

@@ -68,7 +68,8 @@ class LightResult:
 
 
 @cache
-def _bundled_denoiser() -> RestorationVAE:
+def bundled_denoiser() -> RestorationVAE:
+    """``DENOISER``, loaded once (the app's chain and the benchmark's oracle share it)."""
     from vae_demo.core.hub import load_model
 
     return load_model(DENOISER)  # type: ignore[return-value]
@@ -166,7 +167,7 @@ def enhance_light(
     if problem in DENOISED_PROBLEMS and denoiser is not None:
         level = noise_level(mode[None])
         if level >= DENOISE_FROM:
-            net = _bundled_denoiser() if denoiser == DENOISER else denoiser
+            net = bundled_denoiser() if denoiser == DENOISER else denoiser
             if isinstance(net, str):
                 from vae_demo.core.hub import load_model
 
