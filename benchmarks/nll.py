@@ -8,6 +8,8 @@ draws them from each image's posterior refined by N Adam steps on its ELBO (``in
 instead of the encoder's: any proposal gives an estimate whose expectation bounds log p(x) from below, a
 better one a tighter bound. ``--card DIR`` puts the table in the model card ``DIR/README.md``. ``--parts DIR``
 saves each chunk of digits as it is scored, so a run of hours (all 10,000 digits at k = 1000) resumes after a stop.
+``--split val`` scores the last 5,000 training digits instead, which every training run here holds out: the
+split to choose between candidates on, binarised the same way; the test digits are for the final figure.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from vae_demo.core.hub import load_checkpoint
 from vae_demo.core.model_card import replace_card_section
 from vae_demo.core.parts import file_sha256, load_part, save_part
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
-from vae_demo.generative.data import dynamic_binarize, load_mnist
+from vae_demo.generative.data import dynamic_binarize, load_mnist, split_training_set
 from vae_demo.generative.evaluate import evaluate
 
 # Test NLL in nats on dynamically binarised MNIST, as reproduced by pythae (Chadebec et al., 2022).
 REFERENCES = {"VAE": 89.78, "IWAE": 86.82, "VAMP": 85.79}
 GOAL_NOW, GOAL_LONG_RUN = 86.0, 84.0
+VAL_SIZE = 5000  # the training digits the runs hold out (their configs' val_size)
 CARD_HEADING = "## Test log-likelihood (benchmarks/nll.py)"
 PROTOCOL = (
     "MNIST test images dynamically binarised once: each pixel drawn from Bernoulli(intensity) "
@@ -45,6 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", required=True, help="MNIST root (the folder holding MNIST/raw)")
     p.add_argument("--k", type=int, required=True, help="importance samples per image")
     p.add_argument("--limit", type=int, default=None, help="use only the first N test images")
+    p.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help=f"test: the MNIST test set (the figure to report); val: the last {VAL_SIZE:,} training digits, held out "
+        "by the training runs (to choose on)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the importance samples")
     p.add_argument(
         "--refine-steps",
@@ -100,13 +110,14 @@ def evaluate_in_chunks(args: argparse.Namespace, images: torch.Tensor) -> dict:
     """Score chunk i (digits i*chunk onwards) with seed + i in --workers processes of one thread each; the means
     are recombined weighted by chunk size, so the figure covers every image once. With --parts each chunk's
     result is saved as it finishes (``core.parts``), and chunks saved by an earlier run under the same key (the
-    weights, the sampling settings, the chunk) are read back, not scored again; without, a chunk is a worker's
-    share of the images."""
+    weights, the sampling settings, the split, the chunk) are read back, not scored again; without, a chunk is a
+    worker's share of the images."""
     chunk = args.chunk if args.parts else math.ceil(len(images) / args.workers)
     base = {
         "weights_sha256": file_sha256(Path(args.checkpoint) / "model.safetensors"),
         "k": args.k,
         "refine_steps": args.refine_steps,
+        "split": args.split,
     }
     starts = range(0, len(images), chunk)
     keys = {
@@ -193,7 +204,11 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     device = pick_device()
     model = load_model(args.checkpoint, device)
-    images, _ = load_mnist(args.data, train=False)
+    if args.split == "val" and args.card:
+        raise SystemExit("--card is for test figures; --split val is for choosing between candidates")
+    images, labels = load_mnist(args.data, train=args.split == "val")
+    if args.split == "val":
+        images = split_training_set(images, labels, VAL_SIZE)[2]
     # Binarise the whole test set first, then cut: the first N images match train.py's eval set.
     binary = dynamic_binarize(images, torch.Generator().manual_seed(0))
     if args.limit:
@@ -214,7 +229,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(table(rows, header))
     proposal = f"q refined by {args.refine_steps} steps" if args.refine_steps else "the encoder's q"
     n = metrics["n_images"]
-    print(f"\n{n} test images, k={args.k} from {proposal}, seed={args.seed}, {device}, {seconds:.1f} s")
+    print(f"\n{n} {args.split} images, k={args.k} from {proposal}, seed={args.seed}, {device}, {seconds:.1f} s")
 
     result = {
         "nll_nats": nll,
@@ -223,6 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
         "proposal": "refine_posterior" if args.refine_steps else "encoder",
         "refine_steps": args.refine_steps,
         "n_images": metrics["n_images"],
+        "split": args.split,
         "protocol": PROTOCOL,
         "checkpoint": str(args.checkpoint),
         "seed": args.seed,

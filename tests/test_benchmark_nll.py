@@ -65,3 +65,31 @@ def test_nll_in_parts_resumes_from_the_chunks_saved_and_refuses_other_settings(t
     assert resumed["nll_nats"] > first["nll_nats"] + 1e4, "a saved chunk is read back, not scored again"
     with pytest.raises(SystemExit, match="other settings"):
         run(k="8")
+
+
+def test_the_validation_split_is_the_held_out_training_digits_and_never_goes_to_a_card(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    ConvVAE(VAEConfig(image_size=28, latent_dim=4, channels=(4, 8), name="tiny")).save_pretrained(tmp_path / "ckpt")
+    test = torch.zeros(6, 1, 28, 28)
+    train = torch.rand(nll.VAL_SIZE + 3, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    asked = []
+
+    def load(root, train_set):
+        asked.append(train_set)
+        return (train, torch.zeros(len(train))) if train_set else (test, torch.zeros(6))
+
+    monkeypatch.setattr(nll, "load_mnist", lambda root, train: load(root, train))
+    args = ["--checkpoint", str(tmp_path / "ckpt"), "--data", "unused", "--k", "2", "--limit", "4"]
+    result = nll.main([*args, "--split", "val", "--json", str(tmp_path / "val.json")])
+    assert asked == [True] and result["split"] == "val" and result["n_images"] == 4
+    spy = []
+    monkeypatch.setattr(
+        nll,
+        "evaluate",
+        lambda model, images, **kw: spy.append(images) or {"nll_nats": 0.0, "elbo_nats": 0.0, "n_images": len(images)},
+    )
+    nll.main([*args, "--split", "val", "--json", str(tmp_path / "val.json")])
+    expected = nll.dynamic_binarize(train[3:], torch.Generator().manual_seed(0))[:4]  # the last VAL_SIZE digits
+    assert torch.equal(spy[0], expected)
+    with pytest.raises(SystemExit, match="--card is for test figures"):
+        nll.main([*args, "--split", "val", "--json", str(tmp_path / "v.json"), "--card", str(tmp_path / "ckpt")])

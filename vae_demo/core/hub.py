@@ -102,10 +102,16 @@ def load_checkpoint(folder: str | Path, device: torch.device | str | None = None
     return model.to(device or pick_device()).eval()
 
 
-def load_weights(model: torch.nn.Module, folder: str | Path) -> torch.nn.Module:
+def load_weights(model: torch.nn.Module, folder: str | Path, new_part: str | None = None) -> torch.nn.Module:
     """``folder/model.safetensors`` loaded into ``model`` (the same architecture): a later stage of a recipe
-    starting from the checkpoint of the stage before."""
-    model.load_state_dict(load_file(Path(folder) / "model.safetensors"))
+    starting from the checkpoint of the stage before. ``new_part``: a submodule the later stage adds, whose weights
+    the checkpoint may lack (they keep their initialisation); any other missing or extra weight is an error."""
+    missing, unexpected = model.load_state_dict(load_file(Path(folder) / "model.safetensors"), strict=False)
+    missing = [k for k in missing if not (new_part and k.startswith(new_part + "."))]
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{folder} does not fit this model: missing {missing[:5]}, unexpected {unexpected[:5]} (weights)"
+        )
     return model
 
 

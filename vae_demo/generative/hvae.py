@@ -25,6 +25,7 @@ from vae_demo.core.config import Config
 from vae_demo.core.distributions import DiagonalGaussian, standard_normal_log_prob
 from vae_demo.generative.losses import reconstruction_log_prob
 from vae_demo.generative.model import PreActResBlock
+from vae_demo.generative.pixel_head import PixelHead
 
 
 @dataclass
@@ -37,6 +38,8 @@ class HVAEConfig(Config):
     top_dim: int = 32  # z3, the global latent
     mid_channels: int = 8  # z2 at image_size / 4
     low_channels: int = 4  # z1 at image_size / 2
+    pixel_width: int = 0  # channels of an autoregressive head on the decoder (``pixel_head``); 0: none
+    pixel_layers: int = 2  # its masked 3x3 layers after the first 7x7
     likelihood: str = "bernoulli"
     name: str = "mnist-hvae"
     labels: tuple[str, ...] = field(default_factory=tuple)
@@ -47,6 +50,8 @@ class HVAEConfig(Config):
             raise ValueError(f"image_size must be divisible by 4 (two halvings), got {self.image_size}")
         if self.likelihood != "bernoulli":
             raise ValueError("the ladder VAE models binarised images: likelihood 'bernoulli'")
+        if self.pixel_width and self.in_channels != 1:
+            raise ValueError("the autoregressive head (pixel_width > 0) is for one-channel images")
         self.labels = tuple(self.labels)
 
     @property
@@ -140,6 +145,7 @@ class LadderVAE(
         self.up_half = _up(c)
         self.low = Stochastic(c, config.low_channels)
         self.to_logits = nn.Sequential(nn.SiLU(), nn.ConvTranspose2d(c, config.in_channels, 4, stride=2, padding=1))
+        self.pixel = PixelHead(c, config.pixel_width, config.pixel_layers) if config.pixel_width else None
 
     @property
     def device(self) -> torch.device:
@@ -148,6 +154,12 @@ class LadderVAE(
     def _top_state(self, z3: torch.Tensor) -> torch.Tensor:
         s = self.config.image_size // 4
         return self.top_inject(z3).view(-1, self.config.width, s, s)  # (B, C, s, s)
+
+    def _images(self, state: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """What the decoder gives for the final top-down state: the pixel means in [0, 1]; with an autoregressive
+        head, binary images drawn pixel by pixel (its pixels have no mean that one pass computes)."""
+        logits = self.to_logits(state)
+        return torch.sigmoid(logits) if self.pixel is None else self.pixel.sample(logits, state, generator)
 
     def bottom_up(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The deterministic features of x that the posteriors read: (B, C, 14, 14) and (B, C, 7, 7)."""
@@ -170,6 +182,8 @@ class LadderVAE(
         state, kl2, log_ratio2 = self.mid(self._top_state(z3), h7, generator)
         state, kl1, log_ratio1 = self.low(self.up_half(state), h14, generator)
         logits = self.to_logits(state)
+        if self.pixel is not None:
+            logits = logits + self.pixel(x, state)  # each pixel also reads the pixels before it
         log_px = reconstruction_log_prob(x, logits, "bernoulli")
         return HVAEOutput(logits, log_px, [kl3, kl2, kl1], log_px + log_ratio3 + log_ratio2 + log_ratio1)
 
@@ -187,14 +201,15 @@ class LadderVAE(
         top: torch.Tensor | None = None,
         mid: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """n images (means in [0, 1]) from the prior; ``top`` (n, top_dim) fixes z3 and redraws only the layers
-        below it (what the lower layers decide); ``mid`` (n, mid_channels, s, s) fixes z2 as well."""
+        """n images from the prior (``_images``: means, or binary with a head); ``top`` (n, top_dim) fixes z3 and
+        redraws only the layers below it (what the lower layers decide); ``mid`` (n, mid_channels, s, s) fixes z2 as
+        well."""
         if top is None:
             top = temperature * torch.randn(n, self.config.top_dim, generator=generator, device=self.device)
         state = self._top_state(top)
         state = self.mid.apply(state, self.mid.draw(state, generator, temperature) if mid is None else mid)
         state, _, _ = self.low(self.up_half(state), None, generator, temperature)
-        return torch.sigmoid(self.to_logits(state))
+        return self._images(state, generator)
 
     @torch.no_grad()
     def draw_top(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0):
@@ -204,15 +219,15 @@ class LadderVAE(
 
     @torch.no_grad()
     def reconstruct_to_depth(self, x: torch.Tensor, depth: int, generator: torch.Generator | None = None):
-        """Images (means) whose top ``depth`` layers (1: z3; 2: z3 and z2; 3: all) are drawn from q(z | x) and the
-        rest from the prior: how much of the digit each layer pins down. x (B, C, H, W) binarised."""
+        """Images (``_images``) whose top ``depth`` layers (1: z3; 2: z3 and z2; 3: all) are drawn from q(z | x) and
+        the rest from the prior: how much of the digit each layer pins down. x (B, C, H, W) binarised."""
         if depth not in (1, 2, 3):
             raise ValueError(f"depth is the number of layers taken from the posterior, 1-3; got {depth}")
         h14, h7 = self.bottom_up(x)
         z3 = _gaussian(self.top_posterior(h7)).sample(generator)
         state, _, _ = self.mid(self._top_state(z3), h7 if depth >= 2 else None, generator)
         state, _, _ = self.low(self.up_half(state), h14 if depth >= 3 else None, generator)
-        return torch.sigmoid(self.to_logits(state))
+        return self._images(state, generator)
 
     @torch.no_grad()
     def log_likelihood(self, x: torch.Tensor, k: int = 1000, chunk: int = 100, generator=None) -> torch.Tensor:

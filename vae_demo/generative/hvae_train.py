@@ -46,6 +46,7 @@ class HVAERunConfig(Config):
     free_bits: float = 0.5  # nats per image per layer below which a layer's KL is not penalised
     val_size: int = 5000  # the last training digits, held out
     init_from: str | None = None  # a later stage: start from this mnist-hvae checkpoint folder's weights
+    train_only: str | None = None  # a submodule (e.g. "pixel", the autoregressive head): the rest stays frozen
 
 
 def hvae_loss(model: LadderVAE, batch, run: HVAERunConfig, step: int) -> dict:
@@ -87,7 +88,12 @@ def train_hvae(
     loader = shuffled_loader(TensorDataset(train_x), run.batch_size, run.trainer.seed)
     model = LadderVAE(run.model)
     if run.init_from:
-        load_weights(model, run.init_from)
+        load_weights(model, run.init_from, new_part="pixel")  # a stage may add the autoregressive head
+    if run.train_only:
+        if not any(name.startswith(run.train_only + ".") for name, _ in model.named_parameters()):
+            raise ValueError(f"train_only: the model has no part {run.train_only!r}")
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(run.train_only + "."))
     model = model.to(pick_device())
     history: list[dict] = []
 
@@ -119,6 +125,18 @@ def train_hvae(
     return model
 
 
+def _head_sentence(model: dict, run: dict) -> str:
+    """The autoregressive head, in words, when the model has one."""
+    if not model.get("pixel_width"):
+        return ""
+    trained = " (this stage trained the head alone, the rest frozen)" if run.get("train_only") == "pixel" else ""
+    return (
+        f" Its decoder has an autoregressive head (`pixel_head.PixelHead`, PixelVAE-style: a masked 7x7 convolution "
+        f"and {model.get('pixel_layers', 2)} masked 3x3 layers of {model['pixel_width']} channels){trained}: each "
+        "pixel's probability also reads the pixels before it, so samples are drawn pixel by pixel and are binary."
+    )
+
+
 def write_hvae_card(out: Path, summary: dict) -> None:
     """README.md: what the model is, data, recipe, the held-out ELBO per layer, and how to re-make it."""
     run, model = summary["run_config"], summary["run_config"]["model"]
@@ -135,7 +153,8 @@ def write_hvae_card(out: Path, summary: dict) -> None:
         "",
         "A ladder VAE (`vae_demo.generative.hvae.LadderVAE`) for binarised MNIST: three stochastic layers, a "
         f"global {model['top_dim']}-D z3, a {model['mid_channels']}-channel z2 map at 7 x 7 and a "
-        f"{model['low_channels']}-channel z1 map at 14 x 14, inferred top-down; width {model['width']}.",
+        f"{model['low_channels']}-channel z1 map at 14 x 14, inferred top-down; width {model['width']}."
+        + _head_sentence(model, run),
         "",
         f"- Data: the first {summary['data']['train']:,} MNIST training digits, binarised afresh each batch; the last "
         f"{summary['data']['val']:,} held out to choose on. Licence of the data: CC BY-SA 3.0 (Y. LeCun, C. Cortes).",
