@@ -69,14 +69,16 @@ class PixelHead(nn.Module):
     @torch.no_grad()
     def sample(self, logits: torch.Tensor, state: torch.Tensor, generator: torch.Generator | None = None):
         """Binary images (B, 1, H, W) drawn pixel by pixel in raster order, each from sigmoid(decoder logit + offset).
-        Each step computes the head on the band of rows its pixel can read (``reach`` rows above it): the rows
-        cut off above the band change only the band's upper rows, never its last."""
-        cond = self.cond(state)
+        Each step computes the head on the window its pixel can read (``reach`` rows above it, ``reach`` columns
+        either side): what the window cuts off changes only the window's outer pixels, never the one drawn."""
+        cond, r = self.cond(state), self.reach
         x = torch.zeros_like(logits)
-        for i in range(x.shape[-2]):
-            top = max(0, i - self.reach)
-            for j in range(x.shape[-1]):
-                offset = self.offsets(x[..., top : i + 1, :], cond[..., top : i + 1, :])[..., -1, j]  # (B, 1)
-                p = torch.sigmoid(logits[..., i, j] + offset)
-                x[..., i, j] = torch.bernoulli(p, generator=generator)
+        height, width = x.shape[-2:]
+        for i in range(height):
+            rows = slice(max(0, i - r), i + 1)
+            for j in range(width):
+                lo = max(0, j - r)
+                cols = slice(lo, min(width, j + r + 1))
+                offset = self.offsets(x[..., rows, cols], cond[..., rows, cols])[..., -1, j - lo]  # (B, 1)
+                x[..., i, j] = torch.bernoulli(torch.sigmoid(logits[..., i, j] + offset), generator=generator)
         return x
