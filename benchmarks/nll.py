@@ -30,11 +30,12 @@ from vae_demo.core.parts import file_sha256, load_part, save_part
 from vae_demo.core.provenance import PROVENANCE_KEY, provenance
 from vae_demo.generative.data import dynamic_binarize, load_mnist, split_training_set
 from vae_demo.generative.evaluate import evaluate
+from vae_demo.generative.hvae_train import HVAERunConfig
 
 # Test NLL in nats on dynamically binarised MNIST, as reproduced by pythae (Chadebec et al., 2022).
 REFERENCES = {"VAE": 89.78, "IWAE": 86.82, "VAMP": 85.79}
 GOAL_NOW, GOAL_LONG_RUN = 86.0, 84.0
-VAL_SIZE = 5000  # the training digits the runs hold out (their configs' val_size)
+VAL_SIZE = HVAERunConfig.val_size  # the last training digits the runs hold out
 CARD_HEADING = "## Test log-likelihood (benchmarks/nll.py)"
 PROTOCOL = (
     "MNIST test images dynamically binarised once: each pixel drawn from Bernoulli(intensity) "
@@ -203,9 +204,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device()
-    model = load_model(args.checkpoint, device)
     if args.split == "val" and args.card:
         raise SystemExit("--card is for test figures; --split val is for choosing between candidates")
+    model = load_model(args.checkpoint, device)
     images, labels = load_mnist(args.data, train=args.split == "val")
     if args.split == "val":
         images = split_training_set(images, labels, VAL_SIZE)[2]

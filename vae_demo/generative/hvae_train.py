@@ -90,10 +90,11 @@ def train_hvae(
     if run.init_from:
         load_weights(model, run.init_from, new_part="pixel")  # a stage may add the autoregressive head
     if run.train_only:
-        if not any(name.startswith(run.train_only + ".") for name, _ in model.named_parameters()):
+        part = getattr(model, run.train_only, None)
+        if not isinstance(part, torch.nn.Module):
             raise ValueError(f"train_only: the model has no part {run.train_only!r}")
-        for name, p in model.named_parameters():
-            p.requires_grad_(name.startswith(run.train_only + "."))
+        model.requires_grad_(False)
+        part.requires_grad_(True)
     model = model.to(pick_device())
     history: list[dict] = []
 
@@ -127,12 +128,13 @@ def train_hvae(
 
 def _head_sentence(model: dict, run: dict) -> str:
     """The autoregressive head, in words, when the model has one."""
-    if not model.get("pixel_width"):
+    config = HVAEConfig.from_dict(model)
+    if not config.pixel_width:
         return ""
     trained = " (this stage trained the head alone, the rest frozen)" if run.get("train_only") == "pixel" else ""
     return (
         f" Its decoder has an autoregressive head (`pixel_head.PixelHead`, PixelVAE-style: a masked 7x7 convolution "
-        f"and {model.get('pixel_layers', 2)} masked 3x3 layers of {model['pixel_width']} channels){trained}: each "
+        f"and {config.pixel_layers} masked 3x3 layers of {config.pixel_width} channels){trained}: each "
         "pixel's probability also reads the pixels before it, so samples are drawn pixel by pixel and are binary."
     )
 
